@@ -1,0 +1,54 @@
+// reckon: import, prepare, train, evaluate and serve recommenders.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "commands.hpp"
+#include "reckon/core/error.hpp"
+#include "reckon/core/progress.hpp"
+#include "reckon/version.hpp"
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("reckon");
+  logger->set_pattern("%^[%l]%$ %v");
+  spdlog::set_default_logger(logger);
+
+  CLI::App app{"reckon: a recommender-system engine. Import interaction data, train and compare "
+               "models, serve recommendations."};
+  app.set_version_flag("--version", reckon::kVersion);
+  app.require_subcommand(1);
+  bool quiet = false, verbose = false;
+  app.add_flag("-q,--quiet", quiet, "no progress bars or info logs");
+  app.add_flag("-v,--verbose", verbose, "debug logs");
+  app.parse_complete_callback([&] {
+    if (quiet) {
+      spdlog::set_level(spdlog::level::warn);
+      reckon::Progress::set_enabled(false);
+    }
+    if (verbose) spdlog::set_level(spdlog::level::debug);
+  });
+
+  reckon::cli::add_data_command(app);
+  reckon::cli::add_import_command(app);
+  reckon::cli::add_info_command(app);
+  reckon::cli::add_split_command(app);
+  reckon::cli::add_demo_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const reckon::Error& e) {
+    std::fprintf(stderr, "reckon: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "reckon: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "reckon: internal error: %s\n", e.what());
+    return 70;
+  }
+  return 0;
+}

@@ -1,0 +1,83 @@
+#include "prep_flags.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "reckon/core/error.hpp"
+#include "reckon/io/data_registry.hpp"
+
+namespace reckon::cli {
+
+ImportOptions ImportFlags::resolve() const {
+  ImportOptions o = options;
+  o.format = parse_import_format(format);
+  if (header != 0) o.header = header > 0;
+  if (dedup == "last") o.dedup = DedupPolicy::kLast;
+  else if (dedup == "first") o.dedup = DedupPolicy::kFirst;
+  else if (dedup == "sum") o.dedup = DedupPolicy::kSum;
+  else if (dedup == "max") o.dedup = DedupPolicy::kMax;
+  else throw InvalidInput(fmt::format("--dedup: unknown policy \"{}\" (known: last, first, sum, max)", dedup));
+  return o;
+}
+
+void add_import_flags(CLI::App* cmd, ImportFlags& f) {
+  auto& o = f.options;
+  cmd->add_option("--format", f.format,
+                  "auto, movielens, csv, tsv, jsonl, lightgcn, goodbooks, rkd")
+      ->capture_default_str();
+  cmd->add_option("--user-col", o.user_col, "user column: header name or 1-based position");
+  cmd->add_option("--item-col", o.item_col, "item column: header name or 1-based position");
+  cmd->add_option("--rating-col", o.rating_col, "rating/weight column (none: implicit 1s)");
+  cmd->add_option("--time-col", o.time_col, "time column: unix seconds or ISO 8601");
+  cmd->add_option("--session-col", o.session_col, "session column of a click log, used as the user");
+  cmd->add_option("--sep", o.sep, "field separator, e.g. ',', ';', '\\t', '::' (default: guess)");
+  cmd->add_flag("--header,!--no-header", f.header,
+                "the first line names the columns (default: detect)");
+  cmd->add_option("--items", o.items, "item metadata file (CSV/TSV/JSONL with an id column)");
+  cmd->add_option("--users", o.users, "user features file (CSV/TSV/JSONL with an id column)");
+  cmd->add_option("--dedup", f.dedup, "repeated user-item pairs: last, first, sum, max")
+      ->capture_default_str();
+  cmd->add_flag("--implicit", o.implicit, "ignore ratings: every interaction weighs 1");
+  cmd->add_option("--name", o.name, "dataset name (default: from the source)");
+}
+
+void add_prep_flags(CLI::App* cmd, PrepFlags& f) {
+  cmd->add_option("--min-user", f.filters.min_user_interactions,
+                  "drop users with fewer interactions");
+  cmd->add_option("--min-item", f.filters.min_item_interactions,
+                  "drop items with fewer interactions");
+  cmd->add_option("--kcore", f.filters.kcore,
+                  "repeat until every user and item has at least this many interactions");
+  cmd->add_option("--min-rating", f.min_rating, "drop interactions rated below this");
+  cmd->add_option("--weight", f.weight,
+                  "binary, rating, confidence[:alpha], log[:eps], bm25[:k1,b], tfidf");
+  cmd->add_option("--half-life", f.half_life_days,
+                  "exponential time decay of weights, half-life in days");
+}
+
+Dataset apply_prep(Dataset d, const PrepFlags& f) {
+  FilterOptions filters = f.filters;
+  filters.min_rating = f.min_rating;
+  if (filters.active()) {
+    const auto before_users = d.num_users(), before_items = d.num_items();
+    const auto before = d.num_interactions();
+    d = apply_filters(d, filters);
+    spdlog::info("filters kept {} of {} users, {} of {} items, {} of {} interactions",
+                 d.num_users(), before_users, d.num_items(), before_items, d.num_interactions(),
+                 before);
+  }
+  WeightOptions w;
+  if (!f.weight.empty()) w = parse_weight_scheme(f.weight);
+  if (f.half_life_days > 0) w.half_life_days = f.half_life_days;
+  RECKON_CHECK(f.half_life_days >= 0, "--half-life must be positive, got {}", f.half_life_days);
+  if (w.active()) {
+    d = apply_weights(d, w);
+    spdlog::info("weights: {}", describe(w));
+  }
+  return d;
+}
+
+Dataset read_data(const std::string& source, const ImportFlags& flags) {
+  return load_or_import(resolve_data_source(source), flags.resolve());
+}
+
+}  // namespace reckon::cli

@@ -1,0 +1,76 @@
+#pragma once
+// Immutable sparse rows x cols matrix (users x items): per row, column indexes sorted ascending
+// and unique, a float weight each, and optionally a unix timestamp each.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "reckon/core/types.hpp"
+
+namespace reckon {
+
+// What to keep when the same (row, col) pair occurs more than once.
+enum class DedupPolicy { kLast, kFirst, kSum, kMax };
+
+class CsrMatrix {
+ public:
+  CsrMatrix() : indptr_{0} {}
+  // Takes ownership; validates shapes, ranges and ordering (InvalidInput otherwise).
+  // `times` is empty or has one entry per nonzero.
+  CsrMatrix(index_t rows, index_t cols, std::vector<index_t> indptr, std::vector<index_t> indices,
+            std::vector<float> values, std::vector<std::int64_t> times = {});
+
+  // Builds from unordered coordinate lists (all of equal length; times may be empty).
+  // Duplicates are merged by `dedup`; "last"/"first" follow the timestamps, then input order.
+  static CsrMatrix from_coordinates(index_t rows, index_t cols, std::vector<index_t> row_ids,
+                                    std::vector<index_t> col_ids, std::vector<float> values,
+                                    std::vector<std::int64_t> times, DedupPolicy dedup);
+
+  index_t rows() const noexcept { return rows_; }
+  index_t cols() const noexcept { return cols_; }
+  index_t nnz() const noexcept { return static_cast<index_t>(indices_.size()); }
+  bool has_times() const noexcept { return !times_.empty(); }
+
+  index_t row_size(index_t r) const { return indptr_[r + 1] - indptr_[r]; }
+  std::span<const index_t> row_indices(index_t r) const {
+    return {indices_.data() + indptr_[r], static_cast<std::size_t>(row_size(r))};
+  }
+  std::span<const float> row_values(index_t r) const {
+    return {values_.data() + indptr_[r], static_cast<std::size_t>(row_size(r))};
+  }
+  // Empty when the matrix has no timestamps.
+  std::span<const std::int64_t> row_times(index_t r) const {
+    if (times_.empty()) return {};
+    return {times_.data() + indptr_[r], static_cast<std::size_t>(row_size(r))};
+  }
+
+  const std::vector<index_t>& indptr() const noexcept { return indptr_; }
+  const std::vector<index_t>& indices() const noexcept { return indices_; }
+  const std::vector<float>& values() const noexcept { return values_; }
+  const std::vector<std::int64_t>& times() const noexcept { return times_; }
+
+  // Columns x rows, with the same weights and timestamps (item-major access).
+  CsrMatrix transposed() const;
+  // Same structure with new weights (one per nonzero).
+  CsrMatrix with_values(std::vector<float> values) const;
+  // Same shape with one more column/row count (e.g. items only seen in a test file).
+  CsrMatrix resized(index_t rows, index_t cols) const;
+  // Keeps the nonzeros where keep[k] is true.
+  CsrMatrix filtered(const std::vector<bool>& keep) const;
+  // Submatrix of the given rows and columns (old indexes, in new order); others dropped.
+  CsrMatrix select(std::span<const index_t> rows, std::span<const index_t> cols) const;
+  // Row of each nonzero (the COO row ids).
+  std::vector<index_t> row_ids() const;
+
+  bool operator==(const CsrMatrix&) const = default;
+
+ private:
+  index_t rows_ = 0;
+  index_t cols_ = 0;
+  std::vector<index_t> indptr_;
+  std::vector<index_t> indices_;
+  std::vector<float> values_;
+  std::vector<std::int64_t> times_;
+};
+
+}  // namespace reckon

@@ -1,0 +1,94 @@
+#pragma once
+// Typed feature columns for users or items, one row per dense index.
+#include <cmath>
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <unordered_map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reckon/core/types.hpp"
+
+namespace reckon {
+
+class BinaryWriter;
+class BinaryReader;
+
+enum class FeatureKind : std::uint8_t {
+  kNumeric = 0,           // a float per row (age, year); NaN when missing
+  kCategorical = 1,       // at most one label per row (gender, occupation)
+  kMultiCategorical = 2,  // any number of labels per row (genres, tags)
+  kText = 3,              // free text per row (title, description); empty when missing
+};
+std::string_view to_string(FeatureKind kind);
+
+class FeatureColumn {
+ public:
+  FeatureColumn(std::string name, FeatureKind kind, index_t rows);
+
+  const std::string& name() const noexcept { return name_; }
+  FeatureKind kind() const noexcept { return kind_; }
+  index_t rows() const noexcept { return rows_; }
+
+  // Setters (while building). Labels are interned into the column's vocabulary.
+  void set_number(index_t row, float value);
+  void add_label(index_t row, std::string_view label);
+  void set_text(index_t row, std::string text);
+
+  float number(index_t row) const { return numbers_[row]; }
+  bool has_value(index_t row) const;
+  // Label codes of a row (categorical kinds); label(code) gives the text.
+  std::span<const std::int32_t> codes(index_t row) const;
+  const std::string& label(std::int32_t code) const { return vocabulary_[code]; }
+  const std::vector<std::string>& vocabulary() const noexcept { return vocabulary_; }
+  const std::string& text(index_t row) const { return texts_[row]; }
+  // A printable value of a row: the number, the labels joined by '|', or the text.
+  std::string format(index_t row) const;
+
+  // The column restricted to `keep` (old row indexes, in the new order).
+  FeatureColumn select(std::span<const index_t> keep) const;
+
+ private:
+  friend class FeatureTable;
+  friend void write_feature_column(BinaryWriter&, const FeatureColumn&);
+  friend FeatureColumn read_feature_column(BinaryReader&);
+  std::int32_t intern(std::string_view label);
+
+  std::string name_;
+  FeatureKind kind_;
+  index_t rows_;
+  std::vector<float> numbers_;
+  std::vector<std::string> vocabulary_;
+  std::vector<std::vector<std::int32_t>> labels_;  // per row
+  std::vector<std::string> texts_;
+  std::unordered_map<std::string, std::int32_t> label_index_;  // rebuilt on demand, not saved
+};
+
+// Serialisation of one column (defined with the dataset file format).
+void write_feature_column(BinaryWriter& w, const FeatureColumn& column);
+FeatureColumn read_feature_column(BinaryReader& r);
+
+class FeatureTable {
+ public:
+  FeatureTable() = default;
+  explicit FeatureTable(index_t rows) : rows_(rows) {}
+
+  index_t rows() const noexcept { return rows_; }
+  bool empty() const noexcept { return columns_.empty(); }
+  // A deque, so references to columns stay valid while more are added.
+  const std::deque<FeatureColumn>& columns() const noexcept { return columns_; }
+  const FeatureColumn* find(std::string_view name) const;
+  // Adds a column (its row count must match) or replaces one of the same name.
+  FeatureColumn& add(FeatureColumn column);
+  // Returns the column of that name, creating an empty one of that kind.
+  FeatureColumn& column(std::string_view name, FeatureKind kind);
+  FeatureTable select(std::span<const index_t> keep) const;
+
+ private:
+  index_t rows_ = 0;
+  std::deque<FeatureColumn> columns_;
+};
+
+}  // namespace reckon

@@ -1,0 +1,41 @@
+#pragma once
+// Whole-file reads, atomic writes, and the checksummed container shared by .rkd and .rkm files.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace reckon {
+
+// Reads a whole file; IoError names the path on failure.
+std::string read_file(const std::filesystem::path& path);
+
+// Writes `bytes` to a temporary file beside `path`, flushes it to disk and renames it over
+// `path`, so that readers see either the old file or the new one, never half of one.
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
+
+// Container layout (little-endian):
+//   magic[8] | u32 format_version | u32 n_fields | u64 fields[n_fields]
+//   | u64 body_size | u32 body_crc32 | u32 header_crc32 | body
+// `fields` are small counts a reader can show without decoding the body.
+struct CheckedFile {
+  std::uint32_t version = 0;
+  std::vector<std::uint64_t> fields;
+  std::string body;
+};
+
+void write_checked_file(const std::filesystem::path& path, std::string_view magic,
+                        std::uint32_t version, const std::vector<std::uint64_t>& fields,
+                        std::string_view body);
+// Refuses (InvalidInput) a file with another magic, a version above `max_version`, a bad
+// checksum, or a wrong size; `kind` names what was expected ("reckon dataset").
+CheckedFile read_checked_file(const std::filesystem::path& path, std::string_view magic,
+                              std::uint32_t max_version, std::string_view kind);
+// Reads only the header (for quick listings).
+CheckedFile read_checked_header(const std::filesystem::path& path, std::string_view magic,
+                                std::uint32_t max_version, std::string_view kind);
+
+std::uint32_t crc32(std::string_view bytes);
+
+}  // namespace reckon

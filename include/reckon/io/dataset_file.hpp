@@ -1,0 +1,18 @@
+#pragma once
+// reckon's binary dataset file (.rkd): loading does no text parsing.
+#include <filesystem>
+
+#include "reckon/core/dataset.hpp"
+
+namespace reckon {
+
+inline constexpr std::uint32_t kDatasetFormatVersion = 1;
+
+// Writes atomically (temp file + rename).
+void save_dataset(const Dataset& dataset, const std::filesystem::path& path);
+// Refuses truncated, corrupted or foreign files with a message naming the path.
+Dataset load_dataset(const std::filesystem::path& path);
+// True when the file starts with the .rkd magic bytes.
+bool is_dataset_file(const std::filesystem::path& path);
+
+}  // namespace reckon

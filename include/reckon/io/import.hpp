@@ -1,0 +1,57 @@
+#pragma once
+// Reading raw interaction data (and metadata) into a Dataset. Parsing lives only in io/.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reckon/core/dataset.hpp"
+
+namespace reckon {
+
+enum class ImportFormat { kAuto, kMovieLens, kCsv, kTsv, kJsonl, kLightGcn, kGoodbooks, kRkd };
+std::string_view to_string(ImportFormat format);
+// Throws InvalidInput listing the known names.
+ImportFormat parse_import_format(std::string_view name);
+
+struct ImportOptions {
+  ImportFormat format = ImportFormat::kAuto;
+  // Generic CSV/TSV/JSONL columns: a header name or a 1-based position; empty = guess from the
+  // header (user, user_id, userId, session_id, ...). The session column is an alias for the user
+  // column, for click logs where a session plays the user.
+  std::string user_col, item_col, rating_col, time_col, session_col;
+  std::string sep;             // CSV separator: any text, e.g. ",", ";", "\t", "::"; empty = guess
+  std::optional<bool> header;  // empty = detect from the first line
+  std::filesystem::path items;  // item metadata (CSV/TSV/JSONL with an id column)
+  std::filesystem::path users;  // user features
+  DedupPolicy dedup = DedupPolicy::kLast;
+  bool implicit = false;  // ignore ratings: every interaction has value 1
+  std::string name;       // dataset name; defaults to the source's name
+};
+
+// Reads `source` (a file or a directory; gzip transparently) per `options`.
+Dataset import_dataset(const std::filesystem::path& source, const ImportOptions& options);
+
+// A predefined split: train and test files read into one id space. `test` is users x items of
+// the returned dataset (items only in the test file are part of the catalogue).
+struct PredefinedSplit {
+  Dataset train;
+  CsrMatrix test;
+};
+PredefinedSplit import_predefined_split(const std::filesystem::path& train,
+                                        const std::filesystem::path& test,
+                                        const ImportOptions& options);
+
+// Loads a .rkd file, or imports a raw source when it is not one.
+Dataset load_or_import(const std::filesystem::path& source, const ImportOptions& options);
+
+// Item or user metadata from a delimited or JSONL file keyed by the ids of `ids`; rows for ids
+// not in `ids` are skipped. Column kinds are inferred (numbers, labels, '|' lists, text).
+void read_metadata(const std::filesystem::path& path, const IdMap& ids, FeatureTable& table,
+                   const ImportOptions& options);
+
+// The name of the format auto-detection picks for `source`, for messages.
+ImportFormat detect_format(const std::filesystem::path& source);
+
+}  // namespace reckon

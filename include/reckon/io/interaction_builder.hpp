@@ -1,0 +1,43 @@
+#pragma once
+// Collects interactions as parsers read them (external ids interned on the fly) and builds the
+// CSR matrix at the end. Several parts (a train and a test file) can share one id space.
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "reckon/core/dataset.hpp"
+
+namespace reckon {
+
+class InteractionBuilder {
+ public:
+  index_t user(std::string_view id) { return users_.intern(id); }
+  index_t item(std::string_view id) { return items_.intern(id); }
+  // `time` is kNoTime when the source has none.
+  void add(index_t user, index_t item, float value, std::int64_t time = kNoTime);
+  void reserve(std::size_t n);
+  // Ends the current part; later rows go to the next one.
+  void end_part();
+
+  IdMap& users() noexcept { return users_; }
+  IdMap& items() noexcept { return items_; }
+  std::size_t size() const noexcept { return user_ids_.size(); }
+
+  // All rows of all parts in one matrix. Feature tables get the right row counts, no columns.
+  Dataset build(DedupPolicy dedup, std::string name, bool explicit_ratings);
+  // One matrix per part (each users x items over the shared id space), duplicates merged within
+  // a part. The id maps are moved into `ids` (its interactions are left empty).
+  std::vector<CsrMatrix> build_parts(DedupPolicy dedup, Dataset& ids, bool explicit_ratings);
+
+ private:
+  CsrMatrix build_range(std::size_t begin, std::size_t end, DedupPolicy dedup) const;
+
+  IdMap users_, items_;
+  std::vector<index_t> user_ids_, item_ids_;
+  std::vector<float> values_;
+  std::vector<std::int64_t> times_;
+  std::size_t timed_rows_ = 0;
+  std::vector<std::size_t> part_ends_;
+};
+
+}  // namespace reckon

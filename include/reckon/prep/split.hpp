@@ -1,0 +1,43 @@
+#pragma once
+// Train/test splits. All seeded and deterministic; all keep the dataset's id space, so train,
+// test and fold-in matrices have the same shape.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "reckon/core/dataset.hpp"
+
+namespace reckon {
+
+enum class SplitKind {
+  kRandom,      // each interaction to test with probability test_fraction (exact count)
+  kUserTime,    // per user, the latest test_fraction of its interactions (by time) to test
+  kLeaveLastN,  // per user, the last n interactions by time to test
+  kGlobalTime,  // interactions at or after a cut-off time to test
+  kUsers,       // held-out users: a fraction of users, whose histories are split into fold-in
+                // (given to the model at evaluation) and test
+  kPredefined,  // given train and test files (see io/import.hpp)
+};
+std::string_view to_string(SplitKind kind);
+// "random", "time", "last", "global-time", "users", "predefined".
+SplitKind parse_split_kind(std::string_view name);
+
+struct SplitOptions {
+  SplitKind kind = SplitKind::kRandom;
+  double test_fraction = 0.2;  // random, time, users (share of users), global-time (when no cutoff)
+  index_t last_n = 1;          // last
+  std::optional<std::int64_t> cutoff_time;  // global-time: unix seconds
+  double foldin_fraction = 0.8;  // users: share of each held-out user's history given as fold-in
+  std::uint64_t seed = 42;
+};
+
+struct Split {
+  Dataset train;   // users x items; held-out users have no rows here
+  CsrMatrix test;  // same shape; what is evaluated
+  CsrMatrix foldin;  // same shape; for held-out users, the history given at evaluation time
+};
+
+Split split_dataset(const Dataset& dataset, const SplitOptions& options);
+
+}  // namespace reckon

@@ -1,0 +1,151 @@
+#include "reckon/core/feature_table.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "reckon/core/error.hpp"
+
+namespace reckon {
+
+std::string_view to_string(FeatureKind kind) {
+  switch (kind) {
+    case FeatureKind::kNumeric: return "numeric";
+    case FeatureKind::kCategorical: return "categorical";
+    case FeatureKind::kMultiCategorical: return "multi-categorical";
+    case FeatureKind::kText: return "text";
+  }
+  return "unknown";
+}
+
+FeatureColumn::FeatureColumn(std::string name, FeatureKind kind, index_t rows)
+    : name_(std::move(name)), kind_(kind), rows_(rows) {
+  const auto n = static_cast<std::size_t>(rows);
+  switch (kind_) {
+    case FeatureKind::kNumeric: numbers_.assign(n, std::numeric_limits<float>::quiet_NaN()); break;
+    case FeatureKind::kCategorical:
+    case FeatureKind::kMultiCategorical: labels_.resize(n); break;
+    case FeatureKind::kText: texts_.resize(n); break;
+  }
+}
+
+void FeatureColumn::set_number(index_t row, float value) {
+  RECKON_ASSERT(kind_ == FeatureKind::kNumeric && row >= 0 && row < rows_);
+  numbers_[row] = value;
+}
+
+std::int32_t FeatureColumn::intern(std::string_view label) {
+  // Tag vocabularies reach tens of thousands of labels, so look labels up in a hash index.
+  if (label_index_.size() != vocabulary_.size()) {
+    label_index_.clear();
+    for (std::size_t i = 0; i < vocabulary_.size(); ++i)
+      label_index_.emplace(vocabulary_[i], static_cast<std::int32_t>(i));
+  }
+  auto [it, inserted] =
+      label_index_.emplace(std::string(label), static_cast<std::int32_t>(vocabulary_.size()));
+  if (inserted) vocabulary_.emplace_back(label);
+  return it->second;
+}
+
+void FeatureColumn::add_label(index_t row, std::string_view label) {
+  RECKON_ASSERT((kind_ == FeatureKind::kCategorical || kind_ == FeatureKind::kMultiCategorical) &&
+                row >= 0 && row < rows_);
+  const std::int32_t code = intern(label);
+  auto& row_labels = labels_[row];
+  if (kind_ == FeatureKind::kCategorical) {
+    row_labels.assign(1, code);
+  } else if (std::find(row_labels.begin(), row_labels.end(), code) == row_labels.end()) {
+    row_labels.push_back(code);
+  }
+}
+
+void FeatureColumn::set_text(index_t row, std::string text) {
+  RECKON_ASSERT(kind_ == FeatureKind::kText && row >= 0 && row < rows_);
+  texts_[row] = std::move(text);
+}
+
+bool FeatureColumn::has_value(index_t row) const {
+  switch (kind_) {
+    case FeatureKind::kNumeric: return !std::isnan(numbers_[row]);
+    case FeatureKind::kCategorical:
+    case FeatureKind::kMultiCategorical: return !labels_[row].empty();
+    case FeatureKind::kText: return !texts_[row].empty();
+  }
+  return false;
+}
+
+std::span<const std::int32_t> FeatureColumn::codes(index_t row) const {
+  if (labels_.empty()) return {};
+  return labels_[row];
+}
+
+std::string FeatureColumn::format(index_t row) const {
+  if (!has_value(row)) return {};
+  switch (kind_) {
+    case FeatureKind::kNumeric: return fmt::format("{}", numbers_[row]);
+    case FeatureKind::kCategorical:
+    case FeatureKind::kMultiCategorical: {
+      std::string out;
+      for (std::int32_t c : labels_[row]) {
+        if (!out.empty()) out += '|';
+        out += vocabulary_[c];
+      }
+      return out;
+    }
+    case FeatureKind::kText: return texts_[row];
+  }
+  return {};
+}
+
+FeatureColumn FeatureColumn::select(std::span<const index_t> keep) const {
+  FeatureColumn out(name_, kind_, static_cast<index_t>(keep.size()));
+  out.vocabulary_ = vocabulary_;
+  for (std::size_t i = 0; i < keep.size(); ++i) {
+    const index_t r = keep[i];
+    switch (kind_) {
+      case FeatureKind::kNumeric: out.numbers_[i] = numbers_[r]; break;
+      case FeatureKind::kCategorical:
+      case FeatureKind::kMultiCategorical: out.labels_[i] = labels_[r]; break;
+      case FeatureKind::kText: out.texts_[i] = texts_[r]; break;
+    }
+  }
+  return out;
+}
+
+const FeatureColumn* FeatureTable::find(std::string_view name) const {
+  for (const auto& c : columns_)
+    if (c.name() == name) return &c;
+  return nullptr;
+}
+
+FeatureColumn& FeatureTable::add(FeatureColumn column) {
+  RECKON_CHECK(column.rows() == rows_, "feature column \"{}\" has {} rows, the table has {}",
+               column.name(), column.rows(), rows_);
+  for (auto& c : columns_) {
+    if (c.name() == column.name()) {
+      c = std::move(column);
+      return c;
+    }
+  }
+  columns_.push_back(std::move(column));
+  return columns_.back();
+}
+
+FeatureColumn& FeatureTable::column(std::string_view name, FeatureKind kind) {
+  for (auto& c : columns_) {
+    if (c.name() == name) {
+      RECKON_CHECK(c.kind() == kind, "feature column \"{}\" is {}, not {}", name,
+                   to_string(c.kind()), to_string(kind));
+      return c;
+    }
+  }
+  columns_.emplace_back(std::string(name), kind, rows_);
+  return columns_.back();
+}
+
+FeatureTable FeatureTable::select(std::span<const index_t> keep) const {
+  FeatureTable out(static_cast<index_t>(keep.size()));
+  for (const auto& c : columns_) out.columns_.push_back(c.select(keep));
+  return out;
+}
+
+}  // namespace reckon

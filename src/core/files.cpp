@@ -1,0 +1,166 @@
+#include "reckon/core/files.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "reckon/core/binary_io.hpp"
+#include "reckon/core/error.hpp"
+
+namespace reckon {
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& path) {
+  std::error_code ec;
+  RECKON_CHECK(!fs::is_directory(path, ec), "{}: is a directory, expected a file", path.string());
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw IoError(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+  std::string out;
+  if (std::fseek(f, 0, SEEK_END) == 0) {
+    const long size = std::ftell(f);
+    if (size > 0) out.reserve(static_cast<std::size_t>(size));
+    std::fseek(f, 0, SEEK_SET);
+  }
+  char buf[1 << 16];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  const bool failed = std::ferror(f);
+  std::fclose(f);
+  if (failed) throw IoError(fmt::format("{}: read error", path.string()));
+  return out;
+}
+
+void write_file_atomic(const fs::path& path, std::string_view bytes) {
+  static std::atomic<unsigned> counter{0};
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::exists(dir, ec))
+    throw IoError(fmt::format("{}: directory {} does not exist", path.string(), dir.string()));
+  const fs::path tmp = fs::path(path.string() + ".tmp" + std::to_string(::getpid()) + "-" +
+                                std::to_string(counter++));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw IoError(fmt::format("{}: cannot create: {}", tmp.string(), std::strerror(errno)));
+  const char* p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    const ssize_t w = ::write(fd, p, left);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      fs::remove(tmp, ec);
+      throw IoError(fmt::format("{}: write failed: {}", path.string(), std::strerror(err)));
+    }
+    p += w;
+    left -= static_cast<std::size_t>(w);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int err = errno;
+    fs::remove(tmp, ec);
+    throw IoError(fmt::format("{}: cannot flush: {}", path.string(), std::strerror(err)));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    fs::remove(tmp, ec);
+    throw IoError(fmt::format("{}: cannot rename into place: {}", path.string(), std::strerror(err)));
+  }
+}
+
+std::uint32_t crc32(std::string_view bytes) {
+  return static_cast<std::uint32_t>(
+      ::crc32_z(0L, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
+}
+
+namespace {
+
+std::string encode_header(std::string_view magic, std::uint32_t version,
+                          const std::vector<std::uint64_t>& fields, std::string_view body) {
+  BinaryWriter w;
+  std::string m(magic);
+  m.resize(8, '\0');
+  for (char c : m) w.put(c);
+  w.put<std::uint32_t>(version);
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(fields.size()));
+  for (auto f : fields) w.put<std::uint64_t>(f);
+  w.put<std::uint64_t>(body.size());
+  w.put<std::uint32_t>(crc32(body));
+  std::string header = std::move(w).take();
+  const std::uint32_t header_crc = crc32(header);
+  header.append(reinterpret_cast<const char*>(&header_crc), sizeof header_crc);
+  return header;
+}
+
+// Parses the header at the start of `data`; returns the header size.
+std::size_t decode_header(std::string_view data, const std::string& what, std::string_view magic,
+                          std::uint32_t max_version, std::string_view kind, CheckedFile& out,
+                          std::uint64_t& body_size, std::uint32_t& body_crc) {
+  std::string m(magic);
+  m.resize(8, '\0');
+  RECKON_CHECK(data.size() >= 8 && data.substr(0, 8) == m, "{}: not a {} file (bad magic bytes)",
+               what, kind);
+  BinaryReader r(data.substr(8), what);
+  out.version = r.get<std::uint32_t>();
+  RECKON_CHECK(out.version >= 1 && out.version <= max_version,
+               "{}: {} format version {} is not supported by this reckon (reads versions 1 to {})",
+               what, kind, out.version, max_version);
+  const auto n_fields = r.get<std::uint32_t>();
+  RECKON_CHECK(n_fields <= 64, "{}: corrupt header ({} fields)", what, n_fields);
+  out.fields.resize(n_fields);
+  for (auto& f : out.fields) f = r.get<std::uint64_t>();
+  body_size = r.get<std::uint64_t>();
+  body_crc = r.get<std::uint32_t>();
+  const std::size_t header_size = 8 + 4 + 4 + 8 * n_fields + 8 + 4;
+  const auto stored_header_crc = r.get<std::uint32_t>();
+  RECKON_CHECK(stored_header_crc == crc32(data.substr(0, header_size)),
+               "{}: corrupt header (checksum mismatch)", what);
+  return header_size + 4;
+}
+
+}  // namespace
+
+void write_checked_file(const fs::path& path, std::string_view magic, std::uint32_t version,
+                        const std::vector<std::uint64_t>& fields, std::string_view body) {
+  std::string bytes = encode_header(magic, version, fields, body);
+  bytes.append(body);
+  write_file_atomic(path, bytes);
+}
+
+CheckedFile read_checked_file(const fs::path& path, std::string_view magic,
+                              std::uint32_t max_version, std::string_view kind) {
+  std::string data = read_file(path);
+  CheckedFile out;
+  std::uint64_t body_size = 0;
+  std::uint32_t body_crc = 0;
+  const std::size_t offset =
+      decode_header(data, path.string(), magic, max_version, kind, out, body_size, body_crc);
+  RECKON_CHECK(data.size() - offset == body_size,
+               "{}: truncated or padded {} file: body has {} bytes, header says {}", path.string(),
+               kind, data.size() - offset, body_size);
+  RECKON_CHECK(crc32(std::string_view(data).substr(offset)) == body_crc,
+               "{}: corrupt {} file (checksum mismatch)", path.string(), kind);
+  data.erase(0, offset);
+  out.body = std::move(data);
+  return out;
+}
+
+CheckedFile read_checked_header(const fs::path& path, std::string_view magic,
+                                std::uint32_t max_version, std::string_view kind) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+  std::string head(8 + 4 + 4 + 8 * 64 + 8 + 4 + 4, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  CheckedFile out;
+  std::uint64_t body_size = 0;
+  std::uint32_t body_crc = 0;
+  decode_header(head, path.string(), magic, max_version, kind, out, body_size, body_crc);
+  return out;
+}
+
+}  // namespace reckon

@@ -1,0 +1,144 @@
+#include "reckon/io/dataset_file.hpp"
+
+#include <fstream>
+
+#include "reckon/core/binary_io.hpp"
+#include "reckon/core/files.hpp"
+
+namespace reckon {
+namespace {
+
+constexpr std::string_view kMagic = "RECKONDS";
+
+void write_ids(BinaryWriter& w, const IdMap& ids) { w.put_strings(ids.ids()); }
+
+void write_features(BinaryWriter& w, const FeatureTable& table) {
+  w.put<std::int64_t>(table.rows());
+  w.put<std::uint64_t>(table.columns().size());
+  for (const auto& c : table.columns()) write_feature_column(w, c);
+}
+
+FeatureTable read_features(BinaryReader& r) {
+  const auto rows = r.get<std::int64_t>();
+  FeatureTable table(rows);
+  const auto n = r.get<std::uint64_t>();
+  RECKON_CHECK(n < 100000, "{}: corrupt feature table", r.what());
+  for (std::uint64_t i = 0; i < n; ++i) table.add(read_feature_column(r));
+  return table;
+}
+
+}  // namespace
+
+void write_feature_column(BinaryWriter& w, const FeatureColumn& c) {
+  w.put_string(c.name_);
+  w.put<std::uint8_t>(static_cast<std::uint8_t>(c.kind_));
+  w.put<std::int64_t>(c.rows_);
+  w.put_vector(c.numbers_);
+  w.put_strings(c.vocabulary_);
+  // Labels as CSR: offsets then codes.
+  std::vector<std::int64_t> offsets{0};
+  std::vector<std::int32_t> codes;
+  for (const auto& row : c.labels_) {
+    codes.insert(codes.end(), row.begin(), row.end());
+    offsets.push_back(static_cast<std::int64_t>(codes.size()));
+  }
+  w.put_vector(offsets);
+  w.put_vector(codes);
+  w.put_strings(c.texts_);
+}
+
+FeatureColumn read_feature_column(BinaryReader& r) {
+  std::string name = r.get_string();
+  const auto kind = r.get<std::uint8_t>();
+  RECKON_CHECK(kind <= 3, "{}: corrupt feature column \"{}\"", r.what(), name);
+  const auto rows = r.get<std::int64_t>();
+  RECKON_CHECK(rows >= 0, "{}: corrupt feature column \"{}\"", r.what(), name);
+  FeatureColumn c(std::move(name), static_cast<FeatureKind>(kind), 0);
+  c.rows_ = rows;
+  c.numbers_ = r.get_vector<float>();
+  c.vocabulary_ = r.get_strings();
+  const auto offsets = r.get_vector<std::int64_t>();
+  const auto codes = r.get_vector<std::int32_t>();
+  c.texts_ = r.get_strings();
+  const auto n = static_cast<std::size_t>(rows);
+  const bool numeric = c.kind_ == FeatureKind::kNumeric;
+  const bool labelled =
+      c.kind_ == FeatureKind::kCategorical || c.kind_ == FeatureKind::kMultiCategorical;
+  const bool text = c.kind_ == FeatureKind::kText;
+  RECKON_CHECK(c.numbers_.size() == (numeric ? n : 0) && c.texts_.size() == (text ? n : 0) &&
+                   offsets.size() == (labelled ? n + 1 : 1) && offsets.front() == 0 &&
+                   offsets.back() == static_cast<std::int64_t>(codes.size()),
+               "{}: corrupt feature column \"{}\"", r.what(), c.name_);
+  if (labelled) {
+    c.labels_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      RECKON_CHECK(offsets[i] <= offsets[i + 1], "{}: corrupt feature column", r.what());
+      for (auto k = offsets[i]; k < offsets[i + 1]; ++k) {
+        RECKON_CHECK(codes[k] >= 0 && static_cast<std::size_t>(codes[k]) < c.vocabulary_.size(),
+                     "{}: corrupt feature column \"{}\"", r.what(), c.name_);
+        c.labels_[i].push_back(codes[k]);
+      }
+    }
+  }
+  return c;
+}
+
+void save_dataset(const Dataset& d, const std::filesystem::path& path) {
+  d.validate();
+  BinaryWriter w;
+  w.put_string(d.name);
+  w.put<std::uint8_t>(d.explicit_ratings ? 1 : 0);
+  write_ids(w, d.users);
+  write_ids(w, d.items);
+  const CsrMatrix& m = d.interactions;
+  w.put_vector(m.indptr());
+  w.put_vector(m.indices());
+  w.put_vector(m.values());
+  w.put_vector(m.times());
+  write_features(w, d.user_features);
+  write_features(w, d.item_features);
+  write_checked_file(path, kMagic, kDatasetFormatVersion,
+                     {static_cast<std::uint64_t>(d.num_users()),
+                      static_cast<std::uint64_t>(d.num_items()),
+                      static_cast<std::uint64_t>(d.num_interactions())},
+                     w.bytes());
+}
+
+Dataset load_dataset(const std::filesystem::path& path) {
+  CheckedFile file = read_checked_file(path, kMagic, kDatasetFormatVersion, "reckon dataset (.rkd)");
+  BinaryReader r(file.body, path.string());
+  Dataset d;
+  d.name = r.get_string();
+  d.explicit_ratings = r.get<std::uint8_t>() != 0;
+  d.users = IdMap::from_ids(r.get_strings());
+  d.items = IdMap::from_ids(r.get_strings());
+  auto indptr = r.get_vector<index_t>();
+  auto indices = r.get_vector<index_t>();
+  auto values = r.get_vector<float>();
+  auto times = r.get_vector<std::int64_t>();
+  try {
+    d.interactions = CsrMatrix(d.users.size(), d.items.size(), std::move(indptr),
+                               std::move(indices), std::move(values), std::move(times));
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(fmt::format("{}: corrupt dataset: {}", path.string(), e.what()));
+  }
+  d.user_features = read_features(r);
+  d.item_features = read_features(r);
+  RECKON_CHECK(r.at_end(), "{}: corrupt dataset (trailing bytes)", path.string());
+  RECKON_CHECK(file.fields.size() >= 3 &&
+                   file.fields[0] == static_cast<std::uint64_t>(d.num_users()) &&
+                   file.fields[1] == static_cast<std::uint64_t>(d.num_items()) &&
+                   file.fields[2] == static_cast<std::uint64_t>(d.num_interactions()),
+               "{}: corrupt dataset (header counts disagree with the body)", path.string());
+  d.validate();
+  return d;
+}
+
+bool is_dataset_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[8] = {};
+  in.read(magic, 8);
+  return in.gcount() == 8 && std::string_view(magic, 8) == kMagic;
+}
+
+}  // namespace reckon

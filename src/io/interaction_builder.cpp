@@ -1,0 +1,83 @@
+#include "reckon/io/interaction_builder.hpp"
+
+#include "reckon/core/error.hpp"
+
+namespace reckon {
+
+void InteractionBuilder::add(index_t user, index_t item, float value, std::int64_t time) {
+  user_ids_.push_back(user);
+  item_ids_.push_back(item);
+  values_.push_back(value);
+  times_.push_back(time);
+  if (time != kNoTime) ++timed_rows_;
+}
+
+void InteractionBuilder::reserve(std::size_t n) {
+  user_ids_.reserve(n);
+  item_ids_.reserve(n);
+  values_.reserve(n);
+  times_.reserve(n);
+}
+
+void InteractionBuilder::end_part() { part_ends_.push_back(user_ids_.size()); }
+
+CsrMatrix InteractionBuilder::build_range(std::size_t begin, std::size_t end,
+                                          DedupPolicy dedup) const {
+  std::size_t timed = 0;
+  for (std::size_t k = begin; k < end; ++k) timed += times_[k] != kNoTime;
+  RECKON_CHECK(timed == 0 || timed == end - begin,
+               "{} of {} interactions have a timestamp and the others do not; give every "
+               "interaction a time or none",
+               timed, end - begin);
+  auto slice = [&](const auto& v) {
+    return std::vector<typename std::decay_t<decltype(v)>::value_type>(v.begin() + begin,
+                                                                        v.begin() + end);
+  };
+  return CsrMatrix::from_coordinates(users_.size(), items_.size(), slice(user_ids_),
+                                     slice(item_ids_), slice(values_),
+                                     timed ? slice(times_) : std::vector<std::int64_t>{}, dedup);
+}
+
+Dataset InteractionBuilder::build(DedupPolicy dedup, std::string name, bool explicit_ratings) {
+  Dataset d;
+  d.name = std::move(name);
+  d.explicit_ratings = explicit_ratings;
+  if (timed_rows_ == 0) {
+    times_.clear();
+    times_.shrink_to_fit();
+  }
+  RECKON_CHECK(timed_rows_ == 0 || timed_rows_ == user_ids_.size(),
+               "{} of {} interactions have a timestamp and the others do not; give every "
+               "interaction a time or none",
+               timed_rows_, user_ids_.size());
+  // Moves the columns in to keep peak memory near two copies of the data.
+  d.interactions = CsrMatrix::from_coordinates(users_.size(), items_.size(), std::move(user_ids_),
+                                               std::move(item_ids_), std::move(values_),
+                                               std::move(times_), dedup);
+  d.users = std::move(users_);
+  d.items = std::move(items_);
+  d.user_features = FeatureTable(d.users.size());
+  d.item_features = FeatureTable(d.items.size());
+  return d;
+}
+
+std::vector<CsrMatrix> InteractionBuilder::build_parts(DedupPolicy dedup, Dataset& ids,
+                                                       bool explicit_ratings) {
+  if (part_ends_.empty() || part_ends_.back() != user_ids_.size()) end_part();
+  std::vector<CsrMatrix> parts;
+  std::size_t begin = 0;
+  for (std::size_t end : part_ends_) {
+    parts.push_back(build_range(begin, end, dedup));
+    begin = end;
+  }
+  ids.users = std::move(users_);
+  ids.items = std::move(items_);
+  ids.explicit_ratings = explicit_ratings;
+  ids.user_features = FeatureTable(ids.users.size());
+  ids.item_features = FeatureTable(ids.items.size());
+  ids.interactions = CsrMatrix(ids.users.size(), ids.items.size(),
+                               std::vector<index_t>(ids.users.size() + 1, 0), {}, {});
+  return parts;
+}
+
+}  // namespace reckon

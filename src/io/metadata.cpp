@@ -1,0 +1,205 @@
+// Item/user metadata files (--items, --users): a delimited file with a header, or JSON lines,
+// keyed by an id column. Column kinds are inferred from the values.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+#include "readers.hpp"
+#include "reckon/core/error.hpp"
+#include "reckon/io/line_reader.hpp"
+#include "reckon/io/text.hpp"
+
+namespace reckon {
+namespace {
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kIdNames = {"id",      "item_id", "itemid",  "movieid", "movie_id",
+                                           "book_id", "user_id", "userid",  "item",    "user",
+                                           "track_id", "post_id", "product_id"};
+const std::vector<std::string> kTextNames = {"title",   "name",    "text",   "description",
+                                             "body",    "content", "summary", "overview"};
+
+std::string lower(std::string_view s) {
+  std::string out(trim(s));
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Raw values of one column, per row of the id map ("" = missing); lists keep '|' separators.
+struct RawColumn {
+  std::string name;
+  std::vector<std::string> values;
+  bool forced_multi = false;  // JSON arrays
+};
+
+FeatureKind infer_kind(const RawColumn& c) {
+  std::size_t present = 0, numeric = 0, with_bar = 0, total_len = 0;
+  for (const auto& v : c.values) {
+    if (v.empty()) continue;
+    ++present;
+    total_len += v.size();
+    if (parse_double(v)) ++numeric;
+    if (v.find('|') != std::string::npos) ++with_bar;
+  }
+  if (c.forced_multi || (with_bar > 0 && with_bar * 10 >= present)) return FeatureKind::kMultiCategorical;
+  if (present > 0 && numeric == present) return FeatureKind::kNumeric;
+  if (std::find(kTextNames.begin(), kTextNames.end(), lower(c.name)) != kTextNames.end())
+    return FeatureKind::kText;
+  if (present > 0 && total_len / present > 40) return FeatureKind::kText;
+  return FeatureKind::kCategorical;
+}
+
+void add_columns(std::vector<RawColumn>& raw, FeatureTable& table) {
+  for (auto& c : raw) {
+    const FeatureKind kind = infer_kind(c);
+    FeatureColumn col(c.name, kind, table.rows());
+    for (index_t r = 0; r < table.rows(); ++r) {
+      const std::string& v = c.values[r];
+      if (v.empty()) continue;
+      switch (kind) {
+        case FeatureKind::kNumeric: col.set_number(r, static_cast<float>(*parse_double(v))); break;
+        case FeatureKind::kCategorical: col.add_label(r, trim(v)); break;
+        case FeatureKind::kMultiCategorical: {
+          std::vector<std::string_view> parts;
+          split_plain(v, "|", parts);
+          for (auto p : parts)
+            if (!trim(p).empty()) col.add_label(r, trim(p));
+          break;
+        }
+        case FeatureKind::kText: col.set_text(r, v); break;
+      }
+    }
+    table.add(std::move(col));
+  }
+}
+
+void read_delimited_metadata(const fs::path& path, const IdMap& ids, FeatureTable& table,
+                             const ImportOptions& o) {
+  LineReader in(path);
+  std::string_view line;
+  if (!in.next(line)) in.fail_message("empty file: expected a header line naming the columns");
+  std::string sep = o.sep == "\\t" ? "\t" : o.sep;
+  if (sep.empty()) {
+    const std::string name = path.string();
+    sep = name.find(".tsv") != std::string::npos || line.find('\t') != std::string_view::npos ? "\t" : ",";
+  }
+  std::vector<std::string_view> f;
+  std::string scratch;
+  if (sep.size() == 1 ? !split_csv(line, sep[0], f, scratch) : (split_plain(line, sep, f), false))
+    in.fail("a header line", line);
+  std::vector<std::string> header;
+  for (auto x : f) header.emplace_back(trim(x));
+  int id_col = 0;
+  for (const auto& name : kIdNames) {
+    auto it = std::find_if(header.begin(), header.end(), [&](const std::string& h) { return lower(h) == name; });
+    if (it != header.end()) {
+      id_col = static_cast<int>(it - header.begin());
+      break;
+    }
+  }
+  std::vector<RawColumn> raw;
+  std::vector<int> source_col;
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (static_cast<int>(i) == id_col) continue;
+    RECKON_CHECK(!header[i].empty(), "{}:1: expected a name for column {}", path.string(), i + 1);
+    raw.push_back({header[i], std::vector<std::string>(static_cast<std::size_t>(ids.size())), false});
+    source_col.push_back(static_cast<int>(i));
+  }
+  std::string record;
+  while (in.next(line)) {
+    if (trim(line).empty()) continue;
+    record.assign(line);
+    if (sep.size() == 1) {
+      while (!split_csv(record, sep[0], f, scratch)) {
+        if (!in.next(line)) in.fail("a closing quote before the end of the file", record);
+        record += '\n';
+        record.append(line);
+      }
+    } else {
+      split_plain(record, sep, f);
+    }
+    if (f.size() != header.size())
+      in.fail(fmt::format("{} fields as in the header", header.size()), record);
+    auto row = ids.find(trim(f[id_col]));
+    if (!row) continue;
+    for (std::size_t k = 0; k < raw.size(); ++k) {
+      std::string_view v = f[source_col[k]];
+      if (const auto bad = find_invalid_utf8(v); bad != std::string_view::npos)
+        in.fail(fmt::format("UTF-8 text in column \"{}\"", raw[k].name), v);
+      raw[k].values[*row] = std::string(v);
+    }
+  }
+  add_columns(raw, table);
+}
+
+void read_jsonl_metadata(const fs::path& path, const IdMap& ids, FeatureTable& table) {
+  LineReader in(path);
+  std::string_view line;
+  std::map<std::string, RawColumn> columns;
+  std::vector<std::string> order;
+  while (in.next(line)) {
+    if (trim(line).empty()) continue;
+    nlohmann::json obj;
+    try {
+      obj = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      in.fail(fmt::format("a JSON object ({})", e.what()), line);
+    }
+    if (!obj.is_object()) in.fail("a JSON object", line);
+    std::string id;
+    for (const auto& name : kIdNames) {
+      for (auto it = obj.begin(); it != obj.end(); ++it) {
+        if (lower(it.key()) != name) continue;
+        id = it->is_string() ? it->get<std::string>() : it->dump();
+        break;
+      }
+      if (!id.empty()) break;
+    }
+    if (id.empty()) in.fail("an \"id\" or \"item_id\" field", line);
+    auto row = ids.find(id);
+    if (!row) continue;
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      if (std::find(kIdNames.begin(), kIdNames.end(), lower(it.key())) != kIdNames.end()) continue;
+      auto [c, inserted] = columns.try_emplace(it.key());
+      if (inserted) {
+        c->second.name = it.key();
+        c->second.values.resize(static_cast<std::size_t>(ids.size()));
+        order.push_back(it.key());
+      }
+      std::string value;
+      if (it->is_array()) {
+        c->second.forced_multi = true;
+        for (const auto& x : *it) {
+          if (!value.empty()) value += '|';
+          value += x.is_string() ? x.get<std::string>() : x.dump();
+        }
+      } else if (it->is_string()) {
+        value = it->get<std::string>();
+      } else if (!it->is_null()) {
+        value = it->dump();
+      }
+      c->second.values[*row] = std::move(value);
+    }
+  }
+  std::vector<RawColumn> raw;
+  for (const auto& name : order) raw.push_back(std::move(columns[name]));
+  add_columns(raw, table);
+}
+
+}  // namespace
+
+void read_metadata(const fs::path& path, const IdMap& ids, FeatureTable& table,
+                   const ImportOptions& options) {
+  if (table.rows() != ids.size()) table = FeatureTable(ids.size());
+  std::string name = path.filename().string();
+  if (name.ends_with(".gz")) name.resize(name.size() - 3);
+  if (name.ends_with(".jsonl") || name.ends_with(".json") || name.ends_with(".ndjson")) {
+    read_jsonl_metadata(path, ids, table);
+  } else {
+    read_delimited_metadata(path, ids, table, options);
+  }
+}
+
+}  // namespace reckon

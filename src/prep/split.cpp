@@ -1,0 +1,153 @@
+#include "reckon/prep/split.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "reckon/core/error.hpp"
+#include "reckon/core/random.hpp"
+
+namespace reckon {
+namespace {
+
+struct Named {
+  SplitKind kind;
+  std::string_view name;
+};
+constexpr Named kNames[] = {{SplitKind::kRandom, "random"},         {SplitKind::kUserTime, "time"},
+                            {SplitKind::kLeaveLastN, "last"},       {SplitKind::kGlobalTime, "global-time"},
+                            {SplitKind::kUsers, "users"},           {SplitKind::kPredefined, "predefined"}};
+
+enum Part : std::uint8_t { kTrain = 0, kTest = 1, kFoldin = 2 };
+
+// Positions of a row's nonzeros ordered by time, ties by column (deterministic).
+std::vector<index_t> by_time(const CsrMatrix& m, index_t r) {
+  std::vector<index_t> order(static_cast<std::size_t>(m.row_size(r)));
+  std::iota(order.begin(), order.end(), m.indptr()[r]);
+  const auto& t = m.times();
+  std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t b) { return t[a] < t[b]; });
+  return order;
+}
+
+CsrMatrix part_of(const CsrMatrix& m, const std::vector<std::uint8_t>& part, Part which) {
+  std::vector<bool> keep(part.size());
+  for (std::size_t k = 0; k < part.size(); ++k) keep[k] = part[k] == which;
+  return m.filtered(keep);
+}
+
+void require_times(const CsrMatrix& m, SplitKind kind) {
+  RECKON_CHECK(m.has_times(),
+               "the \"{}\" split orders interactions by time, and this data has no timestamps; use "
+               "--split random or users",
+               to_string(kind));
+}
+
+}  // namespace
+
+std::string_view to_string(SplitKind kind) {
+  for (const auto& n : kNames)
+    if (n.kind == kind) return n.name;
+  return "unknown";
+}
+
+SplitKind parse_split_kind(std::string_view name) {
+  for (const auto& n : kNames)
+    if (n.name == name) return n.kind;
+  throw InvalidInput(fmt::format(
+      "unknown split \"{}\" (known: random, time, last, global-time, users, predefined)", name));
+}
+
+Split split_dataset(const Dataset& d, const SplitOptions& o) {
+  const CsrMatrix& m = d.interactions;
+  RECKON_CHECK(o.test_fraction > 0 && o.test_fraction < 1,
+               "--test-fraction must be between 0 and 1, got {}", o.test_fraction);
+  RECKON_CHECK(o.kind != SplitKind::kPredefined,
+               "a predefined split comes from --train and --test files, not from one dataset");
+  std::vector<std::uint8_t> part(static_cast<std::size_t>(m.nnz()), kTrain);
+  Rng rng(o.seed);
+  switch (o.kind) {
+    case SplitKind::kRandom: {
+      std::vector<index_t> order(part.size());
+      std::iota(order.begin(), order.end(), 0);
+      rng.shuffle(std::span<index_t>(order));
+      const auto n_test = static_cast<std::size_t>(std::llround(o.test_fraction * static_cast<double>(order.size())));
+      for (std::size_t k = 0; k < n_test; ++k) part[order[k]] = kTest;
+      break;
+    }
+    case SplitKind::kUserTime: {
+      require_times(m, o.kind);
+      for (index_t r = 0; r < m.rows(); ++r) {
+        const index_t n = m.row_size(r);
+        if (n < 2) continue;
+        index_t n_test = std::llround(o.test_fraction * static_cast<double>(n));
+        n_test = std::clamp<index_t>(n_test, 1, n - 1);
+        const auto order = by_time(m, r);
+        for (index_t k = n - n_test; k < n; ++k) part[order[k]] = kTest;
+      }
+      break;
+    }
+    case SplitKind::kLeaveLastN: {
+      require_times(m, o.kind);
+      RECKON_CHECK(o.last_n >= 1, "--last-n must be at least 1, got {}", o.last_n);
+      for (index_t r = 0; r < m.rows(); ++r) {
+        const index_t n = m.row_size(r);
+        if (n <= o.last_n) continue;  // keep short histories whole in train
+        const auto order = by_time(m, r);
+        for (index_t k = n - o.last_n; k < n; ++k) part[order[k]] = kTest;
+      }
+      break;
+    }
+    case SplitKind::kGlobalTime: {
+      require_times(m, o.kind);
+      std::int64_t cutoff;
+      if (o.cutoff_time) {
+        cutoff = *o.cutoff_time;
+      } else {
+        // The time that leaves test_fraction of interactions at or after it.
+        std::vector<std::int64_t> t = m.times();
+        const auto pos = static_cast<std::size_t>(
+            std::clamp<double>(std::floor((1.0 - o.test_fraction) * static_cast<double>(t.size())), 0,
+                               static_cast<double>(t.size() - 1)));
+        std::nth_element(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(pos), t.end());
+        cutoff = t[pos];
+      }
+      for (index_t k = 0; k < m.nnz(); ++k)
+        if (m.times()[k] >= cutoff) part[k] = kTest;
+      break;
+    }
+    case SplitKind::kUsers: {
+      RECKON_CHECK(o.foldin_fraction > 0 && o.foldin_fraction < 1,
+                   "--foldin-fraction must be between 0 and 1, got {}", o.foldin_fraction);
+      std::vector<index_t> users;
+      for (index_t r = 0; r < m.rows(); ++r)
+        if (m.row_size(r) >= 2) users.push_back(r);
+      rng.shuffle(std::span<index_t>(users));
+      const auto n_held = static_cast<std::size_t>(std::llround(o.test_fraction * static_cast<double>(users.size())));
+      for (std::size_t h = 0; h < n_held; ++h) {
+        const index_t r = users[h];
+        const index_t n = m.row_size(r);
+        std::vector<index_t> order;
+        if (m.has_times()) {
+          order = by_time(m, r);
+        } else {
+          order.resize(static_cast<std::size_t>(n));
+          std::iota(order.begin(), order.end(), m.indptr()[r]);
+          rng.shuffle(std::span<index_t>(order));
+        }
+        const index_t n_fold = std::clamp<index_t>(std::llround(o.foldin_fraction * static_cast<double>(n)), 1, n - 1);
+        for (index_t k = 0; k < n; ++k) part[order[k]] = k < n_fold ? kFoldin : kTest;
+      }
+      break;
+    }
+    case SplitKind::kPredefined: break;
+  }
+  Split s;
+  s.train = d.with_interactions(part_of(m, part, kTrain));
+  s.test = part_of(m, part, kTest);
+  s.foldin = part_of(m, part, kFoldin);
+  RECKON_CHECK(s.train.num_interactions() > 0, "the split left no training interactions");
+  RECKON_CHECK(s.test.nnz() > 0, "the split left no test interactions");
+  return s;
+}
+
+}  // namespace reckon

@@ -1,0 +1,43 @@
+#pragma once
+// Helpers for tests: temporary folders and files, gzip, where the shared data lives.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace reckon::test {
+
+// A fresh temporary folder, removed when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path file(std::string_view name, std::string_view content) const;
+  std::filesystem::path gz_file(std::string_view name, std::string_view content) const;
+  std::filesystem::path operator/(std::string_view name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// $RECKON_DATA_DIR or <source>/../shared/data; nullopt when the folder is missing.
+std::optional<std::filesystem::path> shared_data();
+
+// Runs `fn` and returns the InvalidInput message it throws ("" when it throws nothing).
+template <typename F>
+std::string error_of(F&& fn);
+
+}  // namespace reckon::test
+
+#include "reckon/core/error.hpp"
+
+template <typename F>
+std::string reckon::test::error_of(F&& fn) {
+  try {
+    fn();
+  } catch (const reckon::Error& e) {
+    return e.what();
+  }
+  return "";
+}
