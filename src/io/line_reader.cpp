@@ -100,11 +100,12 @@ bool LineReader::next(std::string_view& line) {
 }
 
 void LineReader::fail(std::string_view expected, std::string_view got) const {
-  throw InvalidInput(
-      fmt::format("{}:{}: expected {}, got \"{}\"", name_, line_number_, expected, excerpt(got)));
+  fail_message(fmt::format("expected {}, got \"{}\"", expected, excerpt(got)));
 }
 
 void LineReader::fail_message(std::string_view message) const {
+  // Before the first line there is no line number to give.
+  if (line_number_ == 0) throw InvalidInput(fmt::format("{}: {}", name_, message));
   throw InvalidInput(fmt::format("{}:{}: {}", name_, line_number_, message));
 }
 

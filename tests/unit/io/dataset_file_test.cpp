@@ -1,0 +1,72 @@
+#include "reckon/io/dataset_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include "reckon/core/files.hpp"
+#include "test_support.hpp"
+
+namespace reckon {
+namespace {
+
+Dataset small_dataset() {
+  Dataset d;
+  d.name = "tiny";
+  d.users = IdMap::from_ids({"alice", "bob"});
+  d.items = IdMap::from_ids({"x", "y", "z"});
+  d.interactions = CsrMatrix(2, 3, {0, 2, 3}, {0, 2, 1}, {5, 3, 1}, {10, 20, 30});
+  d.explicit_ratings = true;
+  d.user_features = FeatureTable(2);
+  auto& age = d.user_features.column("age", FeatureKind::kNumeric);
+  age.set_number(0, 31);
+  d.user_features.column("gender", FeatureKind::kCategorical).add_label(1, "M");
+  d.item_features = FeatureTable(3);
+  d.item_features.column("title", FeatureKind::kText).set_text(2, "Zed (1999)");
+  auto& genres = d.item_features.column("genres", FeatureKind::kMultiCategorical);
+  genres.add_label(0, "Drama");
+  genres.add_label(0, "War");
+  genres.add_label(2, "Drama");
+  return d;
+}
+
+TEST(DatasetFile, RoundTripKeepsEverything) {
+  test::TempDir dir;
+  const Dataset d = small_dataset();
+  save_dataset(d, dir / "d.rkd");
+  EXPECT_TRUE(is_dataset_file(dir / "d.rkd"));
+  const Dataset r = load_dataset(dir / "d.rkd");
+  EXPECT_EQ(r.name, "tiny");
+  EXPECT_TRUE(r.explicit_ratings);
+  EXPECT_EQ(r.users.ids(), d.users.ids());
+  EXPECT_EQ(r.items.ids(), d.items.ids());
+  EXPECT_EQ(r.interactions, d.interactions);
+  EXPECT_FLOAT_EQ(r.user_features.find("age")->number(0), 31.0f);
+  EXPECT_FALSE(r.user_features.find("age")->has_value(1));
+  EXPECT_EQ(r.user_features.find("gender")->format(1), "M");
+  EXPECT_EQ(r.item_features.find("title")->text(2), "Zed (1999)");
+  EXPECT_EQ(r.item_features.find("genres")->format(0), "Drama|War");
+  EXPECT_EQ(r.item_features.find("genres")->codes(2).size(), 1u);
+}
+
+TEST(DatasetFile, RefusesTruncatedCorruptAndForeignFiles) {
+  test::TempDir dir;
+  save_dataset(small_dataset(), dir / "d.rkd");
+  const std::string bytes = read_file(dir / "d.rkd");
+  for (std::size_t cut : {std::size_t{0}, std::size_t{7}, std::size_t{40}, bytes.size() - 1}) {
+    write_file_atomic(dir / "t.rkd", bytes.substr(0, cut));
+    const auto e = test::error_of([&] { load_dataset(dir / "t.rkd"); });
+    EXPECT_NE(e.find("t.rkd"), std::string::npos) << "cut at " << cut << ": " << e;
+  }
+  for (std::size_t pos = 60; pos < bytes.size(); pos += 7) {
+    std::string damaged = bytes;
+    damaged[pos] ^= 0x5A;
+    write_file_atomic(dir / "c.rkd", damaged);
+    EXPECT_NE(test::error_of([&] { load_dataset(dir / "c.rkd"); }), "") << "byte " << pos;
+  }
+  write_file_atomic(dir / "f.rkd", "user,item\n1,2\n");
+  EXPECT_NE(test::error_of([&] { load_dataset(dir / "f.rkd"); }).find("not a reckon dataset"),
+            std::string::npos);
+  EXPECT_THROW(load_dataset(dir / "missing.rkd"), IoError);
+}
+
+}  // namespace
+}  // namespace reckon
