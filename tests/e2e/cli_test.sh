@@ -1,2 +1,76 @@
 #!/usr/bin/env bash
-exit 0
+# Drives the reckon CLI as a user would: exit codes, messages, no half-written outputs.
+# Usage: cli_test.sh PATH/TO/reckon
+set -u
+RECKON=$1
+DATA=${RECKON_DATA_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/data}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# expect_ok NAME CMD...: exits 0
+expect_ok() {
+  local name=$1; shift
+  if "$@" >"$work/out" 2>"$work/err"; then ok; else fail "$name (exit $?): $(cat "$work/err")"; fi
+}
+# expect_error NAME PATTERN CMD...: exits non-zero with PATTERN on stderr and a one-line reason
+expect_error() {
+  local name=$1 pattern=$2; shift 2
+  if "$@" >"$work/out" 2>"$work/err"; then
+    fail "$name: expected failure, got exit 0"
+  elif ! grep -q -- "$pattern" "$work/err"; then
+    fail "$name: stderr lacks '$pattern': $(cat "$work/err")"
+  else
+    ok
+  fi
+}
+
+expect_ok "help" "$RECKON" --help
+for cmd in data import info split demo; do expect_ok "help $cmd" "$RECKON" "$cmd" --help; done
+expect_ok "data list" "$RECKON" data list
+grep -q "movielens-100k" "$work/out" && ok || fail "data list lacks movielens-100k"
+grep -q "gowalla" "$work/out" && ok || fail "data list lacks gowalla"
+expect_error "unknown dataset" 'unknown dataset "nope"' "$RECKON" data fetch nope
+expect_error "unknown command" "" "$RECKON" frobnicate
+
+# A small CSV through import, info, split.
+printf 'user,item,rating,timestamp\nu1,a,5,100\nu1,b,3,200\nu2,a,4,300\nu2,c,1,400\nu3,b,2,500\nu3,c,5,600\n' >"$work/r.csv"
+expect_ok "import csv" "$RECKON" -q import "$work/r.csv" -o "$work/r.rkd"
+[ -s "$work/r.rkd" ] && ok || fail "import wrote no file"
+expect_ok "info rkd" "$RECKON" info "$work/r.rkd"
+grep -q "interactions   6" "$work/out" && ok || fail "info: $(cat "$work/out")"
+expect_ok "info json" "$RECKON" info --json "$work/r.rkd"
+grep -q '"users": 3' "$work/out" && ok || fail "info --json: $(cat "$work/out")"
+expect_ok "split" "$RECKON" -q split "$work/r.rkd" --split last -o "$work/s"
+[ -s "$work/s.train.rkd" ] && [ -s "$work/s.test.rkd" ] && ok || fail "split outputs missing"
+expect_ok "import with weights" "$RECKON" -q import "$work/r.csv" --weight confidence:2 --min-item 2 -o "$work/w.rkd"
+
+# Bad input: a clear one-line error naming file and line, non-zero exit, no output file.
+printf 'user,item,rating\n1,2,5\n1,3,five\n' >"$work/bad.csv"
+expect_error "bad rating" 'bad.csv:3: expected a numeric rating' "$RECKON" import "$work/bad.csv" -o "$work/bad.rkd"
+[ ! -e "$work/bad.rkd" ] && ok || fail "a failed import left an output file"
+[ "$(wc -l <"$work/err")" -eq 1 ] && ok || fail "error is not one line: $(cat "$work/err")"
+ls "$work" | grep -q '\.tmp' && fail "temporary files left behind" || ok
+expect_error "missing source" "no such file" "$RECKON" import "$work/nope.csv" -o "$work/x.rkd"
+expect_error "output dir missing" "does not exist" "$RECKON" import "$work/r.csv" -o "$work/no/dir/x.rkd"
+head -c 100 "$work/r.rkd" >"$work/cut.rkd"
+expect_error "truncated rkd" "cut.rkd" "$RECKON" info "$work/cut.rkd"
+expect_error "bad format name" 'unknown format "xml"' "$RECKON" import "$work/r.csv" --format xml -o "$work/x.rkd"
+expect_error "bad split" 'unknown split' "$RECKON" split "$work/r.rkd" --split sideways -o "$work/x"
+expect_error "bad weight" 'unknown weight scheme' "$RECKON" import "$work/r.csv" --weight magic -o "$work/x.rkd"
+
+if [ -d "$DATA/movielens-100k" ]; then
+  export RECKON_DATA_DIR=$DATA
+  expect_ok "import ml-100k" "$RECKON" -q import movielens-100k -o "$work/ml.rkd"
+  grep -q "943 users, 1682 items, 100000 interactions" "$work/out" && ok || fail "ml-100k counts: $(cat "$work/out")"
+  expect_ok "demo" "$RECKON" -q demo
+  grep -q "100,000" "$work/out" && ok || fail "demo output: $(cat "$work/out")"
+  expect_ok "kcore" "$RECKON" -q import "$work/ml.rkd" --kcore 50 -o "$work/k.rkd"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
