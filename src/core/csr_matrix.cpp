@@ -38,72 +38,127 @@ CsrMatrix::CsrMatrix(index_t rows, index_t cols, std::vector<index_t> indptr,
   }
 }
 
-CsrMatrix CsrMatrix::from_coordinates(index_t rows, index_t cols, std::vector<index_t> row_ids,
-                                      std::vector<index_t> col_ids, std::vector<float> values,
-                                      std::vector<std::int64_t> times, DedupPolicy dedup) {
+namespace {
+
+// Groups coordinates by row with a stable counting sort (scatter), frees the inputs, then sorts
+// and merges each row in place. Peak memory: inputs + one row-grouped copy.
+template <typename Id>
+CsrMatrix build_csr(index_t rows, index_t cols, std::vector<Id>&& row_ids,
+                    std::vector<Id>&& col_ids, std::vector<float>&& values,
+                    std::vector<std::int64_t>&& times, DedupPolicy dedup) {
   const std::size_t n = row_ids.size();
   RECKON_CHECK(col_ids.size() == n && values.size() == n && (times.empty() || times.size() == n),
                "coordinate lists differ in length");
   const bool timed = !times.empty();
-
-  // Counting sort by row keeps input order within a row (stable), which "first"/"last" rely on.
   std::vector<index_t> indptr(static_cast<std::size_t>(rows) + 1, 0);
-  for (index_t r : row_ids) {
+  for (std::size_t k = 0; k < n; ++k) {
+    const auto r = static_cast<index_t>(row_ids[k]);
     RECKON_CHECK(r >= 0 && r < rows, "row {} out of range [0, {})", r, rows);
+    RECKON_CHECK(static_cast<index_t>(col_ids[k]) >= 0 && static_cast<index_t>(col_ids[k]) < cols,
+                 "column {} out of range [0, {})", static_cast<index_t>(col_ids[k]), cols);
     ++indptr[r + 1];
   }
   std::partial_sum(indptr.begin(), indptr.end(), indptr.begin());
-  std::vector<std::size_t> order(n);
+  std::vector<index_t> cidx(n);
+  std::vector<float> vals(n);
+  std::vector<std::int64_t> tms(timed ? n : 0);
   {
     std::vector<index_t> cursor(indptr.begin(), indptr.end() - 1);
-    for (std::size_t k = 0; k < n; ++k) order[cursor[row_ids[k]]++] = k;
+    for (std::size_t k = 0; k < n; ++k) {
+      const index_t dst = cursor[static_cast<index_t>(row_ids[k])]++;
+      cidx[dst] = static_cast<index_t>(col_ids[k]);
+      vals[dst] = values[k];
+      if (timed) tms[dst] = times[k];
+    }
   }
-  row_ids.clear();
-  row_ids.shrink_to_fit();
+  // Release the inputs before the per-row work.
+  std::vector<Id>().swap(row_ids);
+  std::vector<Id>().swap(col_ids);
+  std::vector<float>().swap(values);
+  std::vector<std::int64_t>().swap(times);
 
-  std::vector<index_t> out_indptr(static_cast<std::size_t>(rows) + 1, 0);
-  std::vector<index_t> out_indices;
-  std::vector<float> out_values;
-  std::vector<std::int64_t> out_times;
-  out_indices.reserve(n);
-  out_values.reserve(n);
-  if (timed) out_times.reserve(n);
-
+  // Within a row: by column, then by time, then by input position (kept by the stable scatter).
+  std::vector<std::uint32_t> order;
+  std::vector<index_t> tmp_c;
+  std::vector<float> tmp_v;
+  std::vector<std::int64_t> tmp_t;
+  index_t out = 0;
+  std::vector<index_t> new_indptr(static_cast<std::size_t>(rows) + 1, 0);
   for (index_t r = 0; r < rows; ++r) {
-    auto begin = order.begin() + indptr[r];
-    auto end = order.begin() + indptr[r + 1];
-    // Within a row: by column, then by time, then by input position.
-    std::sort(begin, end, [&](std::size_t a, std::size_t b) {
-      if (col_ids[a] != col_ids[b]) return col_ids[a] < col_ids[b];
-      if (timed && times[a] != times[b]) return times[a] < times[b];
+    const index_t begin = indptr[r], end = indptr[r + 1];
+    const auto len = static_cast<std::size_t>(end - begin);
+    const index_t* c = cidx.data() + begin;
+    bool sorted = true;
+    for (std::size_t k = 1; k < len && sorted; ++k) sorted = c[k - 1] < c[k];
+    if (sorted) {
+      // Already strictly increasing: no duplicates, just compact.
+      if (out != begin) {
+        std::copy(cidx.begin() + begin, cidx.begin() + end, cidx.begin() + out);
+        std::copy(vals.begin() + begin, vals.begin() + end, vals.begin() + out);
+        if (timed) std::copy(tms.begin() + begin, tms.begin() + end, tms.begin() + out);
+      }
+      out += static_cast<index_t>(len);
+      new_indptr[r + 1] = out;
+      continue;
+    }
+    order.resize(len);
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      if (c[a] != c[b]) return c[a] < c[b];
+      if (timed && tms[begin + a] != tms[begin + b]) return tms[begin + a] < tms[begin + b];
       return a < b;
     });
-    for (auto it = begin; it != end;) {
-      const index_t c = col_ids[*it];
-      RECKON_CHECK(c >= 0 && c < cols, "column {} out of range [0, {})", c, cols);
-      auto last = it;
-      float v = values[*it];
-      while (last + 1 != end && col_ids[*(last + 1)] == c) {
+    tmp_c.assign(cidx.begin() + begin, cidx.begin() + end);
+    tmp_v.assign(vals.begin() + begin, vals.begin() + end);
+    if (timed) tmp_t.assign(tms.begin() + begin, tms.begin() + end);
+    for (std::size_t k = 0; k < len;) {
+      const index_t col = tmp_c[order[k]];
+      std::size_t last = k;
+      float v = tmp_v[order[k]];
+      while (last + 1 < len && tmp_c[order[last + 1]] == col) {
         ++last;
         switch (dedup) {
-          case DedupPolicy::kSum: v += values[*last]; break;
-          case DedupPolicy::kMax: v = std::max(v, values[*last]); break;
-          case DedupPolicy::kLast: v = values[*last]; break;
+          case DedupPolicy::kSum: v += tmp_v[order[last]]; break;
+          case DedupPolicy::kMax: v = std::max(v, tmp_v[order[last]]); break;
+          case DedupPolicy::kLast: v = tmp_v[order[last]]; break;
           case DedupPolicy::kFirst: break;
         }
       }
-      out_indices.push_back(c);
-      out_values.push_back(v);
-      if (timed) {
-        // The kept timestamp: the first occurrence for "first", otherwise the latest.
-        out_times.push_back(dedup == DedupPolicy::kFirst ? times[*it] : times[*last]);
-      }
-      it = last + 1;
+      cidx[out] = col;
+      vals[out] = v;
+      // The kept timestamp: the first occurrence for "first", otherwise the latest.
+      if (timed) tms[out] = dedup == DedupPolicy::kFirst ? tmp_t[order[k]] : tmp_t[order[last]];
+      ++out;
+      k = last + 1;
     }
-    out_indptr[r + 1] = static_cast<index_t>(out_indices.size());
+    new_indptr[r + 1] = out;
   }
-  return CsrMatrix(rows, cols, std::move(out_indptr), std::move(out_indices),
-                   std::move(out_values), std::move(out_times));
+  cidx.resize(static_cast<std::size_t>(out));
+  cidx.shrink_to_fit();
+  vals.resize(static_cast<std::size_t>(out));
+  vals.shrink_to_fit();
+  if (timed) {
+    tms.resize(static_cast<std::size_t>(out));
+    tms.shrink_to_fit();
+  }
+  return CsrMatrix(rows, cols, std::move(new_indptr), std::move(cidx), std::move(vals),
+                   std::move(tms));
+}
+
+}  // namespace
+
+CsrMatrix CsrMatrix::from_coordinates(index_t rows, index_t cols, std::vector<index_t> row_ids,
+                                      std::vector<index_t> col_ids, std::vector<float> values,
+                                      std::vector<std::int64_t> times, DedupPolicy dedup) {
+  return build_csr(rows, cols, std::move(row_ids), std::move(col_ids), std::move(values),
+                   std::move(times), dedup);
+}
+
+CsrMatrix CsrMatrix::from_coordinates(index_t rows, index_t cols, std::vector<std::uint32_t> row_ids,
+                                      std::vector<std::uint32_t> col_ids, std::vector<float> values,
+                                      std::vector<std::int64_t> times, DedupPolicy dedup) {
+  return build_csr(rows, cols, std::move(row_ids), std::move(col_ids), std::move(values),
+                   std::move(times), dedup);
 }
 
 CsrMatrix CsrMatrix::transposed() const {

@@ -2,6 +2,11 @@
 
 #include "reckon/core/error.hpp"
 
+namespace {
+// Debian's abseil has its own string_view type.
+absl::string_view key(std::string_view s) { return {s.data(), s.size()}; }
+}  // namespace
+
 namespace reckon {
 
 IdMap IdMap::from_ids(std::vector<std::string> ids) {
@@ -16,7 +21,7 @@ IdMap IdMap::from_ids(std::vector<std::string> ids) {
 }
 
 index_t IdMap::intern(std::string_view id) {
-  if (auto it = index_.find(id); it != index_.end()) return it->second;
+  if (auto it = index_.find(key(id)); it != index_.end()) return it->second;
   const auto index = static_cast<index_t>(ids_.size());
   ids_.emplace_back(id);
   index_.emplace(ids_.back(), index);
@@ -24,7 +29,7 @@ index_t IdMap::intern(std::string_view id) {
 }
 
 std::optional<index_t> IdMap::find(std::string_view id) const {
-  if (auto it = index_.find(id); it != index_.end()) return it->second;
+  if (auto it = index_.find(key(id)); it != index_.end()) return it->second;
   return std::nullopt;
 }
 

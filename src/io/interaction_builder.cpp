@@ -5,8 +5,10 @@
 namespace reckon {
 
 void InteractionBuilder::add(index_t user, index_t item, float value, std::int64_t time) {
-  user_ids_.push_back(user);
-  item_ids_.push_back(item);
+  RECKON_CHECK(user < (index_t{1} << 32) && item < (index_t{1} << 32),
+               "more than 4 billion distinct users or items");
+  user_ids_.push_back(static_cast<std::uint32_t>(user));
+  item_ids_.push_back(static_cast<std::uint32_t>(item));
   values_.push_back(value);
   times_.push_back(time);
   if (time != kNoTime) ++timed_rows_;

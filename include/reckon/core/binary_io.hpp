@@ -24,7 +24,8 @@ class BinaryWriter {
     requires std::is_trivially_copyable_v<T>
   void put_vector(const std::vector<T>& values) {
     put<std::uint64_t>(values.size());
-    buffer_.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+    if (!values.empty())
+      buffer_.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
   }
   void put_string(std::string_view s) {
     put<std::uint64_t>(s.size());
@@ -62,7 +63,7 @@ class BinaryReader {
     RECKON_CHECK(n <= (data_.size() - pos_) / sizeof(T), "{}: corrupt: array of {} elements",
                  what_, n);
     std::vector<T> values(n);
-    std::memcpy(values.data(), data_.data() + pos_, n * sizeof(T));
+    if (n > 0) std::memcpy(values.data(), data_.data() + pos_, n * sizeof(T));
     pos_ += n * sizeof(T);
     return values;
   }

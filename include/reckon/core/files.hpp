@@ -2,6 +2,7 @@
 // Whole-file reads, atomic writes, and the checksummed container shared by .rkd and .rkm files.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,12 +18,14 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
 
 // Container layout (little-endian):
 //   magic[8] | u32 format_version | u32 n_fields | u64 fields[n_fields]
-//   | u64 body_size | u32 body_crc32 | u32 header_crc32 | body
+//   | u64 body_size | u32 body_checksum | u32 header_checksum | body
+// Checksums are the low 32 bits of XXH3-64.
 // `fields` are small counts a reader can show without decoding the body.
 struct CheckedFile {
   std::uint32_t version = 0;
   std::vector<std::uint64_t> fields;
-  std::string body;
+  std::string_view body;                  // valid while `storage` lives
+  std::shared_ptr<const void> storage;  // the memory-mapped file
 };
 
 void write_checked_file(const std::filesystem::path& path, std::string_view magic,
@@ -36,6 +39,6 @@ CheckedFile read_checked_file(const std::filesystem::path& path, std::string_vie
 CheckedFile read_checked_header(const std::filesystem::path& path, std::string_view magic,
                                 std::uint32_t max_version, std::string_view kind);
 
-std::uint32_t crc32(std::string_view bytes);
+std::uint32_t checksum32(std::string_view bytes);
 
 }  // namespace reckon

@@ -1,10 +1,11 @@
 #pragma once
 // External string id <-> dense index, in order of first appearance.
+#include <absl/container/flat_hash_map.h>
+
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "reckon/core/types.hpp"
@@ -30,14 +31,9 @@ class IdMap {
   IdMap select(std::span<const index_t> keep) const;
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   std::vector<std::string> ids_;
-  std::unordered_map<std::string, index_t, Hash, std::equal_to<>> index_;
+  // Open addressing (abseil): imports look up every row's ids, so this is the hottest map.
+  absl::flat_hash_map<std::string, index_t> index_;
 };
 
 }  // namespace reckon

@@ -33,7 +33,8 @@ class InteractionBuilder {
   CsrMatrix build_range(std::size_t begin, std::size_t end, DedupPolicy dedup) const;
 
   IdMap users_, items_;
-  std::vector<index_t> user_ids_, item_ids_;
+  // 32-bit while collecting: id maps beyond 4 billion entries are not a use case, memory is.
+  std::vector<std::uint32_t> user_ids_, item_ids_;
   std::vector<float> values_;
   std::vector<std::int64_t> times_;
   std::size_t timed_rows_ = 0;

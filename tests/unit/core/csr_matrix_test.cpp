@@ -7,9 +7,11 @@
 namespace reckon {
 namespace {
 
+using Ids = std::vector<index_t>;
+
 // 3 users x 4 items with a repeated (0, 2) pair at times 5 (value 1) and 9 (value 4).
 CsrMatrix sample(DedupPolicy dedup) {
-  return CsrMatrix::from_coordinates(3, 4, {0, 2, 0, 1, 0}, {2, 0, 1, 3, 2}, {1, 2, 3, 4, 4},
+  return CsrMatrix::from_coordinates(3, 4, Ids{0, 2, 0, 1, 0}, Ids{2, 0, 1, 3, 2}, {1, 2, 3, 4, 4},
                                      {5, 6, 7, 8, 9}, dedup);
 }
 
@@ -37,7 +39,7 @@ TEST(CsrMatrix, DedupPolicies) {
 TEST(CsrMatrix, LastFollowsTimeNotInputOrder) {
   // The later event comes first in the input; "last" must still keep it.
   const CsrMatrix m =
-      CsrMatrix::from_coordinates(1, 1, {0, 0}, {0, 0}, {7, 3}, {20, 10}, DedupPolicy::kLast);
+      CsrMatrix::from_coordinates(1, 1, Ids{0, 0}, Ids{0, 0}, {7, 3}, {20, 10}, DedupPolicy::kLast);
   EXPECT_FLOAT_EQ(m.row_values(0)[0], 7.0f);
 }
 
@@ -69,7 +71,7 @@ TEST(CsrMatrix, RefusesBadStructure) {
   EXPECT_NE(test::error_of([] { CsrMatrix(2, 2, {0, 1}, {0}, {1}); }), "");
   EXPECT_NE(test::error_of([] { CsrMatrix(1, 2, {0, 1}, {0}, {1}, {1, 2}); }), "");
   EXPECT_NE(test::error_of([] {
-              CsrMatrix::from_coordinates(1, 1, {0}, {3}, {1}, {}, DedupPolicy::kLast);
+              CsrMatrix::from_coordinates(1, 1, Ids{0}, Ids{3}, {1}, {}, DedupPolicy::kLast);
             }),
             "");
 }
