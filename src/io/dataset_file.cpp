@@ -83,7 +83,7 @@ FeatureColumn read_feature_column(BinaryReader& r) {
   return c;
 }
 
-void save_dataset(const Dataset& d, const std::filesystem::path& path) {
+std::string encode_dataset(const Dataset& d) {
   d.validate();
   BinaryWriter w;
   w.put_string(d.name);
@@ -97,16 +97,31 @@ void save_dataset(const Dataset& d, const std::filesystem::path& path) {
   w.put_vector(m.times());
   write_features(w, d.user_features);
   write_features(w, d.item_features);
+  return std::move(w).take();
+}
+
+void save_dataset(const Dataset& d, const std::filesystem::path& path) {
+  const std::string body = encode_dataset(d);
   write_checked_file(path, kMagic, kDatasetFormatVersion,
                      {static_cast<std::uint64_t>(d.num_users()),
                       static_cast<std::uint64_t>(d.num_items()),
                       static_cast<std::uint64_t>(d.num_interactions())},
-                     w.bytes());
+                     body);
 }
 
 Dataset load_dataset(const std::filesystem::path& path) {
   CheckedFile file = read_checked_file(path, kMagic, kDatasetFormatVersion, "reckon dataset (.rkd)");
-  BinaryReader r(file.body, path.string());
+  Dataset d = decode_dataset(file.body, path.string());
+  RECKON_CHECK(file.fields.size() >= 3 &&
+                   file.fields[0] == static_cast<std::uint64_t>(d.num_users()) &&
+                   file.fields[1] == static_cast<std::uint64_t>(d.num_items()) &&
+                   file.fields[2] == static_cast<std::uint64_t>(d.num_interactions()),
+               "{}: corrupt dataset (header counts disagree with the body)", path.string());
+  return d;
+}
+
+Dataset decode_dataset(std::string_view bytes, const std::string& what) {
+  BinaryReader r(bytes, what);
   Dataset d;
   d.name = r.get_string();
   d.explicit_ratings = r.get<std::uint8_t>() != 0;
@@ -120,16 +135,11 @@ Dataset load_dataset(const std::filesystem::path& path) {
     d.interactions = CsrMatrix(d.users.size(), d.items.size(), std::move(indptr),
                                std::move(indices), std::move(values), std::move(times));
   } catch (const InvalidInput& e) {
-    throw InvalidInput(fmt::format("{}: corrupt dataset: {}", path.string(), e.what()));
+    throw InvalidInput(fmt::format("{}: corrupt dataset: {}", what, e.what()));
   }
   d.user_features = read_features(r);
   d.item_features = read_features(r);
-  RECKON_CHECK(r.at_end(), "{}: corrupt dataset (trailing bytes)", path.string());
-  RECKON_CHECK(file.fields.size() >= 3 &&
-                   file.fields[0] == static_cast<std::uint64_t>(d.num_users()) &&
-                   file.fields[1] == static_cast<std::uint64_t>(d.num_items()) &&
-                   file.fields[2] == static_cast<std::uint64_t>(d.num_interactions()),
-               "{}: corrupt dataset (header counts disagree with the body)", path.string());
+  RECKON_CHECK(r.at_end(), "{}: corrupt dataset (trailing bytes)", what);
   d.validate();
   return d;
 }

@@ -1,0 +1,82 @@
+#pragma once
+// The one model interface. Every model scores from a history, so a known user, a user with new
+// events and a stranger with a few favourites all go through score().
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reckon/core/binary_io.hpp"
+#include "reckon/core/dataset.hpp"
+#include "reckon/models/params.hpp"
+
+namespace reckon {
+
+// Who we recommend for.
+struct UserContext {
+  std::optional<index_t> user;             // known training user, if any
+  std::span<const index_t> history;        // items, in the order given (training + new events)
+  std::span<const float> weights;          // same length as history (may be empty: all 1)
+  std::span<const std::int64_t> times;     // same length, or empty
+  const FeatureTable* features = nullptr;  // user features table, with...
+  index_t feature_row = -1;                // ...the row of this user, or -1
+};
+
+// What fit() may use besides the data: seed, threads, a way to report progress.
+struct FitContext {
+  std::uint64_t seed = 42;
+  int threads = 0;  // 0 = all cores
+  bool verbose = true;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual std::string_view name() const noexcept = 0;
+  virtual void fit(const Dataset& train, const Params& params, FitContext& ctx) = 0;
+  // One score per item (out.size() == number of items); higher is better. Must be thread-safe.
+  virtual void score(const UserContext& user, std::span<float> out) const = 0;
+  // True when score() returns predicted ratings on the data's scale (RMSE/MAE make sense).
+  virtual bool predicts_ratings() const noexcept { return false; }
+  virtual void save(BinaryWriter& out) const = 0;
+  virtual void load(BinaryReader& in) = 0;
+  // The most similar items to `item`, best first, filling `out` (default: NotSupported).
+  virtual void similar_items(index_t item, std::span<ScoredItem> out) const;
+};
+
+struct ModelInfo {
+  std::string name;
+  std::string summary;
+  std::vector<ParamSpec> params;
+  std::function<std::unique_ptr<Model>()> create;
+};
+
+// The one explicit registry.
+std::span<const ModelInfo> registered_models();
+// Throws InvalidInput listing the known names.
+const ModelInfo& find_model(std::string_view name);
+std::unique_ptr<Model> make_model(std::string_view name);
+
+// A trained model with what serving and evaluation need: the training data (ids, histories,
+// features) and the parameters it was fitted with.
+struct TrainedModel {
+  std::unique_ptr<Model> model;
+  Params params;
+  std::shared_ptr<const Dataset> train;
+  double fit_seconds = 0;
+};
+
+// Resolves parameters and fits.
+TrainedModel train_model(std::string_view name, std::shared_ptr<const Dataset> train,
+                         const std::map<std::string, std::string>& params, FitContext& ctx);
+
+inline constexpr std::uint32_t kModelFormatVersion = 1;
+// .rkm: magic, format version, model name, parameters, training data, the model's own body.
+void save_model_file(const TrainedModel& model, const std::filesystem::path& path);
+TrainedModel load_model_file(const std::filesystem::path& path);
+
+}  // namespace reckon

@@ -1,0 +1,90 @@
+#include "reckon/models/model.hpp"
+
+#include <chrono>
+
+#include "reckon/core/error.hpp"
+#include "reckon/core/files.hpp"
+#include "reckon/io/dataset_file.hpp"
+#include "reckon/models/popular.hpp"
+#include "reckon/models/random.hpp"
+
+namespace reckon {
+
+void Model::similar_items(index_t, std::span<ScoredItem>) const {
+  throw NotSupported(fmt::format("model {} does not compute similar items", name()));
+}
+
+std::span<const ModelInfo> registered_models() {
+  static const std::vector<ModelInfo> models = {
+      {"random", "uniformly random scores: the floor every model must beat", RandomModel::param_specs(),
+       [] { return std::make_unique<RandomModel>(); }},
+      {"popular", "most interacted-with items in training (optionally in a recent window)",
+       PopularModel::param_specs(), [] { return std::make_unique<PopularModel>(); }},
+  };
+  return models;
+}
+
+const ModelInfo& find_model(std::string_view name) {
+  for (const auto& m : registered_models())
+    if (m.name == name) return m;
+  std::string names;
+  for (const auto& m : registered_models()) names += (names.empty() ? "" : ", ") + m.name;
+  throw InvalidInput(fmt::format("unknown model \"{}\" (known: {})", name, names));
+}
+
+std::unique_ptr<Model> make_model(std::string_view name) { return find_model(name).create(); }
+
+TrainedModel train_model(std::string_view name, std::shared_ptr<const Dataset> train,
+                         const std::map<std::string, std::string>& params, FitContext& ctx) {
+  const ModelInfo& info = find_model(name);
+  TrainedModel t;
+  t.params = Params::resolve(name, info.params, params);
+  t.model = info.create();
+  t.train = std::move(train);
+  const auto t0 = std::chrono::steady_clock::now();
+  t.model->fit(*t.train, t.params, ctx);
+  t.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return t;
+}
+
+namespace {
+constexpr std::string_view kMagic = "RECKONMD";
+}
+
+void save_model_file(const TrainedModel& t, const std::filesystem::path& path) {
+  BinaryWriter w;
+  w.put_string(t.model->name());
+  w.put_string(t.params.to_json().dump());
+  w.put<double>(t.fit_seconds);
+  w.put_string(encode_dataset(*t.train));
+  t.model->save(w);
+  write_checked_file(path, kMagic, kModelFormatVersion,
+                     {static_cast<std::uint64_t>(t.train->num_users()),
+                      static_cast<std::uint64_t>(t.train->num_items())},
+                     w.bytes());
+}
+
+TrainedModel load_model_file(const std::filesystem::path& path) {
+  CheckedFile file = read_checked_file(path, kMagic, kModelFormatVersion, "reckon model (.rkm)");
+  BinaryReader r(file.body, path.string());
+  const std::string name = r.get_string();
+  TrainedModel t;
+  try {
+    t.model = make_model(name);
+  } catch (const InvalidInput&) {
+    throw InvalidInput(fmt::format("{}: model \"{}\" is not known to this reckon", path.string(), name));
+  }
+  try {
+    t.params = Params::from_json(nlohmann::json::parse(r.get_string()));
+  } catch (const nlohmann::json::exception&) {
+    throw InvalidInput(fmt::format("{}: corrupt model parameters", path.string()));
+  }
+  t.fit_seconds = r.get<double>();
+  const std::string data = r.get_string();
+  t.train = std::make_shared<const Dataset>(decode_dataset(data, path.string()));
+  t.model->load(r);
+  RECKON_CHECK(r.at_end(), "{}: corrupt model file (trailing bytes)", path.string());
+  return t;
+}
+
+}  // namespace reckon
