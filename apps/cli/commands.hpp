@@ -8,6 +8,7 @@ void add_data_command(CLI::App& app);
 void add_import_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_split_command(CLI::App& app);
+void add_evaluate_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 
 }  // namespace reckon::cli
