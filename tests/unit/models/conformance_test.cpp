@@ -1,0 +1,138 @@
+// Every registered model: fit on a small generated dataset, then the checks every model must
+// pass (scores finite, top-k excludes seen items, save/load gives identical scores, empty users,
+// same seed gives the same model, unknown parameters refused).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "reckon/core/files.hpp"
+#include "reckon/core/random.hpp"
+#include "reckon/models/model.hpp"
+#include "reckon/retrieval/topk.hpp"
+#include "test_support.hpp"
+
+namespace reckon {
+namespace {
+
+std::shared_ptr<const Dataset> generated() {
+  Rng rng(3);
+  std::vector<index_t> u, i;
+  std::vector<float> v;
+  std::vector<std::int64_t> t;
+  const index_t users = 60, items = 40;
+  for (index_t a = 0; a < users; ++a) {
+    for (int k = 0; k < 8; ++k) {
+      u.push_back(a);
+      // Two taste groups so that collaborative models have something to find.
+      i.push_back(static_cast<index_t>((a % 2) * 20 + rng.below(20)));
+      v.push_back(static_cast<float>(1 + rng.below(5)));
+      t.push_back(static_cast<std::int64_t>(1000 + a * 10 + k));
+    }
+  }
+  auto d = std::make_shared<Dataset>();
+  std::vector<std::string> uid, iid;
+  for (index_t a = 0; a < users; ++a) uid.push_back("u" + std::to_string(a));
+  for (index_t b = 0; b < items; ++b) iid.push_back("i" + std::to_string(b));
+  d->users = IdMap::from_ids(uid);
+  d->items = IdMap::from_ids(iid);
+  d->interactions = CsrMatrix::from_coordinates(users, items, u, i, v, t, DedupPolicy::kLast);
+  d->user_features = FeatureTable(users);
+  d->item_features = FeatureTable(items);
+  d->explicit_ratings = true;
+  return d;
+}
+
+class Conformance : public ::testing::TestWithParam<std::string> {};
+
+UserContext known(const Dataset& d, index_t u) {
+  UserContext c;
+  c.user = u;
+  c.history = d.interactions.row_indices(u);
+  c.weights = d.interactions.row_values(u);
+  c.times = d.interactions.row_times(u);
+  return c;
+}
+
+TEST_P(Conformance, FitScoreRecommendSaveLoad) {
+  const auto data = generated();
+  FitContext ctx;
+  TrainedModel t = train_model(GetParam(), data, {}, ctx);
+  const auto n = static_cast<std::size_t>(data->num_items());
+  std::vector<float> scores(n);
+  for (index_t u = 0; u < data->num_users(); u += 7) {
+    t.model->score(known(*data, u), scores);
+    for (float s : scores) ASSERT_TRUE(std::isfinite(s)) << GetParam();
+    const auto rec = recommend(*t.model, known(*data, u), 10, Filter{}, scores);
+    EXPECT_EQ(rec.size(), 10u);
+    for (const auto& r : rec) {
+      const auto h = data->interactions.row_indices(u);
+      EXPECT_FALSE(std::binary_search(h.begin(), h.end(), r.item)) << "recommended a seen item";
+    }
+  }
+  // A stranger with no history, and one with two favourites.
+  UserContext empty;
+  t.model->score(empty, scores);
+  for (float s : scores) ASSERT_TRUE(std::isfinite(s));
+  const std::vector<index_t> likes = {3, 5};
+  UserContext stranger;
+  stranger.history = likes;
+  const auto rec = recommend(*t.model, stranger, 5, Filter{}, scores);
+  for (const auto& r : rec) EXPECT_TRUE(r.item != 3 && r.item != 5);
+
+  // Save/load round trip gives identical scores.
+  test::TempDir dir;
+  save_model_file(t, dir / "m.rkm");
+  TrainedModel back = load_model_file(dir / "m.rkm");
+  EXPECT_EQ(back.model->name(), GetParam());
+  EXPECT_EQ(back.params.to_json(), t.params.to_json());
+  EXPECT_EQ(back.train->interactions, data->interactions);
+  std::vector<float> again(n);
+  for (index_t u = 0; u < data->num_users(); u += 11) {
+    t.model->score(known(*data, u), scores);
+    back.model->score(known(*data, u), again);
+    EXPECT_EQ(scores, again);
+  }
+
+  // The same seed gives the same model.
+  TrainedModel t2 = train_model(GetParam(), data, {}, ctx);
+  t.model->score(known(*data, 4), scores);
+  t2.model->score(known(*data, 4), again);
+  EXPECT_EQ(scores, again);
+
+  // Unknown parameters are refused with the known ones listed.
+  EXPECT_NE(test::error_of([&] { train_model(GetParam(), data, {{"no_such_param", "1"}}, ctx); })
+                .find("unknown parameter"),
+            std::string::npos);
+}
+
+TEST_P(Conformance, DamagedModelFileIsRefused) {
+  const auto data = generated();
+  FitContext ctx;
+  TrainedModel t = train_model(GetParam(), data, {}, ctx);
+  test::TempDir dir;
+  save_model_file(t, dir / "m.rkm");
+  const std::string bytes = read_file(dir / "m.rkm");
+  write_file_atomic(dir / "cut.rkm", bytes.substr(0, bytes.size() / 2));
+  EXPECT_NE(test::error_of([&] { load_model_file(dir / "cut.rkm"); }).find("cut.rkm"), std::string::npos);
+  // A dataset file is not a model file.
+  write_file_atomic(dir / "d.rkm", "RECKONDS not a model");
+  EXPECT_NE(test::error_of([&] { load_model_file(dir / "d.rkm"); }).find("not a reckon model"), std::string::npos);
+}
+
+std::vector<std::string> all_models() {
+  std::vector<std::string> names;
+  for (const auto& m : registered_models()) names.push_back(m.name);
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModels, Conformance, ::testing::ValuesIn(all_models()),
+                         [](const auto& info) { return info.param; });
+
+TEST(Registry, UnknownModelListsKnownOnes) {
+  const auto e = test::error_of([] { make_model("deep-magic"); });
+  EXPECT_NE(e.find("unknown model \"deep-magic\""), std::string::npos);
+  EXPECT_NE(e.find("popular"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace reckon
