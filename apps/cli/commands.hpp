@@ -8,6 +8,8 @@ void add_data_command(CLI::App& app);
 void add_import_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_split_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_recommend_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 

@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   reckon::cli::add_import_command(app);
   reckon::cli::add_info_command(app);
   reckon::cli::add_split_command(app);
+  reckon::cli::add_train_command(app);
+  reckon::cli::add_recommend_command(app);
   reckon::cli::add_evaluate_command(app);
   reckon::cli::add_demo_command(app);
 

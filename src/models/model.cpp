@@ -10,7 +10,7 @@
 
 namespace reckon {
 
-void Model::similar_items(index_t, std::span<ScoredItem>) const {
+std::vector<ScoredItem> Model::similar_items(index_t, std::size_t) const {
   throw NotSupported(fmt::format("model {} does not compute similar items", name()));
 }
 

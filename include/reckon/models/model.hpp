@@ -44,8 +44,8 @@ class Model {
   virtual bool predicts_ratings() const noexcept { return false; }
   virtual void save(BinaryWriter& out) const = 0;
   virtual void load(BinaryReader& in) = 0;
-  // The most similar items to `item`, best first, filling `out` (default: NotSupported).
-  virtual void similar_items(index_t item, std::span<ScoredItem> out) const;
+  // Up to k items most similar to `item`, best first, without `item` (default: NotSupported).
+  virtual std::vector<ScoredItem> similar_items(index_t item, std::size_t k) const;
 };
 
 struct ModelInfo {

@@ -1,0 +1,110 @@
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "reckon/core/error.hpp"
+#include "reckon/retrieval/recommender.hpp"
+
+namespace reckon::cli {
+namespace {
+
+nlohmann::json item_json(const Dataset& d, const ScoredItem& s) {
+  nlohmann::json j = {{"item_id", d.items.id(s.item)}, {"score", s.score}};
+  for (const auto& c : d.item_features.columns()) {
+    if (!c.has_value(s.item)) continue;
+    switch (c.kind()) {
+      case FeatureKind::kNumeric: j[c.name()] = c.number(s.item); break;
+      case FeatureKind::kMultiCategorical: {
+        auto arr = nlohmann::json::array();
+        for (auto code : c.codes(s.item)) arr.push_back(c.label(code));
+        j[c.name()] = arr;
+        break;
+      }
+      default: j[c.name()] = c.format(s.item);
+    }
+  }
+  return j;
+}
+
+void print_items(const Dataset& d, const std::vector<ScoredItem>& items) {
+  const FeatureColumn* title = d.item_features.find("title");
+  const FeatureColumn* genres = d.item_features.find("genres");
+  if (!genres) genres = d.item_features.find("tags");
+  fmt::print("{:>4}  {:<12} {:>10}  {}\n", "rank", "item", "score", title ? "title" : "");
+  for (std::size_t r = 0; r < items.size(); ++r) {
+    const auto& s = items[r];
+    std::string text = title && title->has_value(s.item) ? title->text(s.item) : "";
+    if (genres && genres->has_value(s.item)) text += "  [" + genres->format(s.item) + "]";
+    fmt::print("{:>4}  {:<12} {:>10.4f}  {}\n", r + 1, d.items.id(s.item), s.score, text);
+  }
+}
+
+}  // namespace
+
+void add_recommend_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("recommend", "top-k for a known user, or cold start from favourites/demographics");
+  static std::string model_path, user;
+  static std::vector<std::string> likes;
+  static std::size_t k = 10;
+  static bool json = false;
+  static Demographics demo;
+  static double age = -1;
+  cmd->add_option("MODEL", model_path, "a .rkm file")->required();
+  cmd->add_option("--user", user, "a user id of the training data");
+  cmd->add_option("--like", likes, "a favourite item id (repeatable): cold start");
+  cmd->add_option("--age", age, "cold start by demographics: age");
+  cmd->add_option("--gender", demo.gender, "cold start by demographics: gender");
+  cmd->add_option("--occupation", demo.occupation, "cold start by demographics: occupation");
+  cmd->add_option("-k", k, "how many items")->capture_default_str()->check(CLI::Range(1, 10000));
+  cmd->add_flag("--json", json, "print JSON");
+  cmd->callback([] {
+    RECKON_CHECK(!user.empty() || !likes.empty() || age >= 0 || !demo.gender.empty() || !demo.occupation.empty(),
+                 "recommend: give --user ID, or --like ITEM and/or --age/--gender/--occupation");
+    if (age >= 0) demo.age = age;
+    const TrainedModel t = load_model_file(model_path);
+    const Recommender rec(t);
+    Recommendation r;
+    std::string note;
+    if (!user.empty()) {
+      r = rec.for_user(user, k);
+      if (r.source == "popular") note = fmt::format("user \"{}\" is unknown: showing popular items", user);
+    } else {
+      r = rec.for_stranger(likes, demo, k);
+      if (r.source == "demographic-popular") note = "popular among users with these demographics";
+      if (r.source == "popular") note = "no user matches these demographics: showing popular items";
+    }
+    if (json) {
+      nlohmann::json j = {{"source", r.source}, {"model", std::string(t.model->name())}, {"items", nlohmann::json::array()}};
+      if (!user.empty()) j["user_id"] = user;
+      for (const auto& s : r.items) j["items"].push_back(item_json(*t.train, s));
+      fmt::print("{}\n", j.dump(2));
+      return;
+    }
+    if (!note.empty()) fmt::print(stderr, "note: {}\n", note);
+    fmt::print("source: {} ({})\n", r.source, t.model->name());
+    print_items(*t.train, r.items);
+  });
+
+  auto* sim = app.add_subcommand("similar", "items similar to an item");
+  static std::string sim_model, item;
+  static std::size_t sim_k = 10;
+  static bool sim_json = false;
+  sim->add_option("MODEL", sim_model, "a .rkm file")->required();
+  sim->add_option("--item", item, "an item id")->required();
+  sim->add_option("-k", sim_k, "how many items")->capture_default_str()->check(CLI::Range(1, 10000));
+  sim->add_flag("--json", sim_json, "print JSON");
+  sim->callback([] {
+    const TrainedModel t = load_model_file(sim_model);
+    const Recommender rec(t);
+    const auto items = rec.similar(item, sim_k);
+    if (sim_json) {
+      nlohmann::json j = {{"item_id", item}, {"items", nlohmann::json::array()}};
+      for (const auto& s : items) j["items"].push_back(item_json(*t.train, s));
+      fmt::print("{}\n", j.dump(2));
+      return;
+    }
+    print_items(*t.train, items);
+  });
+}
+
+}  // namespace reckon::cli

@@ -1,0 +1,49 @@
+#pragma once
+// Recommendations for a trained model with cold-start fallbacks: a known user gets the model on
+// their training history; a stranger with favourites gets the model folded in on those; a
+// stranger with only demographics gets what similar users liked most; anyone else the most
+// popular items. Every answer says where it came from.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reckon/models/model.hpp"
+
+namespace reckon {
+
+struct Recommendation {
+  std::vector<ScoredItem> items;
+  std::string source;  // "model", "popular", "demographic-popular"
+};
+
+// Demographic filters: a training user matches when every given feature equals.
+struct Demographics {
+  std::optional<double> age;  // matched within +-5 years (ML-1M stores age-group codes)
+  std::string gender, occupation;
+  bool empty() const { return !age && gender.empty() && occupation.empty(); }
+};
+
+class Recommender {
+ public:
+  explicit Recommender(const TrainedModel& model);
+
+  index_t num_items() const noexcept { return train_.num_items(); }
+  // Known user by external id; unknown ids get popular items.
+  Recommendation for_user(std::string_view user_id, std::size_t k) const;
+  // A stranger: favourite items (external ids; unknown ones are an error) and/or demographics.
+  Recommendation for_stranger(const std::vector<std::string>& liked_items,
+                              const Demographics& demographics, std::size_t k) const;
+  Recommendation popular(std::size_t k, std::span<const index_t> exclude = {}) const;
+  // Items most similar to one item (NotSupported when the model has no notion of it).
+  std::vector<ScoredItem> similar(std::string_view item_id, std::size_t k) const;
+
+  const Dataset& train() const noexcept { return train_; }
+
+ private:
+  const Model& model_;
+  const Dataset& train_;
+  std::vector<float> popularity_;  // training interactions per item
+};
+
+}  // namespace reckon
