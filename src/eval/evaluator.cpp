@@ -273,9 +273,9 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
       r.metrics[ranking[m] + at] = total.ranking[m * o.ks.size() + ki] / nu;
     if (want_nov) r.metrics["novelty" + at] = total.novelty[ki] / nu;
     if (want_div) r.metrics["diversity" + at] = total.diversity[ki] / nu;
-    if (want_cold)
-      r.metrics["coldcoverage" + at] =
-          total.cold_users > 0 ? total.cold_hits[ki] / static_cast<double>(total.cold_users) : 0.0;
+    // Without cold users the share is undefined: leave the metric out rather than print 0.
+    if (want_cold && total.cold_users > 0)
+      r.metrics["coldcoverage" + at] = total.cold_hits[ki] / static_cast<double>(total.cold_users);
     if (want_cov) {
       const auto& rec = total.recommended[ki];
       r.metrics["coverage" + at] =

@@ -137,7 +137,10 @@ std::string to_svg(const Report& r) {
   const auto cols = metric_columns(r);
   const std::size_t n_models = std::max<std::size_t>(r.models.size(), 1);
   const double bar_w = 22, gap = 28, plot_h = 260, top = 90, left = 40;
-  const double group_w = bar_w * static_cast<double>(n_models) + gap;
+  std::size_t longest = 0;
+  for (const auto& c : cols) longest = std::max(longest, c.size());
+  // Wide enough for the bars and for the metric's name under them.
+  const double group_w = std::max(bar_w * static_cast<double>(n_models) + gap, 7.0 * static_cast<double>(longest) + 12);
   const double width = std::max(520.0, left * 2 + group_w * static_cast<double>(cols.size()));
   const double height = top + plot_h + 90;
   std::string s = fmt::format(

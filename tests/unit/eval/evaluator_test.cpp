@@ -45,10 +45,13 @@ TEST(Evaluator, PopularOnATinyCaseByHand) {
   const TrainedModel t = fit("popular", d);
   EvalOptions o;
   o.ks = {1, 2};
-  o.metrics = {"recall", "precision", "hitrate", "ndcg", "coverage"};
+  o.metrics = {"recall", "precision", "hitrate", "ndcg", "coverage", "coldcoverage"};
   o.progress = false;
+  o.cold_threshold = 1;  // only user 0 (one training item) is cold
   const EvalResult r = evaluate(*t.model, d, kTest, CsrMatrix(), o);
   EXPECT_EQ(r.users, 2);
+  EXPECT_EQ(r.cold_users, 1);
+  EXPECT_DOUBLE_EQ(r.metrics.at("coldcoverage@1"), 1.0);
   // user 0 ranking (seen 0 masked): 1, 2, 3, 4 -> @1 hit (1), @2 hits {1} -> recall 1/2.
   // user 1 ranking (seen 0, 1 masked): 2, 3, 4 -> @1 miss, @2 hit 3 -> recall 1.
   EXPECT_DOUBLE_EQ(r.metrics.at("recall@1"), (0.5 + 0.0) / 2);
@@ -144,6 +147,8 @@ TEST(Evaluator, ThreadCountDoesNotChangeResults) {
   for (const auto& [k, v] : one.metrics) EXPECT_NEAR(v, two.metrics.at(k), 1e-12) << k;
   EXPECT_GT(one.metrics.at("diversity@10"), 0.0);
   EXPECT_GT(one.metrics.at("auc"), 0.5);
+  // Every ML-100K user has at least 20 ratings: no cold users, so no coldcoverage figure.
+  EXPECT_EQ(one.metrics.count("coldcoverage@10"), 0u);
 }
 
 // An independent reference for popular on Gowalla: parse the files directly, rank by training
