@@ -134,32 +134,44 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
   std::atomic<index_t> done{0};
   std::exception_ptr error;
 
+  // Users are scored in blocks so that factor models can use one matrix product per block.
+  constexpr std::size_t kBlock = 32;
+  const std::size_t n_blocks = (users.size() + kBlock - 1) / kBlock;
 #pragma omp parallel num_threads(threads)
   {
     Accumulator& a = acc[static_cast<std::size_t>(omp_get_thread_num())];
-    std::vector<float> scores(static_cast<std::size_t>(n_items));
-    std::vector<float> all_scores;
+    std::vector<float> block_scores(kBlock * static_cast<std::size_t>(n_items));
+    std::vector<UserContext> contexts;
     std::vector<ScoredItem> top;
     std::vector<index_t> ranked;
     std::vector<index_t> candidates;
     std::vector<float> candidate_scores;
     std::vector<float> pos, neg;
-#pragma omp for schedule(dynamic, 64)
-    for (std::size_t ui = 0; ui < users.size(); ++ui) {
+#pragma omp for schedule(dynamic, 1)
+    for (std::size_t blk = 0; blk < n_blocks; ++blk) {
       if (error) continue;
       try {
-        const index_t u = users[ui];
-        const bool held_out = has_foldin && foldin.row_size(u) > 0;
-        const CsrMatrix& h = held_out ? foldin : hist;
-        UserContext ctx;
-        if (!held_out) ctx.user = u;
-        ctx.history = h.row_indices(u);
-        ctx.weights = h.row_values(u);
-        ctx.times = h.row_times(u);
-        ctx.features = &train.user_features;
-        ctx.feature_row = u;
-        model.score(ctx, scores);
-
+        const std::size_t first = blk * kBlock;
+        const std::size_t last = std::min(users.size(), first + kBlock);
+        contexts.clear();
+        for (std::size_t ui = first; ui < last; ++ui) {
+          const index_t u = users[ui];
+          const bool held_out = has_foldin && foldin.row_size(u) > 0;
+          const CsrMatrix& h = held_out ? foldin : hist;
+          UserContext ctx;
+          if (!held_out) ctx.user = u;
+          ctx.history = h.row_indices(u);
+          ctx.weights = h.row_values(u);
+          ctx.times = h.row_times(u);
+          ctx.features = &train.user_features;
+          ctx.feature_row = u;
+          contexts.push_back(ctx);
+        }
+        model.score_batch(contexts, std::span<float>(block_scores.data(), contexts.size() * static_cast<std::size_t>(n_items)));
+        for (std::size_t b = 0; b < contexts.size(); ++b) {
+        const index_t u = users[first + b];
+        const UserContext& ctx = contexts[b];
+        std::span<float> scores(block_scores.data() + b * static_cast<std::size_t>(n_items), static_cast<std::size_t>(n_items));
         const auto test_items = test.row_indices(u);
         const auto test_values = test.row_values(u);
         if (rating) {
@@ -231,12 +243,13 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
           if (want_cov)
             for (std::size_t j = 0; j < std::min(k, ranked.size()); ++j) a.recommended[ki][ranked[j]] = true;
         }
+        }
       } catch (...) {
 #pragma omp critical
         error = std::current_exception();
       }
-      const index_t d = ++done;
-      if (o.progress && (d & 255) == 0 && omp_get_thread_num() == 0) progress.update(static_cast<double>(d));
+      const index_t d = (done += static_cast<index_t>(std::min(users.size(), (blk + 1) * kBlock) - blk * kBlock));
+      if (o.progress && omp_get_thread_num() == 0) progress.update(static_cast<double>(d));
     }
   }
   if (error) std::rethrow_exception(error);

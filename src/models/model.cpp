@@ -14,6 +14,13 @@ std::vector<ScoredItem> Model::similar_items(index_t, std::size_t) const {
   throw NotSupported(fmt::format("model {} does not compute similar items", name()));
 }
 
+void Model::score_batch(std::span<const UserContext> users, std::span<float> out) const {
+  if (users.empty()) return;
+  const std::size_t n = out.size() / users.size();
+  RECKON_ASSERT(n * users.size() == out.size());
+  for (std::size_t b = 0; b < users.size(); ++b) score(users[b], out.subspan(b * n, n));
+}
+
 std::span<const ModelInfo> registered_models() {
   static const std::vector<ModelInfo> models = {
       {"random", "uniformly random scores: the floor every model must beat", RandomModel::param_specs(),

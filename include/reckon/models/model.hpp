@@ -40,6 +40,10 @@ class Model {
   virtual void fit(const Dataset& train, const Params& params, FitContext& ctx) = 0;
   // One score per item (out.size() == number of items); higher is better. Must be thread-safe.
   virtual void score(const UserContext& user, std::span<float> out) const = 0;
+  // Scores several users at once: row b of `out` (users.size() x items, row-major) holds
+  // users[b]'s scores. Factor models override this with one matrix product, which reads the item
+  // factors once per batch instead of once per user. Default: score() per user.
+  virtual void score_batch(std::span<const UserContext> users, std::span<float> out) const;
   // True when score() returns predicted ratings on the data's scale (RMSE/MAE make sense).
   virtual bool predicts_ratings() const noexcept { return false; }
   virtual void save(BinaryWriter& out) const = 0;
