@@ -181,7 +181,7 @@ bool read_delimited(const fs::path& file, const ImportOptions& o, bool tsv, Inte
     }
     b.add(b.user(user), b.item(item), value, time);
   };
-  b.reserve(b.size() + static_cast<std::size_t>(in.file_size() / 16));
+  b.reserve(b.size() + static_cast<std::size_t>(in.text_size() / 16));
   if (!header) handle();
   while (next_record(in, sep, f, record, scratch, text)) handle();
   progress.finish();

@@ -48,7 +48,7 @@ void read_goodbooks_ratings(const fs::path& file, InteractionBuilder& b) {
   if (ucol < 0 || bcol < 0 || rcol < 0)
     in.fail("a header with user_id, book_id and rating", line);
   const std::size_t need = static_cast<std::size_t>(std::max({ucol, bcol, rcol})) + 1;
-  b.reserve(b.size() + static_cast<std::size_t>(in.file_size() / 12));
+  b.reserve(b.size() + static_cast<std::size_t>(in.text_size() / 10));
   while (in.next(line)) {
     if (line.empty()) continue;
     split_plain(line, ",", f);

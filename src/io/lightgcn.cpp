@@ -11,7 +11,7 @@ void read_lightgcn(const fs::path& file, InteractionBuilder& b) {
   Progress progress("import " + file.filename().string(), static_cast<double>(in.file_size()),
                     "MB", 1e6);
   in.attach(&progress);
-  b.reserve(b.size() + static_cast<std::size_t>(in.file_size() / 6));
+  b.reserve(b.size() + static_cast<std::size_t>(in.text_size() / 5));
   std::string_view line;
   while (in.next(line)) {
     std::size_t pos = 0;

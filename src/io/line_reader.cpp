@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "reckon/core/error.hpp"
@@ -22,6 +23,17 @@ LineReader::LineReader(const fs::path& path, std::size_t max_line)
   RECKON_CHECK(!fs::is_directory(path, ec), "{}: is a directory, expected a file", name_);
   if (!fs::exists(path, ec)) throw IoError(fmt::format("{}: no such file", name_));
   file_size_ = fs::file_size(path, ec);
+  text_size_ = file_size_;
+  if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+    unsigned char magic[2] = {0, 0};
+    if (std::fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b && file_size_ >= 18 &&
+        std::fseek(f, -4, SEEK_END) == 0) {
+      unsigned char isize[4];
+      if (std::fread(isize, 1, 4, f) == 4)
+        text_size_ = isize[0] | (isize[1] << 8) | (isize[2] << 16) | (static_cast<std::uint64_t>(isize[3]) << 24);
+    }
+    std::fclose(f);
+  }
   gz_ = gzopen(path.c_str(), "rb");
   if (!gz_) throw IoError(fmt::format("{}: cannot open: {}", name_, std::strerror(errno)));
   gzbuffer(static_cast<gzFile>(gz_), 1u << 18);

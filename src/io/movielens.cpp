@@ -84,7 +84,7 @@ void read_movielens_ratings(const fs::path& file, InteractionBuilder& b) {
   const bool csv = sep == ",";
   std::vector<std::string_view> f;
   std::string_view line;
-  b.reserve(static_cast<std::size_t>(in.file_size() / 20));
+  b.reserve(static_cast<std::size_t>(in.text_size() / 16));
   while (in.next(line)) {
     if (line.empty()) continue;
     split_plain(line, sep, f);

@@ -31,6 +31,8 @@ class LineReader {
   // Bytes of the underlying file consumed so far, and its size (for progress).
   std::uint64_t bytes_read() const;
   std::uint64_t file_size() const noexcept { return file_size_; }
+  // Size of the text once decompressed (from the gzip trailer, modulo 4 GiB), for reserving.
+  std::uint64_t text_size() const noexcept { return text_size_; }
   // Shows progress of this file on `progress` (optional).
   void attach(Progress* progress) noexcept { progress_ = progress; }
 
@@ -51,6 +53,7 @@ class LineReader {
   bool eof_ = false;
   std::int64_t line_number_ = 0;
   std::uint64_t file_size_ = 0;
+  std::uint64_t text_size_ = 0;
   Progress* progress_ = nullptr;
 };
 
