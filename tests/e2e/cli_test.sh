@@ -30,7 +30,7 @@ expect_error() {
 }
 
 expect_ok "help" "$RECKON" --help
-for cmd in data import info split demo; do expect_ok "help $cmd" "$RECKON" "$cmd" --help; done
+for cmd in data import info split train recommend similar evaluate demo; do expect_ok "help $cmd" "$RECKON" "$cmd" --help; done
 expect_ok "data list" "$RECKON" data list
 grep -q "movielens-100k" "$work/out" && ok || fail "data list lacks movielens-100k"
 grep -q "gowalla" "$work/out" && ok || fail "data list lacks gowalla"
@@ -63,7 +63,40 @@ expect_error "bad format name" 'unknown format "xml"' "$RECKON" import "$work/r.
 expect_error "bad split" 'unknown split' "$RECKON" split "$work/r.rkd" --split sideways -o "$work/x"
 expect_error "bad weight" 'unknown weight scheme' "$RECKON" import "$work/r.csv" --weight magic -o "$work/x.rkd"
 
+# Train, recommend, evaluate on the small CSV.
+expect_ok "train" "$RECKON" -q train "$work/r.rkd" --model popular -o "$work/p.rkm"
+expect_ok "recommend" "$RECKON" recommend "$work/p.rkm" --user u1 -k 2 --json
+grep -q '"source": "model"' "$work/out" && ok || fail "recommend source: $(cat "$work/out")"
+expect_ok "recommend unknown user" "$RECKON" recommend "$work/p.rkm" --user stranger
+grep -q "source: popular" "$work/out" && ok || fail "unknown user not popular: $(cat "$work/out")"
+expect_error "recommend bad like" 'unknown item "zzz"' "$RECKON" recommend "$work/p.rkm" --like zzz
+expect_error "similar unsupported" "does not compute similar items" "$RECKON" similar "$work/p.rkm" --item a
+expect_error "unknown model" 'unknown model "magic"' "$RECKON" train "$work/r.rkd" --model magic -o "$work/m.rkm"
+expect_error "bad param" 'unknown parameter' "$RECKON" train "$work/r.rkd" --model popular -p nope=1 -o "$work/m.rkm"
+expect_ok "train help lists params" "$RECKON" train --model popular --help
+grep -q "window_days" "$work/out" && ok || fail "train --model popular --help lacks its parameters"
+expect_error "model file is not a dataset" "not a reckon model" "$RECKON" recommend "$work/r.rkd" --user u1
+
+if [ -d "$DATA/gowalla" ]; then
+  expect_ok "evaluate gowalla" "$RECKON" -q evaluate --train "$DATA/gowalla/train.txt" --test "$DATA/gowalla/test.txt" \
+    --format lightgcn --models popular,random -k 20 --json "$work/r.json" --md "$work/r.md" --svg "$work/r.svg"
+  grep -q '"recall@20": 0.041' "$work/r.json" && ok || fail "gowalla popular recall@20: $(grep recall "$work/r.json")"
+  grep -q '"candidates": "all-unseen"' "$work/r.json" && ok || fail "protocol candidates missing"
+  grep -q '"train_interactions": 810128' "$work/r.json" && ok || fail "dataset counts missing"
+  grep -q '<svg' "$work/r.svg" && ok || fail "no SVG written"
+  grep -q '| popular |' "$work/r.md" && ok || fail "no Markdown table"
+fi
+
 if [ -d "$DATA/movielens-100k" ]; then
+  expect_ok "evaluate sampled" "$RECKON" -q evaluate --data "$DATA/movielens-100k" --split time --models popular \
+    --sampled 100 -k 10 --json "$work/s.json"
+  grep -q 'sampled-100-uniform' "$work/out" && ok || fail "sampled protocol not labelled in the table"
+  grep -q '"candidates": "sampled-100-uniform"' "$work/s.json" && ok || fail "sampled protocol not labelled in JSON"
+  expect_ok "evaluate held-out users" "$RECKON" -q evaluate --data "$DATA/movielens-100k" --split users \
+    --test-fraction 0.2 --models popular -k 5,10
+  grep -q 'recall@5' "$work/out" && grep -q 'recall@10' "$work/out" && ok || fail "several k: $(cat "$work/out")"
+  expect_error "evaluate bad metric" 'unknown metric "accuracy"' "$RECKON" evaluate --data "$DATA/movielens-100k" \
+    --models popular --metrics accuracy
   export RECKON_DATA_DIR=$DATA
   expect_ok "import ml-100k" "$RECKON" -q import movielens-100k -o "$work/ml.rkd"
   grep -q "943 users, 1682 items, 100000 interactions" "$work/out" && ok || fail "ml-100k counts: $(cat "$work/out")"
