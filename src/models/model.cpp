@@ -5,6 +5,7 @@
 #include "reckon/core/error.hpp"
 #include "reckon/core/files.hpp"
 #include "reckon/io/dataset_file.hpp"
+#include "reckon/models/ials.hpp"
 #include "reckon/models/popular.hpp"
 #include "reckon/models/random.hpp"
 
@@ -27,6 +28,8 @@ std::span<const ModelInfo> registered_models() {
        [] { return std::make_unique<RandomModel>(); }},
       {"popular", "most interacted-with items in training (optionally in a recent window)",
        PopularModel::param_specs(), [] { return std::make_unique<PopularModel>(); }},
+      {"ials", "implicit ALS with confidence weights (conjugate gradient or Cholesky)",
+       IalsModel::param_specs(), [] { return std::make_unique<IalsModel>(); }},
   };
   return models;
 }

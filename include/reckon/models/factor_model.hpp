@@ -1,0 +1,46 @@
+#pragma once
+// Shared machinery of latent-factor models (ials, bpr, mf, svdpp): user and item factor
+// matrices, scores as dot products (one matrix product per batch of users), fold-in of a user
+// whose history changed, similar items by cosine of item factors, save/load.
+#include <Eigen/Core>
+
+#include "reckon/models/model.hpp"
+
+namespace reckon {
+
+using FactorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+class FactorModel : public Model {
+ public:
+  void score(const UserContext& user, std::span<float> out) const override;
+  void score_batch(std::span<const UserContext> users, std::span<float> out) const override;
+  std::vector<ScoredItem> similar_items(index_t item, std::size_t k) const override;
+  void save(BinaryWriter& out) const override;
+  void load(BinaryReader& in) override;
+
+  const FactorMatrix& user_factors() const noexcept { return user_factors_; }
+  const FactorMatrix& item_factors() const noexcept { return item_factors_; }
+  // The factors this model would use for `user`: its learned ones when the history is its
+  // training history, else a fold-in from the history.
+  Eigen::VectorXf user_vector(const UserContext& user) const;
+
+ protected:
+  // Factors for a history the model has not trained on (a stranger, or a user with new events).
+  virtual Eigen::VectorXf fold_in(const UserContext& user) const = 0;
+  // Added to every score (biases of rating models); default none.
+  virtual void add_biases(const UserContext&, std::span<float>) const {}
+  // Records how many training interactions each user had (to tell changed histories apart).
+  void remember_history_sizes(const CsrMatrix& train);
+  // For subclasses with extra state.
+  virtual void save_extra(BinaryWriter&) const {}
+  virtual void load_extra(BinaryReader&) {}
+
+  FactorMatrix user_factors_;
+  FactorMatrix item_factors_;
+  std::vector<std::int32_t> history_sizes_;
+};
+
+// Fills a matrix with N(0, scale^2)-ish values from a seeded generator (Box-Muller).
+void random_init(FactorMatrix& m, float scale, std::uint64_t seed);
+
+}  // namespace reckon

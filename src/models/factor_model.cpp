@@ -1,0 +1,100 @@
+#include "reckon/models/factor_model.hpp"
+
+#include <cmath>
+
+#include "reckon/core/error.hpp"
+#include "reckon/core/random.hpp"
+#include "reckon/retrieval/topk.hpp"
+
+namespace reckon {
+
+void random_init(FactorMatrix& m, float scale, std::uint64_t seed) {
+  Rng rng(seed);
+  float* p = m.data();
+  const Eigen::Index n = m.size();
+  for (Eigen::Index i = 0; i < n; i += 2) {
+    const double u1 = std::max(rng.uniform(), 1e-12), u2 = rng.uniform();
+    const double r = std::sqrt(-2.0 * std::log(u1));
+    p[i] = static_cast<float>(scale * r * std::cos(2 * M_PI * u2));
+    if (i + 1 < n) p[i + 1] = static_cast<float>(scale * r * std::sin(2 * M_PI * u2));
+  }
+}
+
+void FactorModel::remember_history_sizes(const CsrMatrix& train) {
+  history_sizes_.resize(static_cast<std::size_t>(train.rows()));
+  for (index_t u = 0; u < train.rows(); ++u) history_sizes_[u] = static_cast<std::int32_t>(train.row_size(u));
+}
+
+Eigen::VectorXf FactorModel::user_vector(const UserContext& user) const {
+  if (user.user && *user.user >= 0 && *user.user < user_factors_.rows() &&
+      static_cast<std::size_t>(*user.user) < history_sizes_.size() &&
+      static_cast<std::size_t>(history_sizes_[*user.user]) == user.history.size())
+    return user_factors_.row(*user.user).transpose();
+  return fold_in(user);
+}
+
+void FactorModel::score(const UserContext& user, std::span<float> out) const {
+  RECKON_ASSERT(static_cast<Eigen::Index>(out.size()) == item_factors_.rows());
+  const Eigen::VectorXf u = user_vector(user);
+  Eigen::Map<Eigen::VectorXf> s(out.data(), static_cast<Eigen::Index>(out.size()));
+  s.noalias() = item_factors_ * u;
+  add_biases(user, out);
+}
+
+void FactorModel::score_batch(std::span<const UserContext> users, std::span<float> out) const {
+  const auto b = static_cast<Eigen::Index>(users.size());
+  const Eigen::Index n = item_factors_.rows();
+  RECKON_ASSERT(static_cast<Eigen::Index>(out.size()) == b * n);
+  FactorMatrix u(b, item_factors_.cols());
+  for (Eigen::Index r = 0; r < b; ++r) u.row(r) = user_vector(users[static_cast<std::size_t>(r)]).transpose();
+  Eigen::Map<FactorMatrix> o(out.data(), b, n);
+  o.noalias() = u * item_factors_.transpose();
+  for (Eigen::Index r = 0; r < b; ++r)
+    add_biases(users[static_cast<std::size_t>(r)], out.subspan(static_cast<std::size_t>(r * n), static_cast<std::size_t>(n)));
+}
+
+std::vector<ScoredItem> FactorModel::similar_items(index_t item, std::size_t k) const {
+  RECKON_CHECK(item >= 0 && item < item_factors_.rows(), "item index {} out of range", item);
+  const Eigen::VectorXf norms = item_factors_.rowwise().norm();
+  Eigen::VectorXf s = item_factors_ * item_factors_.row(item).transpose();
+  for (Eigen::Index i = 0; i < s.size(); ++i)
+    s[i] = norms[i] > 0 && norms[item] > 0 ? s[i] / (norms[i] * norms[item]) : 0.0f;
+  s[item] = -std::numeric_limits<float>::infinity();
+  std::vector<ScoredItem> out;
+  top_k(std::span<const float>(s.data(), static_cast<std::size_t>(s.size())), k, out);
+  return out;
+}
+
+namespace {
+void write_matrix(BinaryWriter& w, const FactorMatrix& m) {
+  w.put<std::int64_t>(m.rows());
+  w.put<std::int64_t>(m.cols());
+  w.put_vector(std::vector<float>(m.data(), m.data() + m.size()));
+}
+FactorMatrix read_matrix(BinaryReader& r) {
+  const auto rows = r.get<std::int64_t>(), cols = r.get<std::int64_t>();
+  const auto v = r.get_vector<float>();
+  RECKON_CHECK(rows >= 0 && cols >= 0 && static_cast<std::int64_t>(v.size()) == rows * cols,
+               "{}: corrupt factor matrix", r.what());
+  FactorMatrix m(rows, cols);
+  std::copy(v.begin(), v.end(), m.data());
+  return m;
+}
+}  // namespace
+
+void FactorModel::save(BinaryWriter& w) const {
+  write_matrix(w, user_factors_);
+  write_matrix(w, item_factors_);
+  w.put_vector(history_sizes_);
+  save_extra(w);
+}
+
+void FactorModel::load(BinaryReader& r) {
+  user_factors_ = read_matrix(r);
+  item_factors_ = read_matrix(r);
+  history_sizes_ = r.get_vector<std::int32_t>();
+  RECKON_CHECK(user_factors_.cols() == item_factors_.cols(), "{}: corrupt model (factor sizes differ)", r.what());
+  load_extra(r);
+}
+
+}  // namespace reckon
