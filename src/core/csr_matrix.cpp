@@ -161,6 +161,23 @@ CsrMatrix CsrMatrix::from_coordinates(index_t rows, index_t cols, std::vector<st
                    std::move(times), dedup);
 }
 
+CsrMatrix CsrMatrix::unchecked(index_t rows, index_t cols, std::vector<index_t> indptr,
+                               std::vector<index_t> indices, std::vector<float> values) {
+  RECKON_CHECK(rows >= 0 && cols >= 0 && indptr.size() == static_cast<std::size_t>(rows) + 1 &&
+                   indptr.front() == 0 && indptr.back() == static_cast<index_t>(indices.size()) &&
+                   values.size() == indices.size(),
+               "sparse matrix arrays do not fit together");
+  for (index_t r = 0; r < rows; ++r) RECKON_CHECK(indptr[r] <= indptr[r + 1], "sparse matrix row pointer decreases");
+  for (index_t c : indices) RECKON_CHECK(c >= 0 && c < cols, "sparse matrix column {} out of range", c);
+  CsrMatrix m;
+  m.rows_ = rows;
+  m.cols_ = cols;
+  m.indptr_ = std::move(indptr);
+  m.indices_ = std::move(indices);
+  m.values_ = std::move(values);
+  return m;
+}
+
 CsrMatrix CsrMatrix::transposed() const {
   std::vector<index_t> indptr(static_cast<std::size_t>(cols_) + 1, 0);
   for (index_t c : indices_) ++indptr[c + 1];

@@ -6,6 +6,7 @@
 #include "reckon/core/files.hpp"
 #include "reckon/io/dataset_file.hpp"
 #include "reckon/models/ials.hpp"
+#include "reckon/models/knn.hpp"
 #include "reckon/models/popular.hpp"
 #include "reckon/models/random.hpp"
 
@@ -30,6 +31,10 @@ std::span<const ModelInfo> registered_models() {
        PopularModel::param_specs(), [] { return std::make_unique<PopularModel>(); }},
       {"ials", "implicit ALS with confidence weights (conjugate gradient or Cholesky)",
        IalsModel::param_specs(), [] { return std::make_unique<IalsModel>(); }},
+      {"itemknn", "item-item neighbours (cosine, asymmetric cosine, Jaccard; BM25/TF-IDF; shrinkage)",
+       ItemKnnModel::param_specs(), [] { return std::make_unique<ItemKnnModel>(); }},
+      {"userknn", "user-user neighbours found from the history at scoring time",
+       UserKnnModel::param_specs(), [] { return std::make_unique<UserKnnModel>(); }},
   };
   return models;
 }

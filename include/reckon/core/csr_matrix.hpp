@@ -30,6 +30,11 @@ class CsrMatrix {
                                     std::vector<std::uint32_t> col_ids, std::vector<float> values,
                                     std::vector<std::int64_t> times, DedupPolicy dedup);
 
+  // Rows whose columns are in another order (e.g. neighbours by similarity); only the shape and
+  // column ranges are checked. Row-sorted operations (select, filtered) are not meant for these.
+  static CsrMatrix unchecked(index_t rows, index_t cols, std::vector<index_t> indptr,
+                             std::vector<index_t> indices, std::vector<float> values);
+
   index_t rows() const noexcept { return rows_; }
   index_t cols() const noexcept { return cols_; }
   index_t nnz() const noexcept { return static_cast<index_t>(indices_.size()); }
