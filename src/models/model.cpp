@@ -5,6 +5,7 @@
 #include "reckon/core/error.hpp"
 #include "reckon/core/files.hpp"
 #include "reckon/io/dataset_file.hpp"
+#include "reckon/models/ease.hpp"
 #include "reckon/models/ials.hpp"
 #include "reckon/models/knn.hpp"
 #include "reckon/models/popular.hpp"
@@ -35,6 +36,8 @@ std::span<const ModelInfo> registered_models() {
        ItemKnnModel::param_specs(), [] { return std::make_unique<ItemKnnModel>(); }},
       {"userknn", "user-user neighbours found from the history at scoring time",
        UserKnnModel::param_specs(), [] { return std::make_unique<UserKnnModel>(); }},
+      {"ease", "EASE: closed-form item-item regression (Steck 2019), dense, memory-checked",
+       EaseModel::param_specs(), [] { return std::make_unique<EaseModel>(); }},
   };
   return models;
 }
