@@ -95,6 +95,13 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
     want_mae |= n == "mae";
   }
   const bool rating = (want_rmse || want_mae) && model.predicts_ratings();
+  // Predicted ratings are clipped to the training range (as Surprise and LibRec do).
+  float rating_lo = 0, rating_hi = 0;
+  if (rating && hist.nnz() > 0) {
+    const auto [lo, hi] = std::minmax_element(hist.values().begin(), hist.values().end());
+    rating_lo = *lo;
+    rating_hi = *hi;
+  }
   std::vector<RankingFn> fns;
   for (const auto& n : ranking) fns.push_back(ranking_fn(n));
   const auto labels = want_div ? item_labels(train) : std::vector<std::vector<std::int32_t>>{};
@@ -176,7 +183,7 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
         const auto test_values = test.row_values(u);
         if (rating) {
           for (std::size_t j = 0; j < test_items.size(); ++j) {
-            const double e = static_cast<double>(scores[test_items[j]]) - test_values[j];
+            const double e = static_cast<double>(std::clamp(scores[test_items[j]], rating_lo, rating_hi)) - test_values[j];
             a.sq_err += e * e;
             a.abs_err += std::abs(e);
           }

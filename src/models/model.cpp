@@ -5,9 +5,11 @@
 #include "reckon/core/error.hpp"
 #include "reckon/core/files.hpp"
 #include "reckon/io/dataset_file.hpp"
+#include "reckon/models/bpr.hpp"
 #include "reckon/models/ease.hpp"
 #include "reckon/models/ials.hpp"
 #include "reckon/models/knn.hpp"
+#include "reckon/models/mf.hpp"
 #include "reckon/models/popular.hpp"
 #include "reckon/models/random.hpp"
 
@@ -36,6 +38,12 @@ std::span<const ModelInfo> registered_models() {
        ItemKnnModel::param_specs(), [] { return std::make_unique<ItemKnnModel>(); }},
       {"userknn", "user-user neighbours found from the history at scoring time",
        UserKnnModel::param_specs(), [] { return std::make_unique<UserKnnModel>(); }},
+      {"bpr", "BPR matrix factorisation with item biases, Hogwild SGD, uniform or popularity negatives",
+       BprModel::param_specs(), [] { return std::make_unique<BprModel>(); }},
+      {"mf", "explicit-rating matrix factorisation with biases (SGD), predicts ratings",
+       MfModel::param_specs(), [] { return std::make_unique<MfModel>(); }},
+      {"svdpp", "SVD++: rating MF with implicit feedback from what the user rated (SGD)",
+       SvdppModel::param_specs(), [] { return std::make_unique<SvdppModel>(); }},
       {"ease", "EASE: closed-form item-item regression (Steck 2019), dense, memory-checked",
        EaseModel::param_specs(), [] { return std::make_unique<EaseModel>(); }},
   };

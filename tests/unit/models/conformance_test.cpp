@@ -93,11 +93,30 @@ TEST_P(Conformance, FitScoreRecommendSaveLoad) {
     EXPECT_EQ(scores, again);
   }
 
-  // The same seed gives the same model.
-  TrainedModel t2 = train_model(GetParam(), data, {}, ctx);
-  t.model->score(known(*data, 4), scores);
+  // The same seed gives the same model (one thread: Hogwild SGD is not ordered otherwise).
+  FitContext one = ctx;
+  one.threads = 1;
+  TrainedModel t1 = train_model(GetParam(), data, {}, one);
+  TrainedModel t2 = train_model(GetParam(), data, {}, one);
+  t1.model->score(known(*data, 4), scores);
   t2.model->score(known(*data, 4), again);
   EXPECT_EQ(scores, again);
+
+  // Folding in a training user's own history (as a stranger) ranks close to the learned user.
+  if (GetParam() != "random") {
+    double overlap = 0;
+    int users = 0;
+    std::vector<float> s2(n);
+    for (index_t u = 0; u < data->num_users(); u += 5, ++users) {
+      const auto a = recommend(*t.model, known(*data, u), 10, Filter{}, scores);
+      UserContext stranger_u = known(*data, u);
+      stranger_u.user.reset();
+      const auto b = recommend(*t.model, stranger_u, 10, Filter{}, s2);
+      for (const auto& x : a)
+        for (const auto& y : b) overlap += x.item == y.item;
+    }
+    EXPECT_GE(overlap / users, 5.0) << "fold-in ranks far from the learned factors";
+  }
 
   // Unknown parameters are refused with the known ones listed.
   EXPECT_NE(test::error_of([&] { train_model(GetParam(), data, {{"no_such_param", "1"}}, ctx); })

@@ -1,0 +1,49 @@
+#pragma once
+// Explicit-rating matrix factorisation with biases, predicting ratings:
+//   mf:    r_ui = mu + b_u + b_i + p_u . q_i                                  (Koren et al. 2009)
+//   svdpp: r_ui = mu + b_u + b_i + q_i . (p_u + |N(u)|^-1/2 sum_{j in N(u)} y_j)  (Koren 2008)
+// trained by SGD over shuffled ratings with a decaying learning rate. `reckon evaluate` reports
+// RMSE and MAE for them.
+#include "reckon/models/factor_model.hpp"
+
+namespace reckon {
+
+class MfModel : public FactorModel {
+ public:
+  static std::vector<ParamSpec> param_specs();
+  std::string_view name() const noexcept override { return "mf"; }
+  void fit(const Dataset& train, const Params& params, FitContext& ctx) override;
+  bool predicts_ratings() const noexcept override { return true; }
+
+ protected:
+  Eigen::VectorXf fold_in(const UserContext& user) const override;
+  void add_biases(const UserContext& user, std::span<float> out) const override;
+  void save_extra(BinaryWriter& out) const override;
+  void load_extra(BinaryReader& in) override;
+  // The user's bias: learned for a known, unchanged user; estimated from the history otherwise.
+  float user_bias(const UserContext& user) const;
+  bool known_unchanged(const UserContext& user) const;
+
+  float mu_ = 0;
+  std::vector<float> user_bias_, item_bias_;
+  float regularization_ = 0.05f;
+};
+
+class SvdppModel final : public MfModel {
+ public:
+  static std::vector<ParamSpec> param_specs();
+  std::string_view name() const noexcept override { return "svdpp"; }
+  void fit(const Dataset& train, const Params& params, FitContext& ctx) override;
+
+ protected:
+  Eigen::VectorXf fold_in(const UserContext& user) const override;
+  void save_extra(BinaryWriter& out) const override;
+  void load_extra(BinaryReader& in) override;
+
+ private:
+  // p_u + |N(u)|^-1/2 sum y_j for a history.
+  Eigen::VectorXf implicit_part(std::span<const index_t> history) const;
+  FactorMatrix y_;  // implicit item factors
+};
+
+}  // namespace reckon

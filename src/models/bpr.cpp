@@ -1,0 +1,144 @@
+#include "reckon/models/bpr.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "reckon/core/error.hpp"
+#include "reckon/core/progress.hpp"
+#include "reckon/core/random.hpp"
+
+namespace reckon {
+
+std::vector<ParamSpec> BprModel::param_specs() {
+  return {
+      {"factors", ParamType::kInt, "64", 1, 4096, "latent factors"},
+      {"epochs", ParamType::kInt, "100", 1, 100000, "passes, each drawing as many triples as interactions"},
+      {"learning_rate", ParamType::kFloat, "0.05", 0, 10, "SGD step"},
+      {"regularization", ParamType::kFloat, "0.002", 0, 100, "L2 penalty on the factors and biases"},
+      {"negatives", ParamType::kString, "uniform", 0, -1, "how unseen items are drawn: uniform or popularity",
+       {"uniform", "popularity"}},
+      {"init_scale", ParamType::kFloat, "0.01", 0, 10, "standard deviation of the initial factors"},
+  };
+}
+
+namespace {
+
+// One SGD step on the triple (u, i, j): raises x_ui - x_uj. `p` is the user's vector.
+inline void step(float* p, float* qi, float* qj, float& bi, float& bj, Eigen::Index f, float lr, float reg) {
+  float x = bi - bj;
+  for (Eigen::Index k = 0; k < f; ++k) x += p[k] * (qi[k] - qj[k]);
+  const float z = 1.0f / (1.0f + std::exp(x));  // sigmoid(-x): the gradient scale
+  for (Eigen::Index k = 0; k < f; ++k) {
+    const float pu = p[k], a = qi[k], b = qj[k];
+    p[k] += lr * (z * (a - b) - reg * pu);
+    qi[k] += lr * (z * pu - reg * a);
+    qj[k] += lr * (-z * pu - reg * b);
+  }
+  bi += lr * (z - reg * bi);
+  bj += lr * (-z - reg * bj);
+}
+
+bool seen(std::span<const index_t> row, index_t j) { return std::binary_search(row.begin(), row.end(), j); }
+
+}  // namespace
+
+void BprModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
+  const auto f = params.get_int("factors");
+  const auto epochs = params.get_int("epochs");
+  learning_rate_ = static_cast<float>(params.get_float("learning_rate"));
+  regularization_ = static_cast<float>(params.get_float("regularization"));
+  const bool popularity = params.get_string("negatives") == "popularity";
+  const int threads = ctx.threads > 0 ? ctx.threads : omp_get_max_threads();
+  const CsrMatrix& m = train.interactions;
+  RECKON_CHECK(m.nnz() > 0, "bpr: no interactions to learn from");
+  user_factors_.resize(m.rows(), f);
+  item_factors_.resize(m.cols(), f);
+  random_init(user_factors_, static_cast<float>(params.get_float("init_scale")), ctx.seed);
+  random_init(item_factors_, static_cast<float>(params.get_float("init_scale")), ctx.seed + 1);
+  item_bias_.assign(static_cast<std::size_t>(m.cols()), 0.0f);
+  remember_history_sizes(m);
+  const std::vector<index_t> rows = m.row_ids();
+  const index_t n_items = m.cols();
+  // Popularity sampling draws the item of a random interaction: proportional to its count.
+  const std::vector<index_t>& by_interaction = m.indices();
+
+  Progress progress("fit bpr", static_cast<double>(epochs), "epochs");
+  for (std::int64_t e = 0; e < epochs; ++e) {
+    const float lr = learning_rate_;
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num();
+      const int nt = omp_get_num_threads();
+      Rng rng(ctx.seed ^ (static_cast<std::uint64_t>(e) << 20) ^ static_cast<std::uint64_t>(t + 1) * 0x9E3779B97F4A7C15ull);
+      const index_t n = m.nnz() / nt + (t < m.nnz() % nt ? 1 : 0);
+      for (index_t s = 0; s < n; ++s) {
+        const auto k = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(m.nnz())));
+        const index_t u = rows[k], i = m.indices()[k];
+        const auto row = m.row_indices(u);
+        if (static_cast<index_t>(row.size()) >= n_items) continue;
+        index_t j;
+        do {
+          j = popularity ? by_interaction[rng.below(static_cast<std::uint64_t>(m.nnz()))]
+                         : static_cast<index_t>(rng.below(static_cast<std::uint64_t>(n_items)));
+        } while (seen(row, j));
+        step(user_factors_.row(u).data(), item_factors_.row(i).data(), item_factors_.row(j).data(),
+             item_bias_[i], item_bias_[j], f, lr, regularization_);
+      }
+    }
+    progress.update(static_cast<double>(e + 1));
+  }
+  progress.finish();
+}
+
+Eigen::VectorXf BprModel::fold_in(const UserContext& user) const {
+  // The same SGD on the user's vector alone, item factors fixed, negatives drawn from a
+  // generator seeded by the history (so the same history always gives the same vector).
+  const Eigen::Index f = item_factors_.cols();
+  Eigen::VectorXf p = Eigen::VectorXf::Zero(f);
+  if (user.history.empty()) return p;
+  std::vector<index_t> sorted(user.history.begin(), user.history.end());
+  std::sort(sorted.begin(), sorted.end());
+  std::uint64_t key = 1469598103934665603ull;
+  for (index_t i : sorted) key = (key ^ static_cast<std::uint64_t>(i)) * 1099511628211ull;
+  Rng rng(key);
+  const index_t n_items = item_factors_.rows();
+  if (static_cast<index_t>(sorted.size()) >= n_items) return p;
+  std::vector<float> qi(static_cast<std::size_t>(f)), qj(static_cast<std::size_t>(f));
+  const int passes = 50;
+  for (int pass = 0; pass < passes; ++pass) {
+    for (std::size_t s = 0; s < sorted.size(); ++s) {
+      const index_t i = sorted[rng.below(sorted.size())];
+      index_t j;
+      do j = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(n_items)));
+      while (std::binary_search(sorted.begin(), sorted.end(), j));
+      // Copies: the item factors stay fixed.
+      std::copy(item_factors_.row(i).data(), item_factors_.row(i).data() + f, qi.begin());
+      std::copy(item_factors_.row(j).data(), item_factors_.row(j).data() + f, qj.begin());
+      float bi = item_bias_[i], bj = item_bias_[j];
+      step(p.data(), qi.data(), qj.data(), bi, bj, f, learning_rate_, regularization_);
+    }
+  }
+  return p;
+}
+
+void BprModel::add_biases(const UserContext&, std::span<float> out) const {
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] += item_bias_[i];
+}
+
+void BprModel::save_extra(BinaryWriter& w) const {
+  w.put_vector(item_bias_);
+  w.put<float>(learning_rate_);
+  w.put<float>(regularization_);
+}
+
+void BprModel::load_extra(BinaryReader& r) {
+  item_bias_ = r.get_vector<float>();
+  learning_rate_ = r.get<float>();
+  regularization_ = r.get<float>();
+  RECKON_CHECK(static_cast<Eigen::Index>(item_bias_.size()) == item_factors_.rows(), "{}: corrupt bpr model", r.what());
+}
+
+}  // namespace reckon

@@ -1,0 +1,261 @@
+#include "reckon/models/mf.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "reckon/core/error.hpp"
+#include "reckon/core/progress.hpp"
+#include "reckon/core/random.hpp"
+
+namespace reckon {
+namespace {
+
+std::vector<ParamSpec> rating_specs(const char* factors, const char* epochs, const char* lr, const char* reg) {
+  return {
+      {"factors", ParamType::kInt, factors, 1, 4096, "latent factors"},
+      {"epochs", ParamType::kInt, epochs, 1, 100000, "passes over the ratings"},
+      {"learning_rate", ParamType::kFloat, lr, 0, 10, "initial SGD step"},
+      {"decay", ParamType::kFloat, "0.95", 0, 1, "learning rate multiplier after each epoch"},
+      {"regularization", ParamType::kFloat, reg, 0, 100, "L2 penalty on factors"},
+      {"bias_regularization", ParamType::kFloat, "0.02", 0, 100, "L2 penalty on biases"},
+      {"init_scale", ParamType::kFloat, "0.1", 0, 10, "standard deviation of the initial factors"},
+  };
+}
+
+struct Rating {
+  index_t user, item;
+  float value;
+};
+
+std::vector<Rating> ratings_of(const CsrMatrix& m) {
+  std::vector<Rating> out;
+  out.reserve(static_cast<std::size_t>(m.nnz()));
+  for (index_t u = 0; u < m.rows(); ++u) {
+    const auto items = m.row_indices(u);
+    const auto values = m.row_values(u);
+    for (std::size_t k = 0; k < items.size(); ++k) out.push_back({u, items[k], values[k]});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<ParamSpec> MfModel::param_specs() { return rating_specs("100", "60", "0.007", "0.08"); }
+
+bool MfModel::known_unchanged(const UserContext& user) const {
+  return user.user && *user.user >= 0 && static_cast<std::size_t>(*user.user) < history_sizes_.size() &&
+         static_cast<std::size_t>(history_sizes_[*user.user]) == user.history.size();
+}
+
+float MfModel::user_bias(const UserContext& user) const {
+  if (known_unchanged(user)) return user_bias_[*user.user];
+  if (user.history.empty() || user.weights.empty()) return 0.0f;
+  // Shrunk mean residual of the given ratings.
+  double sum = 0;
+  for (std::size_t k = 0; k < user.history.size(); ++k) sum += user.weights[k] - mu_ - item_bias_[user.history[k]];
+  return static_cast<float>(sum / (static_cast<double>(user.history.size()) + 5.0));
+}
+
+void MfModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
+  const auto f = params.get_int("factors");
+  const auto epochs = params.get_int("epochs");
+  float lr = static_cast<float>(params.get_float("learning_rate"));
+  const float decay = static_cast<float>(params.get_float("decay"));
+  regularization_ = static_cast<float>(params.get_float("regularization"));
+  const float breg = static_cast<float>(params.get_float("bias_regularization"));
+  const CsrMatrix& m = train.interactions;
+  RECKON_CHECK(m.nnz() > 0, "{}: no ratings to learn from", name());
+  std::vector<Rating> ratings = ratings_of(m);
+  mu_ = 0;
+  for (const auto& r : ratings) mu_ += r.value;
+  mu_ /= static_cast<float>(ratings.size());
+  user_factors_.resize(m.rows(), f);
+  item_factors_.resize(m.cols(), f);
+  random_init(user_factors_, static_cast<float>(params.get_float("init_scale")), ctx.seed);
+  random_init(item_factors_, static_cast<float>(params.get_float("init_scale")), ctx.seed + 1);
+  user_bias_.assign(static_cast<std::size_t>(m.rows()), 0.0f);
+  item_bias_.assign(static_cast<std::size_t>(m.cols()), 0.0f);
+  remember_history_sizes(m);
+  Rng rng(ctx.seed);
+  Progress progress("fit mf", static_cast<double>(epochs), "epochs");
+  for (std::int64_t e = 0; e < epochs; ++e) {
+    rng.shuffle(std::span<Rating>(ratings));
+    for (const auto& r : ratings) {
+      float* p = user_factors_.row(r.user).data();
+      float* q = item_factors_.row(r.item).data();
+      float pred = mu_ + user_bias_[r.user] + item_bias_[r.item];
+      for (Eigen::Index k = 0; k < f; ++k) pred += p[k] * q[k];
+      const float err = r.value - pred;
+      user_bias_[r.user] += lr * (err - breg * user_bias_[r.user]);
+      item_bias_[r.item] += lr * (err - breg * item_bias_[r.item]);
+      for (Eigen::Index k = 0; k < f; ++k) {
+        const float pk = p[k], qk = q[k];
+        p[k] += lr * (err * qk - regularization_ * pk);
+        q[k] += lr * (err * pk - regularization_ * qk);
+      }
+    }
+    lr *= decay;
+    progress.update(static_cast<double>(e + 1));
+  }
+  progress.finish();
+}
+
+Eigen::VectorXf MfModel::fold_in(const UserContext& user) const {
+  // Ridge regression of the given ratings' residuals on the item factors.
+  const Eigen::Index f = item_factors_.cols();
+  if (user.history.empty()) return Eigen::VectorXf::Zero(f);
+  const float bu = user_bias(user);
+  Eigen::MatrixXf a = Eigen::MatrixXf::Identity(f, f) * (regularization_ * static_cast<float>(user.history.size()) + 1e-3f);
+  Eigen::VectorXf b = Eigen::VectorXf::Zero(f);
+  for (std::size_t k = 0; k < user.history.size(); ++k) {
+    const index_t i = user.history[k];
+    const float r = user.weights.empty() ? mu_ + 1.0f : user.weights[k];
+    const auto q = item_factors_.row(i).transpose();
+    a.selfadjointView<Eigen::Lower>().rankUpdate(q);
+    b.noalias() += (r - mu_ - bu - item_bias_[i]) * q;
+  }
+  return a.selfadjointView<Eigen::Lower>().llt().solve(b);
+}
+
+void MfModel::add_biases(const UserContext& user, std::span<float> out) const {
+  const float base = mu_ + user_bias(user);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] += base + item_bias_[i];
+}
+
+void MfModel::save_extra(BinaryWriter& w) const {
+  w.put<float>(mu_);
+  w.put<float>(regularization_);
+  w.put_vector(user_bias_);
+  w.put_vector(item_bias_);
+}
+
+void MfModel::load_extra(BinaryReader& r) {
+  mu_ = r.get<float>();
+  regularization_ = r.get<float>();
+  user_bias_ = r.get_vector<float>();
+  item_bias_ = r.get_vector<float>();
+  RECKON_CHECK(static_cast<Eigen::Index>(user_bias_.size()) == user_factors_.rows() &&
+                   static_cast<Eigen::Index>(item_bias_.size()) == item_factors_.rows(),
+               "{}: corrupt rating model", r.what());
+}
+
+std::vector<ParamSpec> SvdppModel::param_specs() { return rating_specs("50", "40", "0.007", "0.05"); }
+
+Eigen::VectorXf SvdppModel::implicit_part(std::span<const index_t> history) const {
+  Eigen::VectorXf z = Eigen::VectorXf::Zero(y_.cols());
+  if (history.empty()) return z;
+  for (index_t j : history) z += y_.row(j).transpose();
+  return z / std::sqrt(static_cast<float>(history.size()));
+}
+
+void SvdppModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
+  const auto f = params.get_int("factors");
+  const auto epochs = params.get_int("epochs");
+  float lr = static_cast<float>(params.get_float("learning_rate"));
+  const float decay = static_cast<float>(params.get_float("decay"));
+  regularization_ = static_cast<float>(params.get_float("regularization"));
+  const float breg = static_cast<float>(params.get_float("bias_regularization"));
+  const CsrMatrix& m = train.interactions;
+  RECKON_CHECK(m.nnz() > 0, "svdpp: no ratings to learn from");
+  mu_ = 0;
+  for (float v : m.values()) mu_ += v;
+  mu_ /= static_cast<float>(m.nnz());
+  user_factors_.resize(m.rows(), f);
+  item_factors_.resize(m.cols(), f);
+  y_.resize(m.cols(), f);
+  const float scale = static_cast<float>(params.get_float("init_scale"));
+  random_init(user_factors_, scale, ctx.seed);
+  random_init(item_factors_, scale, ctx.seed + 1);
+  random_init(y_, scale, ctx.seed + 2);
+  user_bias_.assign(static_cast<std::size_t>(m.rows()), 0.0f);
+  item_bias_.assign(static_cast<std::size_t>(m.cols()), 0.0f);
+  remember_history_sizes(m);
+  Rng rng(ctx.seed);
+  std::vector<index_t> users(static_cast<std::size_t>(m.rows()));
+  std::iota(users.begin(), users.end(), 0);
+  std::vector<std::size_t> order;
+  Eigen::VectorXf z(f), grad_z(f), pz(f);
+  Progress progress("fit svdpp", static_cast<double>(epochs), "epochs");
+  for (std::int64_t e = 0; e < epochs; ++e) {
+    rng.shuffle(std::span<index_t>(users));
+    for (index_t u : users) {
+      const auto items = m.row_indices(u);
+      const auto values = m.row_values(u);
+      if (items.empty()) continue;
+      const float norm = 1.0f / std::sqrt(static_cast<float>(items.size()));
+      // z = |N(u)|^-1/2 sum y_j, kept fixed during the user's ratings; its gradient is
+      // accumulated and applied to every y_j once per user (the usual efficient SVD++ update).
+      z = implicit_part(items);
+      grad_z.setZero();
+      order.resize(items.size());
+      std::iota(order.begin(), order.end(), 0);
+      rng.shuffle(std::span<std::size_t>(order));
+      auto p = user_factors_.row(u);
+      for (std::size_t o : order) {
+        const index_t i = items[o];
+        auto q = item_factors_.row(i);
+        pz = p.transpose() + z;
+        const float pred = mu_ + user_bias_[u] + item_bias_[i] + q.dot(pz.transpose());
+        const float err = values[o] - pred;
+        user_bias_[u] += lr * (err - breg * user_bias_[u]);
+        item_bias_[i] += lr * (err - breg * item_bias_[i]);
+        const Eigen::VectorXf q_old = q.transpose();
+        q += lr * (err * pz.transpose() - regularization_ * q);
+        p += lr * (err * q_old.transpose() - regularization_ * p);
+        grad_z += err * q_old;
+      }
+      for (index_t j : items) {
+        auto y = y_.row(j);
+        y += lr * (norm * grad_z.transpose() - regularization_ * y);
+      }
+    }
+    lr *= decay;
+    progress.update(static_cast<double>(e + 1));
+  }
+  progress.finish();
+  // Fold the implicit part into the stored user vectors: scoring a known user is then a plain
+  // dot product (score_batch), and fold_in() adds it for changed histories.
+  for (index_t u = 0; u < m.rows(); ++u) user_factors_.row(u) += implicit_part(m.row_indices(u)).transpose();
+}
+
+Eigen::VectorXf SvdppModel::fold_in(const UserContext& user) const {
+  // Explicit part by ridge regression on the residuals after the implicit part.
+  const Eigen::VectorXf z = implicit_part(user.history);
+  if (user.history.empty()) return z;
+  const Eigen::Index f = item_factors_.cols();
+  const float bu = user_bias(user);
+  Eigen::MatrixXf a = Eigen::MatrixXf::Identity(f, f) * (regularization_ * static_cast<float>(user.history.size()) + 1e-3f);
+  Eigen::VectorXf b = Eigen::VectorXf::Zero(f);
+  for (std::size_t k = 0; k < user.history.size(); ++k) {
+    const index_t i = user.history[k];
+    const float r = user.weights.empty() ? mu_ + 1.0f : user.weights[k];
+    const auto q = item_factors_.row(i).transpose();
+    a.selfadjointView<Eigen::Lower>().rankUpdate(q);
+    b.noalias() += (r - mu_ - bu - item_bias_[i] - q.dot(z)) * q;
+  }
+  return z + a.selfadjointView<Eigen::Lower>().llt().solve(b);
+}
+
+void SvdppModel::save_extra(BinaryWriter& w) const {
+  MfModel::save_extra(w);
+  w.put<std::int64_t>(y_.rows());
+  w.put<std::int64_t>(y_.cols());
+  w.put_vector(std::vector<float>(y_.data(), y_.data() + y_.size()));
+}
+
+void SvdppModel::load_extra(BinaryReader& r) {
+  MfModel::load_extra(r);
+  const auto rows = r.get<std::int64_t>(), cols = r.get<std::int64_t>();
+  const auto v = r.get_vector<float>();
+  RECKON_CHECK(rows == item_factors_.rows() && cols == item_factors_.cols() &&
+                   static_cast<std::int64_t>(v.size()) == rows * cols,
+               "{}: corrupt svdpp model", r.what());
+  y_.resize(rows, cols);
+  std::copy(v.begin(), v.end(), y_.data());
+}
+
+}  // namespace reckon

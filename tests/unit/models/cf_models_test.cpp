@@ -1,0 +1,159 @@
+// Tiny cases with known answers for the collaborative-filtering models.
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+#include <cmath>
+
+#include "reckon/core/random.hpp"
+#include "reckon/models/ease.hpp"
+#include "reckon/models/knn.hpp"
+#include "reckon/retrieval/topk.hpp"
+#include "test_support.hpp"
+
+namespace reckon {
+namespace {
+
+std::shared_ptr<const Dataset> dataset(index_t users, index_t items, const std::vector<index_t>& u,
+                                       const std::vector<index_t>& i, const std::vector<float>& v) {
+  auto d = std::make_shared<Dataset>();
+  std::vector<std::string> uid, iid;
+  for (index_t a = 0; a < users; ++a) uid.push_back("u" + std::to_string(a));
+  for (index_t b = 0; b < items; ++b) iid.push_back("i" + std::to_string(b));
+  d->users = IdMap::from_ids(uid);
+  d->items = IdMap::from_ids(iid);
+  d->interactions = CsrMatrix::from_coordinates(users, items, u, i, v, {}, DedupPolicy::kLast);
+  d->user_features = FeatureTable(users);
+  d->item_features = FeatureTable(items);
+  return d;
+}
+
+// Two taste groups: users 0..19 like items 0..9, users 20..39 like items 10..19; each user has
+// seen 6 of the 10 items of their group (seeded).
+std::shared_ptr<const Dataset> two_groups() {
+  Rng rng(11);
+  std::vector<index_t> u, i;
+  std::vector<float> v;
+  for (index_t a = 0; a < 40; ++a) {
+    std::vector<index_t> items = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    rng.shuffle(std::span<index_t>(items));
+    for (int k = 0; k < 6; ++k) {
+      u.push_back(a);
+      i.push_back(items[k] + (a >= 20 ? 10 : 0));
+      v.push_back(1.0f);
+    }
+  }
+  return dataset(40, 20, u, i, v);
+}
+
+UserContext known(const Dataset& d, index_t u) {
+  UserContext c;
+  c.user = u;
+  c.history = d.interactions.row_indices(u);
+  c.weights = d.interactions.row_values(u);
+  return c;
+}
+
+class GroupModels : public ::testing::TestWithParam<std::string> {};
+
+// Every unseen item of the user's own group must outrank every item of the other group.
+TEST_P(GroupModels, RankTheirOwnGroupFirst) {
+  const auto d = two_groups();
+  FitContext ctx;
+  ctx.threads = 1;
+  TrainedModel t = train_model(GetParam(), d, {}, ctx);
+  std::vector<float> s(20);
+  for (index_t u : {0, 7, 25, 39}) {
+    const auto rec = recommend(*t.model, known(*d, u), 4, Filter{}, s);
+    ASSERT_EQ(rec.size(), 4u);
+    for (const auto& r : rec) EXPECT_EQ(r.item >= 10, u >= 20) << GetParam() << " user " << u << " got " << r.item;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cf, GroupModels,
+                         ::testing::Values("itemknn", "userknn", "ials", "bpr", "ease"),
+                         [](const auto& info) { return info.param; });
+
+TEST(ItemKnn, CosineByHand) {
+  // users: 0 {a, b}, 1 {a, b, c}, 2 {c}. Cosine(a, b) = 2 / (sqrt2 sqrt2) = 1;
+  // cosine(a, c) = 1 / (sqrt2 sqrt2) = 0.5.
+  const auto d = dataset(3, 3, {0, 0, 1, 1, 1, 2}, {0, 1, 0, 1, 2, 2}, {1, 1, 1, 1, 1, 1});
+  FitContext ctx;
+  TrainedModel t = train_model("itemknn", d,
+                               {{"similarity", "cosine"}, {"shrinkage", "0"}, {"weighting", "none"}}, ctx);
+  const auto sim = t.model->similar_items(0, 5);
+  ASSERT_EQ(sim.size(), 2u);
+  EXPECT_EQ(sim[0].item, 1);
+  EXPECT_NEAR(sim[0].score, 1.0, 1e-6);
+  EXPECT_EQ(sim[1].item, 2);
+  EXPECT_NEAR(sim[1].score, 0.5, 1e-6);
+  // Jaccard(a, c) = 1 / (2 + 2 - 1); with shrinkage 1: cosine(a, b) = 2 / (2 + 1).
+  TrainedModel j = train_model("itemknn", d, {{"similarity", "jaccard"}, {"shrinkage", "0"}}, ctx);
+  EXPECT_NEAR(j.model->similar_items(0, 5)[1].score, 1.0 / 3, 1e-6);
+  TrainedModel s = train_model("itemknn", d,
+                               {{"similarity", "cosine"}, {"shrinkage", "1"}, {"weighting", "none"}}, ctx);
+  EXPECT_NEAR(s.model->similar_items(0, 5)[0].score, 2.0 / 3, 1e-6);
+  // A stranger who liked c: score(a) = sim(c, a) = 0.5, score(b) = 0.5.
+  std::vector<float> out(3);
+  const std::vector<index_t> liked = {2};
+  UserContext c;
+  c.history = liked;
+  t.model->score(c, out);
+  EXPECT_NEAR(out[0], 0.5, 1e-6);
+  EXPECT_NEAR(out[1], 0.5, 1e-6);
+}
+
+TEST(Ease, MatchesTheClosedFormByDirectInversion) {
+  const auto d = dataset(4, 3, {0, 0, 1, 1, 1, 2, 3}, {0, 1, 0, 1, 2, 2, 0}, {1, 1, 1, 1, 1, 1, 1});
+  FitContext ctx;
+  TrainedModel t = train_model("ease", d, {{"lambda", "0.5"}}, ctx);
+  // Reference: B = I - P diagMat(1 / diag(P)), P = (X^T X + lambda I)^-1.
+  Eigen::MatrixXd x = Eigen::MatrixXd::Zero(4, 3);
+  x(0, 0) = x(0, 1) = x(1, 0) = x(1, 1) = x(1, 2) = x(2, 2) = x(3, 0) = 1;
+  Eigen::MatrixXd p = (x.transpose() * x + 0.5 * Eigen::MatrixXd::Identity(3, 3)).inverse();
+  Eigen::MatrixXd b(3, 3);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) b(i, j) = i == j ? 0.0 : -p(i, j) / p(j, j);
+  std::vector<float> out(3);
+  for (index_t u = 0; u < 4; ++u) {
+    t.model->score(known(*d, u), out);
+    const Eigen::VectorXd want = x.row(u) * b;
+    for (int j = 0; j < 3; ++j) EXPECT_NEAR(out[j], want[j], 1e-5) << "user " << u << " item " << j;
+  }
+}
+
+TEST(Ease, RefusesWhenTheMatrixDoesNotFit) {
+  const auto d = dataset(2, 3, {0, 1}, {0, 2}, {1, 1});
+  FitContext ctx;
+  const auto e = test::error_of([&] { train_model("ease", d, {{"max_memory_gb", "0.000000001"}}, ctx); });
+  EXPECT_NE(e.find("3 items need a"), std::string::npos) << e;
+  EXPECT_NE(e.find("GB"), std::string::npos) << e;
+}
+
+TEST(RatingModels, LearnItemEffects) {
+  // Item 0 is always rated 5, item 1 always 1; every user rated both, plus item 2 = 3.
+  std::vector<index_t> u, i;
+  std::vector<float> v;
+  for (index_t a = 0; a < 50; ++a) {
+    for (index_t b = 0; b < 3; ++b) {
+      if (a % 10 == 0 && b < 2) continue;  // users 0, 10, ... have not rated items 0 and 1
+      u.push_back(a);
+      i.push_back(b);
+      v.push_back(b == 0 ? 5.0f : b == 1 ? 1.0f : 3.0f);
+    }
+  }
+  const auto d = dataset(50, 3, u, i, v);
+  for (const char* name : {"mf", "svdpp"}) {
+    FitContext ctx;
+    TrainedModel t = train_model(name, d, {}, ctx);
+    EXPECT_TRUE(t.model->predicts_ratings());
+    std::vector<float> out(3);
+    t.model->score(known(*d, 10), out);
+    EXPECT_NEAR(out[0], 5.0, 0.75) << name;
+    EXPECT_NEAR(out[1], 1.0, 0.75) << name;
+    EXPECT_GT(out[0], out[2]) << name;
+    EXPECT_GT(out[2], out[1]) << name;
+  }
+}
+
+}  // namespace
+}  // namespace reckon
