@@ -96,10 +96,11 @@ TEST(Evaluator, HeldOutUsersAreScoredAsStrangersFromTheirFoldIn) {
   EXPECT_DOUBLE_EQ(evaluate(spy, d, test, foldin, o).metrics.at("recall@1"), 1.0);
 }
 
-TEST(Evaluator, RatingErrors) {
-  // The spy predicts 0 everywhere but item 1 (1.0) for known users.
-  const Dataset d = make_dataset(1, 3, CsrMatrix(1, 3, {0, 1}, {2}, {4}));
-  const CsrMatrix test(1, 3, {0, 2}, {0, 1}, {3, 5});
+TEST(Evaluator, RatingErrorsClipPredictionsToTheTrainingRange) {
+  // Training ratings span [1, 5]. The spy predicts 0 everywhere but item 1 (1.0) for known
+  // users; 0 is clipped to 1.
+  const Dataset d = make_dataset(2, 3, CsrMatrix(2, 3, {0, 1, 2}, {2, 2}, {5, 1}));
+  const CsrMatrix test(2, 3, {0, 2, 2}, {0, 1}, {3, 5});
   SpyModel spy;
   FitContext ctx;
   spy.fit(d, Params(), ctx);
@@ -107,9 +108,9 @@ TEST(Evaluator, RatingErrors) {
   o.metrics = {"rmse", "mae"};
   o.progress = false;
   const EvalResult r = evaluate(spy, d, test, CsrMatrix(), o);
-  // errors: item 0: 0 - 3 = -3; item 1: 1 - 5 = -4.
-  EXPECT_DOUBLE_EQ(r.metrics.at("rmse"), std::sqrt((9.0 + 16.0) / 2));
-  EXPECT_DOUBLE_EQ(r.metrics.at("mae"), 3.5);
+  // errors: item 0: 1 - 3 = -2; item 1: 1 - 5 = -4.
+  EXPECT_DOUBLE_EQ(r.metrics.at("rmse"), std::sqrt((4.0 + 16.0) / 2));
+  EXPECT_DOUBLE_EQ(r.metrics.at("mae"), 3.0);
 }
 
 TEST(Evaluator, SampledProtocolIsLabelledAndDeterministic) {
