@@ -14,15 +14,16 @@
 namespace reckon {
 namespace {
 
-std::vector<ParamSpec> rating_specs(const char* factors, const char* epochs, const char* lr, const char* reg) {
+std::vector<ParamSpec> rating_specs(const char* factors, const char* epochs, const char* lr, const char* reg,
+                                    const char* bias_reg) {
   return {
       {"factors", ParamType::kInt, factors, 1, 4096, "latent factors"},
       {"epochs", ParamType::kInt, epochs, 1, 100000, "passes over the ratings"},
       {"learning_rate", ParamType::kFloat, lr, 0, 10, "initial SGD step"},
-      {"decay", ParamType::kFloat, "0.95", 0, 1, "learning rate multiplier after each epoch"},
+      {"decay", ParamType::kFloat, "0.98", 0, 1, "learning rate multiplier after each epoch"},
       {"regularization", ParamType::kFloat, reg, 0, 100, "L2 penalty on factors"},
-      {"bias_regularization", ParamType::kFloat, "0.02", 0, 100, "L2 penalty on biases"},
-      {"init_scale", ParamType::kFloat, "0.1", 0, 10, "standard deviation of the initial factors"},
+      {"bias_regularization", ParamType::kFloat, bias_reg, 0, 100, "L2 penalty on biases"},
+      {"init_scale", ParamType::kFloat, "0.01", 0, 10, "standard deviation of the initial factors"},
   };
 }
 
@@ -44,7 +45,8 @@ std::vector<Rating> ratings_of(const CsrMatrix& m) {
 
 }  // namespace
 
-std::vector<ParamSpec> MfModel::param_specs() { return rating_specs("100", "60", "0.007", "0.08"); }
+// Defaults tuned on MovieLens-100K u1.base/u1.test (docs/BENCHMARKS.md).
+std::vector<ParamSpec> MfModel::param_specs() { return rating_specs("100", "100", "0.007", "0.05", "0.02"); }
 
 bool MfModel::known_unchanged(const UserContext& user) const {
   return user.user && *user.user >= 0 && static_cast<std::size_t>(*user.user) < history_sizes_.size() &&
@@ -143,7 +145,7 @@ void MfModel::load_extra(BinaryReader& r) {
                "{}: corrupt rating model", r.what());
 }
 
-std::vector<ParamSpec> SvdppModel::param_specs() { return rating_specs("50", "40", "0.007", "0.05"); }
+std::vector<ParamSpec> SvdppModel::param_specs() { return rating_specs("100", "60", "0.005", "0.05", "0.05"); }
 
 Eigen::VectorXf SvdppModel::implicit_part(std::span<const index_t> history) const {
   Eigen::VectorXf z = Eigen::VectorXf::Zero(y_.cols());
