@@ -93,7 +93,8 @@ void write_synthetic_csv(const fs::path& path, std::int64_t rows) {
     const auto r = rng.uniform();
     const auto item = static_cast<std::uint64_t>(50000.0 * r * r);
     line = "u" + std::to_string(u) + ",i" + std::to_string(item) + "," +
-           std::to_string(1 + rng.below(5)) + "," + std::to_string(1500000000 + rng.below(100000000)) + "\n";
+           std::to_string(1 + rng.below(5)) + "," +
+           std::to_string(1500000000 + rng.below(100000000)) + "\n";
     out << line;
   }
 }
@@ -124,7 +125,8 @@ int main(int argc, char** argv) {
   if (fs::exists(ml1m)) cases.push_back({"movielens-1m " + ml1m.filename().string(), ml1m, 1.0});
   if (fs::exists(data / "gowalla" / "train.txt"))
     cases.push_back({"gowalla train.txt", data / "gowalla" / "train.txt", 0.5});
-  if (fs::exists(data / "movielens-100k")) cases.push_back({"movielens-100k dir", data / "movielens-100k", 0});
+  if (fs::exists(data / "movielens-100k"))
+    cases.push_back({"movielens-100k dir", data / "movielens-100k", 0});
   const fs::path synth = tmp / "synthetic.csv";
   std::fprintf(stderr, "writing %lld-row synthetic CSV...\n", static_cast<long long>(rows));
   write_synthetic_csv(synth, rows);
@@ -143,7 +145,8 @@ int main(int argc, char** argv) {
       return d.num_interactions();
     });
     // The save is part of the child's work; time the import alone too.
-    const Result imp_only = best_of(repeat, [&] { return import_dataset(c.source, {}).num_interactions(); });
+    const Result imp_only =
+        best_of(repeat, [&] { return import_dataset(c.source, {}).num_interactions(); });
     const Result reload = best_of(repeat, [&] { return load_dataset(rkd).num_interactions(); });
     const double rkd_mb = static_cast<double>(fs::file_size(rkd)) / 1e6;
     const double peak_mb = static_cast<double>(imp_only.peak_kb - baseline.peak_kb) / 1e3;

@@ -19,8 +19,11 @@ void add_data_command(CLI::App& app) {
       fmt::print("{:<16} {}\n", d.name, d.description);
       fmt::print("{:<16} format {}; {}\n", "", d.format, d.terms);
       for (const auto& f : d.files)
-        fmt::print("{:<16} {}  {}\n", "", f.url, f.digest.empty() ? "(no published checksum)" : f.digest);
-      fmt::print("{:<16} {}\n\n", "", local ? "present: " + local->string() : "not present: reckon data fetch " + d.name);
+        fmt::print("{:<16} {}  {}\n", "", f.url,
+                   f.digest.empty() ? "(no published checksum)" : f.digest);
+      fmt::print(
+          "{:<16} {}\n\n", "",
+          local ? "present: " + local->string() : "not present: reckon data fetch " + d.name);
     }
   });
 

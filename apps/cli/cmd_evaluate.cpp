@@ -5,10 +5,10 @@
 #include "model_flags.hpp"
 #include "prep_flags.hpp"
 #include "reckon/core/error.hpp"
-#include "reckon/core/progress.hpp"
-#include "reckon/eval/metrics.hpp"
 #include "reckon/core/files.hpp"
+#include "reckon/core/progress.hpp"
 #include "reckon/eval/evaluator.hpp"
+#include "reckon/eval/metrics.hpp"
 #include "reckon/eval/report.hpp"
 #include "reckon/io/data_registry.hpp"
 #include "reckon/io/text.hpp"
@@ -42,11 +42,12 @@ void run(const EvaluateFlags& f) {
   SplitKind kind;
   const bool predefined = !f.train.empty() || !f.test.empty();
   if (predefined) {
-    RECKON_CHECK(!f.train.empty() && !f.test.empty(), "a predefined split needs both --train and --test");
+    RECKON_CHECK(!f.train.empty() && !f.test.empty(),
+                 "a predefined split needs both --train and --test");
     RECKON_CHECK(f.data.empty(), "give either --data or --train/--test, not both");
     kind = SplitKind::kPredefined;
-    PredefinedSplit p = import_predefined_split(resolve_data_source(f.train), resolve_data_source(f.test),
-                                                f.import_flags.resolve());
+    PredefinedSplit p = import_predefined_split(
+        resolve_data_source(f.train), resolve_data_source(f.test), f.import_flags.resolve());
     split.train = std::move(p.train);
     split.test = std::move(p.test);
   } else {
@@ -60,7 +61,8 @@ void run(const EvaluateFlags& f) {
     so.kind = kind;
     if (!f.cutoff.empty()) {
       auto t = parse_timestamp(f.cutoff);
-      RECKON_CHECK(t.has_value(), "--cutoff: expected an ISO 8601 date or unix seconds, got \"{}\"", f.cutoff);
+      RECKON_CHECK(t.has_value(), "--cutoff: expected an ISO 8601 date or unix seconds, got \"{}\"",
+                   f.cutoff);
       so.cutoff_time = *t;
     }
     split = split_dataset(d, so);
@@ -75,7 +77,8 @@ void run(const EvaluateFlags& f) {
   eo.ks.clear();
   for (const auto& k : split_list(f.ks)) {
     auto v = parse_int(k);
-    RECKON_CHECK(v && *v >= 1, "-k: expected positive integers separated by commas, got \"{}\"", f.ks);
+    RECKON_CHECK(v && *v >= 1, "-k: expected positive integers separated by commas, got \"{}\"",
+                 f.ks);
     eo.ks.push_back(static_cast<std::size_t>(*v));
   }
   eo.metrics = split_list(f.metrics);
@@ -111,8 +114,10 @@ void run(const EvaluateFlags& f) {
                      {"candidates", candidates_label(eo)},
                      {"seed", eo.seed},
                      {"relevance", eo.graded ? "graded" : "binary"}};
-  if (!predefined && kind != SplitKind::kLeaveLastN) report.protocol["test_fraction"] = f.split_options.test_fraction;
-  if (kind == SplitKind::kUsers) report.protocol["foldin_fraction"] = f.split_options.foldin_fraction;
+  if (!predefined && kind != SplitKind::kLeaveLastN)
+    report.protocol["test_fraction"] = f.split_options.test_fraction;
+  if (kind == SplitKind::kUsers)
+    report.protocol["foldin_fraction"] = f.split_options.foldin_fraction;
   if (kind == SplitKind::kLeaveLastN) report.protocol["last_n"] = f.split_options.last_n;
 
   for (const auto& name : models) {
@@ -122,7 +127,8 @@ void run(const EvaluateFlags& f) {
     ctx.threads = f.threads;
     auto it = params.find(name);
     spdlog::info("fitting {}", name);
-    TrainedModel t = train_model(name, train, it == params.end() ? std::map<std::string, std::string>{} : it->second, ctx);
+    TrainedModel t = train_model(
+        name, train, it == params.end() ? std::map<std::string, std::string>{} : it->second, ctx);
     EvalResult r = evaluate(*t.model, *train, split.test, split.foldin, eo);
     ModelReport m;
     m.name = name;
@@ -144,27 +150,38 @@ void run(const EvaluateFlags& f) {
 }  // namespace
 
 void add_evaluate_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("evaluate", "fit models on a train part and evaluate them on a test part");
+  auto* cmd =
+      app.add_subcommand("evaluate", "fit models on a train part and evaluate them on a test part");
   static EvaluateFlags f;
   cmd->add_option("--data", f.data, "a .rkd file, raw source or known dataset name, split here");
   cmd->add_option("--train", f.train, "predefined split: the training file");
   cmd->add_option("--test", f.test, "predefined split: the test file");
-  cmd->add_option("--split", f.split, "random, time, last, global-time, users")->capture_default_str();
+  cmd->add_option("--split", f.split, "random, time, last, global-time, users")
+      ->capture_default_str();
   cmd->add_option("--test-fraction", f.split_options.test_fraction,
-                  "share of interactions (random, time, global-time) or of users (users)")->capture_default_str();
-  cmd->add_option("--last-n", f.split_options.last_n, "last: interactions per user held out")->capture_default_str();
+                  "share of interactions (random, time, global-time) or of users (users)")
+      ->capture_default_str();
+  cmd->add_option("--last-n", f.split_options.last_n, "last: interactions per user held out")
+      ->capture_default_str();
   cmd->add_option("--cutoff", f.cutoff, "global-time: ISO 8601 date or unix seconds");
   cmd->add_option("--foldin-fraction", f.split_options.foldin_fraction,
-                  "users: share of each held-out user's history given to the model")->capture_default_str();
-  cmd->add_option("--seed", f.split_options.seed, "seed of the split, the models and the sampler")->capture_default_str();
+                  "users: share of each held-out user's history given to the model")
+      ->capture_default_str();
+  cmd->add_option("--seed", f.split_options.seed, "seed of the split, the models and the sampler")
+      ->capture_default_str();
   cmd->add_option("--models", f.models, "comma-separated model names")->required();
   cmd->add_option("-p,--param", f.params, "model parameter: MODEL.KEY=VALUE (repeatable)");
   cmd->add_option("-k", f.ks, "cut-offs, comma-separated, e.g. 5,10,20")->capture_default_str();
-  cmd->add_option("--metrics", f.metrics, "comma-separated metric names, or all (default: the contract's set)");
-  cmd->add_option("--sampled", f.sampled, "sampled ranking: N negatives per user (0: full ranking)");
-  cmd->add_option("--sampler", f.sampler, "negatives for --sampled: uniform or popularity")->capture_default_str();
+  cmd->add_option("--metrics", f.metrics,
+                  "comma-separated metric names, or all (default: the contract's set)");
+  cmd->add_option("--sampled", f.sampled,
+                  "sampled ranking: N negatives per user (0: full ranking)");
+  cmd->add_option("--sampler", f.sampler, "negatives for --sampled: uniform or popularity")
+      ->capture_default_str();
   cmd->add_flag("--graded", f.graded, "NDCG with the test ratings as graded relevance");
-  cmd->add_option("--cold-threshold", f.cold_threshold, "coldcoverage: users with at most this many training items")->capture_default_str();
+  cmd->add_option("--cold-threshold", f.cold_threshold,
+                  "coldcoverage: users with at most this many training items")
+      ->capture_default_str();
   cmd->add_option("--threads", f.threads, "threads (0: all cores)");
   cmd->add_option("--json", f.json, "write the report as JSON");
   cmd->add_option("--md", f.md, "write the report as a Markdown table");

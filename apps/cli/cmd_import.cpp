@@ -9,7 +9,8 @@ namespace reckon::cli {
 
 void add_import_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "import", "read raw data (MovieLens, CSV/TSV/JSONL, LightGCN, goodbooks; gzip) into a .rkd file");
+      "import",
+      "read raw data (MovieLens, CSV/TSV/JSONL, LightGCN, goodbooks; gzip) into a .rkd file");
   static std::string source;
   static std::filesystem::path output;
   static ImportFlags import_flags;

@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -13,14 +14,17 @@ nlohmann::json item_json(const Dataset& d, const ScoredItem& s) {
   for (const auto& c : d.item_features.columns()) {
     if (!c.has_value(s.item)) continue;
     switch (c.kind()) {
-      case FeatureKind::kNumeric: j[c.name()] = c.number(s.item); break;
+      case FeatureKind::kNumeric:
+        j[c.name()] = c.number(s.item);
+        break;
       case FeatureKind::kMultiCategorical: {
         auto arr = nlohmann::json::array();
         for (auto code : c.codes(s.item)) arr.push_back(c.label(code));
         j[c.name()] = arr;
         break;
       }
-      default: j[c.name()] = c.format(s.item);
+      default:
+        j[c.name()] = c.format(s.item);
     }
   }
   return j;
@@ -42,7 +46,8 @@ void print_items(const Dataset& d, const std::vector<ScoredItem>& items) {
 }  // namespace
 
 void add_recommend_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("recommend", "top-k for a known user, or cold start from favourites/demographics");
+  auto* cmd = app.add_subcommand(
+      "recommend", "top-k for a known user, or cold start from favourites/demographics");
   static std::string model_path, user;
   static std::vector<std::string> likes;
   static std::size_t k = 10;
@@ -58,7 +63,8 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_option("-k", k, "how many items")->capture_default_str()->check(CLI::Range(1, 10000));
   cmd->add_flag("--json", json, "print JSON");
   cmd->callback([] {
-    RECKON_CHECK(!user.empty() || !likes.empty() || age >= 0 || !demo.gender.empty() || !demo.occupation.empty(),
+    RECKON_CHECK(!user.empty() || !likes.empty() || age >= 0 || !demo.gender.empty() ||
+                     !demo.occupation.empty(),
                  "recommend: give --user ID, or --like ITEM and/or --age/--gender/--occupation");
     if (age >= 0) demo.age = age;
     const TrainedModel t = load_model_file(model_path);
@@ -67,14 +73,17 @@ void add_recommend_command(CLI::App& app) {
     std::string note;
     if (!user.empty()) {
       r = rec.for_user(user, k);
-      if (r.source == "popular") note = fmt::format("user \"{}\" is unknown: showing popular items", user);
+      if (r.source == "popular")
+        note = fmt::format("user \"{}\" is unknown: showing popular items", user);
     } else {
       r = rec.for_stranger(likes, demo, k);
       if (r.source == "demographic-popular") note = "popular among users with these demographics";
       if (r.source == "popular") note = "no user matches these demographics: showing popular items";
     }
     if (json) {
-      nlohmann::json j = {{"source", r.source}, {"model", std::string(t.model->name())}, {"items", nlohmann::json::array()}};
+      nlohmann::json j = {{"source", r.source},
+                          {"model", std::string(t.model->name())},
+                          {"items", nlohmann::json::array()}};
       if (!user.empty()) j["user_id"] = user;
       for (const auto& s : r.items) j["items"].push_back(item_json(*t.train, s));
       fmt::print("{}\n", j.dump(2));
@@ -91,7 +100,9 @@ void add_recommend_command(CLI::App& app) {
   static bool sim_json = false;
   sim->add_option("MODEL", sim_model, "a .rkm file")->required();
   sim->add_option("--item", item, "an item id")->required();
-  sim->add_option("-k", sim_k, "how many items")->capture_default_str()->check(CLI::Range(1, 10000));
+  sim->add_option("-k", sim_k, "how many items")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
   sim->add_flag("--json", sim_json, "print JSON");
   sim->callback([] {
     const TrainedModel t = load_model_file(sim_model);

@@ -1,8 +1,8 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "reckon/core/error.hpp"
 #include "prep_flags.hpp"
+#include "reckon/core/error.hpp"
 #include "reckon/io/dataset_file.hpp"
 #include "reckon/io/text.hpp"
 #include "reckon/prep/split.hpp"
@@ -48,7 +48,8 @@ void add_split_command(CLI::App& app) {
                prefix, s.train.num_interactions(), s.test.nnz());
     if (s.foldin.nnz() > 0) {
       save_dataset(s.train.with_interactions(s.foldin), prefix + ".foldin.rkd");
-      fmt::print("wrote {}.foldin.rkd ({} interactions of held-out users)\n", prefix, s.foldin.nnz());
+      fmt::print("wrote {}.foldin.rkd ({} interactions of held-out users)\n", prefix,
+                 s.foldin.nnz());
     }
   });
 }

@@ -31,12 +31,14 @@ void add_train_command(CLI::App& app) {
   cmd->footer([] {
     if (model.empty()) {
       std::string out = "Models (reckon train --model NAME --help for parameters):\n";
-      for (const auto& m : registered_models()) out += fmt::format("  {:<12} {}\n", m.name, m.summary);
+      for (const auto& m : registered_models())
+        out += fmt::format("  {:<12} {}\n", m.name, m.summary);
       return out;
     }
     try {
       const auto& m = find_model(model);
-      return fmt::format("Parameters of {} ({}):\n{}", m.name, m.summary, describe_params(m.params));
+      return fmt::format("Parameters of {} ({}):\n{}", m.name, m.summary,
+                         describe_params(m.params));
     } catch (const std::exception& e) {
       return std::string(e.what());
     }
@@ -51,15 +53,18 @@ void add_train_command(CLI::App& app) {
     RECKON_CHECK(!output.empty(), "train: give -o MODEL.rkm");
     find_model(model);
     const auto parsed = parse_model_params(params, {model});
-    auto data = std::make_shared<const Dataset>(apply_prep(read_data(source, import_flags), prep_flags));
+    auto data =
+        std::make_shared<const Dataset>(apply_prep(read_data(source, import_flags), prep_flags));
     FitContext ctx;
     ctx.seed = seed;
     ctx.threads = threads;
     auto it = parsed.find(model);
-    TrainedModel t = train_model(model, data, it == parsed.end() ? std::map<std::string, std::string>{} : it->second, ctx);
+    TrainedModel t = train_model(
+        model, data, it == parsed.end() ? std::map<std::string, std::string>{} : it->second, ctx);
     save_model_file(t, output);
-    fmt::print("wrote {}: {} fitted in {:.2f} s on {} users, {} items, {} interactions\n", output, model,
-               t.fit_seconds, data->num_users(), data->num_items(), data->num_interactions());
+    fmt::print("wrote {}: {} fitted in {:.2f} s on {} users, {} items, {} interactions\n", output,
+               model, t.fit_seconds, data->num_users(), data->num_items(),
+               data->num_interactions());
   });
 }
 

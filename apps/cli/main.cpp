@@ -15,8 +15,9 @@ int main(int argc, char** argv) {
   logger->set_pattern("%^[%l]%$ %v");
   spdlog::set_default_logger(logger);
 
-  CLI::App app{"reckon: a recommender-system engine. Import interaction data, train and compare "
-               "models, serve recommendations."};
+  CLI::App app{
+      "reckon: a recommender-system engine. Import interaction data, train and compare "
+      "models, serve recommendations."};
   app.set_version_flag("--version", reckon::kVersion);
   app.require_subcommand(1);
   bool quiet = false, verbose = false;

@@ -25,7 +25,9 @@ ModelParams parse_model_params(const std::vector<std::string>& assignments,
     const auto dot = key.find('.');
     std::string model;
     if (dot == std::string::npos) {
-      RECKON_CHECK(models.size() == 1, "-p {}: name the model as MODEL.{}=VALUE when evaluating several models", a, key);
+      RECKON_CHECK(models.size() == 1,
+                   "-p {}: name the model as MODEL.{}=VALUE when evaluating several models", a,
+                   key);
       model = models[0];
     } else {
       model = key.substr(0, dot);

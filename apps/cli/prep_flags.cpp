@@ -11,11 +11,17 @@ ImportOptions ImportFlags::resolve() const {
   ImportOptions o = options;
   o.format = parse_import_format(format);
   if (header != 0) o.header = header > 0;
-  if (dedup == "last") o.dedup = DedupPolicy::kLast;
-  else if (dedup == "first") o.dedup = DedupPolicy::kFirst;
-  else if (dedup == "sum") o.dedup = DedupPolicy::kSum;
-  else if (dedup == "max") o.dedup = DedupPolicy::kMax;
-  else throw InvalidInput(fmt::format("--dedup: unknown policy \"{}\" (known: last, first, sum, max)", dedup));
+  if (dedup == "last")
+    o.dedup = DedupPolicy::kLast;
+  else if (dedup == "first")
+    o.dedup = DedupPolicy::kFirst;
+  else if (dedup == "sum")
+    o.dedup = DedupPolicy::kSum;
+  else if (dedup == "max")
+    o.dedup = DedupPolicy::kMax;
+  else
+    throw InvalidInput(
+        fmt::format("--dedup: unknown policy \"{}\" (known: last, first, sum, max)", dedup));
   return o;
 }
 
@@ -28,7 +34,8 @@ void add_import_flags(CLI::App* cmd, ImportFlags& f) {
   cmd->add_option("--item-col", o.item_col, "item column: header name or 1-based position");
   cmd->add_option("--rating-col", o.rating_col, "rating/weight column (none: implicit 1s)");
   cmd->add_option("--time-col", o.time_col, "time column: unix seconds or ISO 8601");
-  cmd->add_option("--session-col", o.session_col, "session column of a click log, used as the user");
+  cmd->add_option("--session-col", o.session_col,
+                  "session column of a click log, used as the user");
   cmd->add_option("--sep", o.sep, "field separator, e.g. ',', ';', '\\t', '::' (default: guess)");
   cmd->add_flag("--header,!--no-header", f.header,
                 "the first line names the columns (default: detect)");

@@ -33,7 +33,8 @@ nlohmann::json features(const FeatureTable& t) {
 
 std::string thousands(std::int64_t v) {
   std::string s = std::to_string(v < 0 ? -v : v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+    s.insert(static_cast<std::size_t>(i), ",");
   return v < 0 ? "-" + s : s;
 }
 
@@ -85,9 +86,10 @@ void print_summary(const nlohmann::json& j) {
   row("density", fmt::format("{:.4f}%", j["density"].get<double>() * 100));
   if (j.contains("values")) {
     const auto& v = j["values"];
-    row("values", fmt::format("{} {} .. {}, mean {:.3f}",
-                              j["explicit_ratings"].get<bool>() ? "ratings" : "weights",
-                              v["min"].get<float>(), v["max"].get<float>(), v["mean"].get<double>()));
+    row("values",
+        fmt::format("{} {} .. {}, mean {:.3f}",
+                    j["explicit_ratings"].get<bool>() ? "ratings" : "weights",
+                    v["min"].get<float>(), v["max"].get<float>(), v["mean"].get<double>()));
   }
   if (j.contains("histogram") && j["histogram"].size() > 1) {
     std::int64_t total = j["interactions"].get<std::int64_t>(), top = 0;
@@ -95,10 +97,12 @@ void print_summary(const nlohmann::json& j) {
     bool first = true;
     for (const auto& h : j["histogram"]) {
       const auto n = h["count"].get<std::int64_t>();
-      const int bar = static_cast<int>(std::lround(30.0 * static_cast<double>(n) / static_cast<double>(top)));
+      const int bar =
+          static_cast<int>(std::lround(30.0 * static_cast<double>(n) / static_cast<double>(top)));
       row(first ? "histogram" : "",
           fmt::format("{:>5} {:>11} {:5.1f}% {}", h["value"].get<float>(), thousands(n),
-                      100.0 * static_cast<double>(n) / static_cast<double>(total), std::string(bar, '#')));
+                      100.0 * static_cast<double>(n) / static_cast<double>(total),
+                      std::string(bar, '#')));
       first = false;
     }
   }

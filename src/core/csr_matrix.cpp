@@ -118,10 +118,17 @@ CsrMatrix build_csr(index_t rows, index_t cols, std::vector<Id>&& row_ids,
       while (last + 1 < len && tmp_c[order[last + 1]] == col) {
         ++last;
         switch (dedup) {
-          case DedupPolicy::kSum: v += tmp_v[order[last]]; break;
-          case DedupPolicy::kMax: v = std::max(v, tmp_v[order[last]]); break;
-          case DedupPolicy::kLast: v = tmp_v[order[last]]; break;
-          case DedupPolicy::kFirst: break;
+          case DedupPolicy::kSum:
+            v += tmp_v[order[last]];
+            break;
+          case DedupPolicy::kMax:
+            v = std::max(v, tmp_v[order[last]]);
+            break;
+          case DedupPolicy::kLast:
+            v = tmp_v[order[last]];
+            break;
+          case DedupPolicy::kFirst:
+            break;
         }
       }
       cidx[out] = col;
@@ -154,7 +161,8 @@ CsrMatrix CsrMatrix::from_coordinates(index_t rows, index_t cols, std::vector<in
                    std::move(times), dedup);
 }
 
-CsrMatrix CsrMatrix::from_coordinates(index_t rows, index_t cols, std::vector<std::uint32_t> row_ids,
+CsrMatrix CsrMatrix::from_coordinates(index_t rows, index_t cols,
+                                      std::vector<std::uint32_t> row_ids,
                                       std::vector<std::uint32_t> col_ids, std::vector<float> values,
                                       std::vector<std::int64_t> times, DedupPolicy dedup) {
   return build_csr(rows, cols, std::move(row_ids), std::move(col_ids), std::move(values),
@@ -167,8 +175,10 @@ CsrMatrix CsrMatrix::unchecked(index_t rows, index_t cols, std::vector<index_t> 
                    indptr.front() == 0 && indptr.back() == static_cast<index_t>(indices.size()) &&
                    values.size() == indices.size(),
                "sparse matrix arrays do not fit together");
-  for (index_t r = 0; r < rows; ++r) RECKON_CHECK(indptr[r] <= indptr[r + 1], "sparse matrix row pointer decreases");
-  for (index_t c : indices) RECKON_CHECK(c >= 0 && c < cols, "sparse matrix column {} out of range", c);
+  for (index_t r = 0; r < rows; ++r)
+    RECKON_CHECK(indptr[r] <= indptr[r + 1], "sparse matrix row pointer decreases");
+  for (index_t c : indices)
+    RECKON_CHECK(c >= 0 && c < cols, "sparse matrix column {} out of range", c);
   CsrMatrix m;
   m.rows_ = rows;
   m.cols_ = cols;

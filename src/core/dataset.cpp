@@ -21,12 +21,10 @@ Dataset Dataset::select(std::span<const index_t> keep_users,
   out.users = users.select(keep_users);
   out.items = items.select(keep_items);
   out.interactions = interactions.select(keep_users, keep_items);
-  out.user_features = user_features.empty()
-                          ? FeatureTable(static_cast<index_t>(keep_users.size()))
-                          : user_features.select(keep_users);
-  out.item_features = item_features.empty()
-                          ? FeatureTable(static_cast<index_t>(keep_items.size()))
-                          : item_features.select(keep_items);
+  out.user_features = user_features.empty() ? FeatureTable(static_cast<index_t>(keep_users.size()))
+                                            : user_features.select(keep_users);
+  out.item_features = item_features.empty() ? FeatureTable(static_cast<index_t>(keep_items.size()))
+                                            : item_features.select(keep_items);
   out.explicit_ratings = explicit_ratings;
   return out;
 }

@@ -9,10 +9,14 @@ namespace reckon {
 
 std::string_view to_string(FeatureKind kind) {
   switch (kind) {
-    case FeatureKind::kNumeric: return "numeric";
-    case FeatureKind::kCategorical: return "categorical";
-    case FeatureKind::kMultiCategorical: return "multi-categorical";
-    case FeatureKind::kText: return "text";
+    case FeatureKind::kNumeric:
+      return "numeric";
+    case FeatureKind::kCategorical:
+      return "categorical";
+    case FeatureKind::kMultiCategorical:
+      return "multi-categorical";
+    case FeatureKind::kText:
+      return "text";
   }
   return "unknown";
 }
@@ -21,10 +25,16 @@ FeatureColumn::FeatureColumn(std::string name, FeatureKind kind, index_t rows)
     : name_(std::move(name)), kind_(kind), rows_(rows) {
   const auto n = static_cast<std::size_t>(rows);
   switch (kind_) {
-    case FeatureKind::kNumeric: numbers_.assign(n, std::numeric_limits<float>::quiet_NaN()); break;
+    case FeatureKind::kNumeric:
+      numbers_.assign(n, std::numeric_limits<float>::quiet_NaN());
+      break;
     case FeatureKind::kCategorical:
-    case FeatureKind::kMultiCategorical: labels_.resize(n); break;
-    case FeatureKind::kText: texts_.resize(n); break;
+    case FeatureKind::kMultiCategorical:
+      labels_.resize(n);
+      break;
+    case FeatureKind::kText:
+      texts_.resize(n);
+      break;
   }
 }
 
@@ -65,10 +75,13 @@ void FeatureColumn::set_text(index_t row, std::string text) {
 
 bool FeatureColumn::has_value(index_t row) const {
   switch (kind_) {
-    case FeatureKind::kNumeric: return !std::isnan(numbers_[row]);
+    case FeatureKind::kNumeric:
+      return !std::isnan(numbers_[row]);
     case FeatureKind::kCategorical:
-    case FeatureKind::kMultiCategorical: return !labels_[row].empty();
-    case FeatureKind::kText: return !texts_[row].empty();
+    case FeatureKind::kMultiCategorical:
+      return !labels_[row].empty();
+    case FeatureKind::kText:
+      return !texts_[row].empty();
   }
   return false;
 }
@@ -81,7 +94,8 @@ std::span<const std::int32_t> FeatureColumn::codes(index_t row) const {
 std::string FeatureColumn::format(index_t row) const {
   if (!has_value(row)) return {};
   switch (kind_) {
-    case FeatureKind::kNumeric: return fmt::format("{}", numbers_[row]);
+    case FeatureKind::kNumeric:
+      return fmt::format("{}", numbers_[row]);
     case FeatureKind::kCategorical:
     case FeatureKind::kMultiCategorical: {
       std::string out;
@@ -91,7 +105,8 @@ std::string FeatureColumn::format(index_t row) const {
       }
       return out;
     }
-    case FeatureKind::kText: return texts_[row];
+    case FeatureKind::kText:
+      return texts_[row];
   }
   return {};
 }
@@ -102,10 +117,16 @@ FeatureColumn FeatureColumn::select(std::span<const index_t> keep) const {
   for (std::size_t i = 0; i < keep.size(); ++i) {
     const index_t r = keep[i];
     switch (kind_) {
-      case FeatureKind::kNumeric: out.numbers_[i] = numbers_[r]; break;
+      case FeatureKind::kNumeric:
+        out.numbers_[i] = numbers_[r];
+        break;
       case FeatureKind::kCategorical:
-      case FeatureKind::kMultiCategorical: out.labels_[i] = labels_[r]; break;
-      case FeatureKind::kText: out.texts_[i] = texts_[r]; break;
+      case FeatureKind::kMultiCategorical:
+        out.labels_[i] = labels_[r];
+        break;
+      case FeatureKind::kText:
+        out.texts_[i] = texts_[r];
+        break;
     }
   }
   return out;

@@ -47,7 +47,8 @@ void write_file_atomic(const fs::path& path, std::string_view bytes) {
   const fs::path tmp = fs::path(path.string() + ".tmp" + std::to_string(::getpid()) + "-" +
                                 std::to_string(counter++));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw IoError(fmt::format("{}: cannot create: {}", tmp.string(), std::strerror(errno)));
+  if (fd < 0)
+    throw IoError(fmt::format("{}: cannot create: {}", tmp.string(), std::strerror(errno)));
   const char* p = bytes.data();
   std::size_t left = bytes.size();
   while (left > 0) {
@@ -70,7 +71,8 @@ void write_file_atomic(const fs::path& path, std::string_view bytes) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     fs::remove(tmp, ec);
-    throw IoError(fmt::format("{}: cannot rename into place: {}", path.string(), std::strerror(err)));
+    throw IoError(
+        fmt::format("{}: cannot rename into place: {}", path.string(), std::strerror(err)));
   }
 }
 
@@ -141,7 +143,8 @@ std::shared_ptr<const void> map_file(const fs::path& path, std::size_t& size) {
   std::error_code ec;
   RECKON_CHECK(!fs::is_directory(path, ec), "{}: is a directory, expected a file", path.string());
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+  if (fd < 0)
+    throw IoError(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
@@ -156,7 +159,8 @@ std::shared_ptr<const void> map_file(const fs::path& path, std::size_t& size) {
   ::close(fd);
   if (p == MAP_FAILED)
     throw IoError(fmt::format("{}: cannot map: {}", path.string(), std::strerror(errno)));
-  return std::shared_ptr<const void>(p, [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
+  return std::shared_ptr<const void>(
+      p, [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
 }
 
 }  // namespace

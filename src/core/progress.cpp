@@ -1,12 +1,11 @@
 #include "reckon/core/progress.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-
-#include <fmt/format.h>
 
 namespace reckon {
 namespace {

@@ -32,7 +32,7 @@ RankingFn ranking_fn(const std::string& name) {
 
 // Per-thread sums, reduced at the end.
 struct Accumulator {
-  std::vector<double> ranking;  // [metric][k]
+  std::vector<double> ranking;                        // [metric][k]
   std::vector<double> novelty, diversity, cold_hits;  // [k]
   std::vector<std::vector<bool>> recommended;         // [k][item]
   double auc = 0, sq_err = 0, abs_err = 0;
@@ -45,7 +45,10 @@ std::vector<std::vector<std::int32_t>> item_labels(const Dataset& d) {
   if (!col || col->kind() != FeatureKind::kMultiCategorical) col = d.item_features.find("tags");
   if (!col || col->kind() != FeatureKind::kMultiCategorical) {
     for (const auto& c : d.item_features.columns())
-      if (c.kind() == FeatureKind::kMultiCategorical) { col = &c; break; }
+      if (c.kind() == FeatureKind::kMultiCategorical) {
+        col = &c;
+        break;
+      }
   }
   if (!col || col->kind() != FeatureKind::kMultiCategorical) return {};
   std::vector<std::vector<std::int32_t>> labels(static_cast<std::size_t>(d.num_items()));
@@ -61,7 +64,8 @@ std::vector<std::vector<std::int32_t>> item_labels(const Dataset& d) {
 
 std::string candidates_label(const EvalOptions& o) {
   if (!o.sampled) return "all-unseen";
-  return fmt::format("sampled-{}-{}", o.negatives, o.popularity_negatives ? "popularity" : "uniform");
+  return fmt::format("sampled-{}-{}", o.negatives,
+                     o.popularity_negatives ? "popularity" : "uniform");
 }
 
 EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& test,
@@ -70,7 +74,8 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
   const CsrMatrix& hist = train.interactions;
   const index_t n_items = train.num_items();
   RECKON_CHECK(test.rows() == hist.rows() && test.cols() == n_items,
-               "test matrix is {}x{}, training data {}x{}", test.rows(), test.cols(), hist.rows(), n_items);
+               "test matrix is {}x{}, training data {}x{}", test.rows(), test.cols(), hist.rows(),
+               n_items);
   const bool has_foldin = foldin.nnz() > 0;
   RECKON_CHECK(!has_foldin || (foldin.rows() == hist.rows() && foldin.cols() == n_items),
                "fold-in matrix does not have the training data's shape");
@@ -134,9 +139,12 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
     a.novelty.assign(o.ks.size(), 0.0);
     a.diversity.assign(o.ks.size(), 0.0);
     a.cold_hits.assign(o.ks.size(), 0.0);
-    if (want_cov) a.recommended.assign(o.ks.size(), std::vector<bool>(static_cast<std::size_t>(n_items), false));
+    if (want_cov)
+      a.recommended.assign(o.ks.size(),
+                           std::vector<bool>(static_cast<std::size_t>(n_items), false));
   }
-  Progress progress(fmt::format("evaluate {}", model.name()), static_cast<double>(users.size()), "users");
+  Progress progress(fmt::format("evaluate {}", model.name()), static_cast<double>(users.size()),
+                    "users");
   if (!o.progress) progress.finish();
   std::atomic<index_t> done{0};
   std::exception_ptr error;
@@ -174,88 +182,99 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
           ctx.feature_row = u;
           contexts.push_back(ctx);
         }
-        model.score_batch(contexts, std::span<float>(block_scores.data(), contexts.size() * static_cast<std::size_t>(n_items)));
+        model.score_batch(contexts,
+                          std::span<float>(block_scores.data(),
+                                           contexts.size() * static_cast<std::size_t>(n_items)));
         for (std::size_t b = 0; b < contexts.size(); ++b) {
-        const index_t u = users[first + b];
-        const UserContext& ctx = contexts[b];
-        std::span<float> scores(block_scores.data() + b * static_cast<std::size_t>(n_items), static_cast<std::size_t>(n_items));
-        const auto test_items = test.row_indices(u);
-        const auto test_values = test.row_values(u);
-        if (rating) {
-          for (std::size_t j = 0; j < test_items.size(); ++j) {
-            const double e = static_cast<double>(std::clamp(scores[test_items[j]], rating_lo, rating_hi)) - test_values[j];
-            a.sq_err += e * e;
-            a.abs_err += std::abs(e);
-          }
-          a.rated += static_cast<index_t>(test_items.size());
-        }
-        mask(scores, ctx.history);
-        Relevant rel{test_items, o.graded ? test_values : std::span<const float>{}};
-
-        if (want_auc) {
-          pos.clear();
-          neg.clear();
-          for (index_t i : test_items) pos.push_back(scores[i]);
-          const float neg_inf = -std::numeric_limits<float>::infinity();
-          for (index_t i = 0; i < n_items; ++i)
-            if (scores[i] > neg_inf && !rel.contains(i)) neg.push_back(scores[i]);
-          a.auc += auc(pos, neg);
-          ++a.auc_users;
-        }
-
-        ranked.clear();
-        if (!o.sampled) {
-          top_k(scores, max_k, top);
-          for (const auto& s : top) ranked.push_back(s.item);
-        } else {
-          // Candidates: the test items plus `negatives` unseen, non-test items per user.
-          Rng rng(o.seed ^ (static_cast<std::uint64_t>(u) * 0x9E3779B97F4A7C15ull));
-          candidates.assign(test_items.begin(), test_items.end());
-          const index_t available = n_items - static_cast<index_t>(ctx.history.size()) -
-                                    static_cast<index_t>(test_items.size());
-          const index_t want = std::min<index_t>(o.negatives, std::max<index_t>(available, 0));
-          index_t got = 0, tries = 0;
-          while (got < want && tries < want * 50) {
-            ++tries;
-            index_t i;
-            if (cumulative.empty()) {
-              i = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(n_items)));
-            } else {
-              const double x = rng.uniform() * cumulative.back();
-              i = static_cast<index_t>(std::upper_bound(cumulative.begin(), cumulative.end(), x) - cumulative.begin());
-              i = std::min(i, n_items - 1);
+          const index_t u = users[first + b];
+          const UserContext& ctx = contexts[b];
+          std::span<float> scores(block_scores.data() + b * static_cast<std::size_t>(n_items),
+                                  static_cast<std::size_t>(n_items));
+          const auto test_items = test.row_indices(u);
+          const auto test_values = test.row_values(u);
+          if (rating) {
+            for (std::size_t j = 0; j < test_items.size(); ++j) {
+              const double e =
+                  static_cast<double>(std::clamp(scores[test_items[j]], rating_lo, rating_hi)) -
+                  test_values[j];
+              a.sq_err += e * e;
+              a.abs_err += std::abs(e);
             }
-            if (!(scores[i] > -std::numeric_limits<float>::infinity()) || rel.contains(i)) continue;
-            if (std::find(candidates.begin() + static_cast<std::ptrdiff_t>(test_items.size()), candidates.end(), i) != candidates.end()) continue;
-            candidates.push_back(i);
-            ++got;
+            a.rated += static_cast<index_t>(test_items.size());
           }
-          candidate_scores.clear();
-          for (index_t i : candidates) candidate_scores.push_back(scores[i]);
-          top_k(candidate_scores, max_k, top);
-          // Ties between candidates break by candidate position; map back to items.
-          for (const auto& s : top) ranked.push_back(candidates[s.item]);
-        }
+          mask(scores, ctx.history);
+          Relevant rel{test_items, o.graded ? test_values : std::span<const float>{}};
 
-        const bool cold = static_cast<index_t>(ctx.history.size()) <= o.cold_threshold;
-        a.cold_users += cold;
-        ++a.users;
-        for (std::size_t ki = 0; ki < o.ks.size(); ++ki) {
-          const std::size_t k = o.ks[ki];
-          for (std::size_t m = 0; m < fns.size(); ++m)
-            a.ranking[m * o.ks.size() + ki] += fns[m](ranked, rel, k);
-          if (want_nov) a.novelty[ki] += novelty_at(ranked, self_info, k);
-          if (want_div) a.diversity[ki] += diversity_at(ranked, labels, k);
-          if (want_cold && cold) a.cold_hits[ki] += hit_at(ranked, rel, k);
-          if (want_cov)
-            for (std::size_t j = 0; j < std::min(k, ranked.size()); ++j) a.recommended[ki][ranked[j]] = true;
-        }
+          if (want_auc) {
+            pos.clear();
+            neg.clear();
+            for (index_t i : test_items) pos.push_back(scores[i]);
+            const float neg_inf = -std::numeric_limits<float>::infinity();
+            for (index_t i = 0; i < n_items; ++i)
+              if (scores[i] > neg_inf && !rel.contains(i)) neg.push_back(scores[i]);
+            a.auc += auc(pos, neg);
+            ++a.auc_users;
+          }
+
+          ranked.clear();
+          if (!o.sampled) {
+            top_k(scores, max_k, top);
+            for (const auto& s : top) ranked.push_back(s.item);
+          } else {
+            // Candidates: the test items plus `negatives` unseen, non-test items per user.
+            Rng rng(o.seed ^ (static_cast<std::uint64_t>(u) * 0x9E3779B97F4A7C15ull));
+            candidates.assign(test_items.begin(), test_items.end());
+            const index_t available = n_items - static_cast<index_t>(ctx.history.size()) -
+                                      static_cast<index_t>(test_items.size());
+            const index_t want = std::min<index_t>(o.negatives, std::max<index_t>(available, 0));
+            index_t got = 0, tries = 0;
+            while (got < want && tries < want * 50) {
+              ++tries;
+              index_t i;
+              if (cumulative.empty()) {
+                i = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(n_items)));
+              } else {
+                const double x = rng.uniform() * cumulative.back();
+                i = static_cast<index_t>(std::upper_bound(cumulative.begin(), cumulative.end(), x) -
+                                         cumulative.begin());
+                i = std::min(i, n_items - 1);
+              }
+              if (!(scores[i] > -std::numeric_limits<float>::infinity()) || rel.contains(i))
+                continue;
+              if (std::find(candidates.begin() + static_cast<std::ptrdiff_t>(test_items.size()),
+                            candidates.end(), i) != candidates.end())
+                continue;
+              candidates.push_back(i);
+              ++got;
+            }
+            candidate_scores.clear();
+            for (index_t i : candidates) candidate_scores.push_back(scores[i]);
+            top_k(candidate_scores, max_k, top);
+            // Ties between candidates break by candidate position; map back to items.
+            for (const auto& s : top) ranked.push_back(candidates[s.item]);
+          }
+
+          const bool cold = static_cast<index_t>(ctx.history.size()) <= o.cold_threshold;
+          a.cold_users += cold;
+          ++a.users;
+          for (std::size_t ki = 0; ki < o.ks.size(); ++ki) {
+            const std::size_t k = o.ks[ki];
+            for (std::size_t m = 0; m < fns.size(); ++m)
+              a.ranking[m * o.ks.size() + ki] += fns[m](ranked, rel, k);
+            if (want_nov) a.novelty[ki] += novelty_at(ranked, self_info, k);
+            if (want_div) a.diversity[ki] += diversity_at(ranked, labels, k);
+            if (want_cold && cold) a.cold_hits[ki] += hit_at(ranked, rel, k);
+            if (want_cov)
+              for (std::size_t j = 0; j < std::min(k, ranked.size()); ++j)
+                a.recommended[ki][ranked[j]] = true;
+          }
         }
       } catch (...) {
 #pragma omp critical
         error = std::current_exception();
       }
-      const index_t d = (done += static_cast<index_t>(std::min(users.size(), (blk + 1) * kBlock) - blk * kBlock));
+      const index_t d =
+          (done += static_cast<index_t>(std::min(users.size(), (blk + 1) * kBlock) - blk * kBlock));
       if (o.progress && omp_get_thread_num() == 0) progress.update(static_cast<double>(d));
     }
   }
@@ -298,11 +317,12 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
       r.metrics["coldcoverage" + at] = total.cold_hits[ki] / static_cast<double>(total.cold_users);
     if (want_cov) {
       const auto& rec = total.recommended[ki];
-      r.metrics["coverage" + at] =
-          static_cast<double>(std::count(rec.begin(), rec.end(), true)) / static_cast<double>(std::max<index_t>(n_items, 1));
+      r.metrics["coverage" + at] = static_cast<double>(std::count(rec.begin(), rec.end(), true)) /
+                                   static_cast<double>(std::max<index_t>(n_items, 1));
     }
   }
-  if (want_auc) r.metrics["auc"] = total.auc_users > 0 ? total.auc / static_cast<double>(total.auc_users) : 0.0;
+  if (want_auc)
+    r.metrics["auc"] = total.auc_users > 0 ? total.auc / static_cast<double>(total.auc_users) : 0.0;
   if (rating && total.rated > 0) {
     if (want_rmse) r.metrics["rmse"] = std::sqrt(total.sq_err / static_cast<double>(total.rated));
     if (want_mae) r.metrics["mae"] = total.abs_err / static_cast<double>(total.rated);

@@ -35,7 +35,9 @@ double precision_at(std::span<const index_t> ranked, const Relevant& rel, std::s
 
 double recall_at(std::span<const index_t> ranked, const Relevant& rel, std::size_t k) {
   // hits / |relevant| (the LightGCN convention), not hits / min(k, |relevant|).
-  return rel.items.empty() ? 0.0 : static_cast<double>(hits(ranked, rel, k)) / static_cast<double>(rel.items.size());
+  return rel.items.empty()
+             ? 0.0
+             : static_cast<double>(hits(ranked, rel, k)) / static_cast<double>(rel.items.size());
 }
 
 double f1_at(std::span<const index_t> ranked, const Relevant& rel, std::size_t k) {
@@ -58,7 +60,8 @@ double ndcg_at(std::span<const index_t> ranked, const Relevant& rel, std::size_t
   if (graded) {
     std::vector<float> g(rel.grades.begin(), rel.grades.end());
     std::sort(g.begin(), g.end(), std::greater<>());
-    for (std::size_t i = 0; i < n; ++i) idcg += gain(g[i]) / std::log2(static_cast<double>(i) + 2.0);
+    for (std::size_t i = 0; i < n; ++i)
+      idcg += gain(g[i]) / std::log2(static_cast<double>(i) + 2.0);
   } else {
     for (std::size_t i = 0; i < n; ++i) idcg += 1.0 / std::log2(static_cast<double>(i) + 2.0);
   }
@@ -121,9 +124,12 @@ double diversity_at(std::span<const index_t> ranked,
       const auto& lb = labels[ranked[b]];
       std::size_t inter = 0, i = 0, j = 0;
       while (i < la.size() && j < lb.size()) {
-        if (la[i] < lb[j]) ++i;
-        else if (lb[j] < la[i]) ++j;
-        else ++inter, ++i, ++j;
+        if (la[i] < lb[j])
+          ++i;
+        else if (lb[j] < la[i])
+          ++j;
+        else
+          ++inter, ++i, ++j;
       }
       const std::size_t uni = la.size() + lb.size() - inter;
       // Two items without labels are taken as not similar.
@@ -143,7 +149,8 @@ std::span<const MetricInfo> registered_metrics() {
       {"mrr", MetricKind::kRanking, "1 / rank of the first hit within k"},
       {"hitrate", MetricKind::kRanking, "share of users with at least one hit in the top k"},
       {"coverage", MetricKind::kAggregate, "share of the catalogue recommended to anyone"},
-      {"novelty", MetricKind::kAggregate, "mean self-information -log2(popularity) of recommended items"},
+      {"novelty", MetricKind::kAggregate,
+       "mean self-information -log2(popularity) of recommended items"},
       {"diversity", MetricKind::kAggregate,
        "intra-list diversity: mean pairwise 1 - Jaccard of item genres/tags"},
       {"coldcoverage", MetricKind::kAggregate,
@@ -164,7 +171,8 @@ const MetricInfo& find_metric(std::string_view name) {
 }
 
 std::vector<std::string> default_metrics() {
-  return {"recall", "ndcg", "precision", "map", "hitrate", "mrr", "coverage", "novelty", "rmse", "mae"};
+  return {"recall", "ndcg",     "precision", "map",  "hitrate",
+          "mrr",    "coverage", "novelty",   "rmse", "mae"};
 }
 
 }  // namespace reckon

@@ -54,20 +54,24 @@ namespace {
 
 std::string protocol_line(const Report& r) {
   const auto& p = r.protocol;
-  std::string s = fmt::format("split {}, candidates {}", p.value("split", "?"), p.value("candidates", "?"));
-  if (p.value("candidates", "") != "all-unseen") s += " (SAMPLED: not comparable with full ranking)";
+  std::string s =
+      fmt::format("split {}, candidates {}", p.value("split", "?"), p.value("candidates", "?"));
+  if (p.value("candidates", "") != "all-unseen")
+    s += " (SAMPLED: not comparable with full ranking)";
   if (p.contains("seed")) s += fmt::format(", seed {}", p["seed"].dump());
   return s;
 }
 
 std::string dataset_line(const Report& r) {
   const auto& d = r.dataset;
-  return fmt::format("{}: {} users, {} items, {} train / {} test interactions", d.value("name", "?"),
-                     d.value("users", 0), d.value("items", 0), d.value("train_interactions", 0),
-                     d.value("test_interactions", 0));
+  return fmt::format("{}: {} users, {} items, {} train / {} test interactions",
+                     d.value("name", "?"), d.value("users", 0), d.value("items", 0),
+                     d.value("train_interactions", 0), d.value("test_interactions", 0));
 }
 
-std::string format_value(double v) { return std::abs(v) >= 100 ? fmt::format("{:.1f}", v) : fmt::format("{:.4f}", v); }
+std::string format_value(double v) {
+  return std::abs(v) >= 100 ? fmt::format("{:.1f}", v) : fmt::format("{:.4f}", v);
+}
 
 }  // namespace
 
@@ -102,7 +106,8 @@ std::string to_markdown(const Report& r) {
   for (std::size_t i = 0; i < cols.size(); ++i) out += " ---: |";
   out += "\n";
   for (const auto& m : r.models) {
-    out += fmt::format("| {} | {:.2f} | {:.2f} | {:.0f} |", m.name, m.fit_seconds, m.evaluate_seconds, m.peak_rss_mb);
+    out += fmt::format("| {} | {:.2f} | {:.2f} | {:.0f} |", m.name, m.fit_seconds,
+                       m.evaluate_seconds, m.peak_rss_mb);
     for (const auto& c : cols) {
       auto it = m.metrics.find(c);
       out += " " + (it == m.metrics.end() ? std::string("-") : format_value(it->second)) + " |";
@@ -119,11 +124,20 @@ std::string xml_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -132,36 +146,44 @@ std::string xml_escape(const std::string& s) {
 
 std::string to_svg(const Report& r) {
   // Colour-blind-safe palette (Okabe-Ito).
-  static const char* colours[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9",
-                                  "#D55E00", "#F0E442", "#000000"};
+  static const char* colours[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7",
+                                  "#56B4E9", "#D55E00", "#F0E442", "#000000"};
   const auto cols = metric_columns(r);
   const std::size_t n_models = std::max<std::size_t>(r.models.size(), 1);
   const double bar_w = 22, gap = 28, plot_h = 260, top = 90, left = 40;
   std::size_t longest = 0;
   for (const auto& c : cols) longest = std::max(longest, c.size());
   // Wide enough for the bars and for the metric's name under them.
-  const double group_w = std::max(bar_w * static_cast<double>(n_models) + gap, 7.0 * static_cast<double>(longest) + 12);
+  const double group_w = std::max(bar_w * static_cast<double>(n_models) + gap,
+                                  7.0 * static_cast<double>(longest) + 12);
   const double width = std::max(520.0, left * 2 + group_w * static_cast<double>(cols.size()));
   const double height = top + plot_h + 90;
   std::string s = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
-      "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} "
+      "{1}\" "
+      "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" "
+      "fill=\"white\"/>\n",
       width, height);
-  s += fmt::format("<text x=\"{}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">{}</text>\n", left,
-                   xml_escape("reckon evaluation: " + dataset_line(r)));
-  s += fmt::format("<text x=\"{}\" y=\"40\" fill=\"#444\">{}</text>\n", left, xml_escape(protocol_line(r)));
-  s += fmt::format("<text x=\"{}\" y=\"56\" fill=\"#666\">bars are scaled within each metric; the value is printed above each bar</text>\n", left);
+  s += fmt::format("<text x=\"{}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">{}</text>\n",
+                   left, xml_escape("reckon evaluation: " + dataset_line(r)));
+  s += fmt::format("<text x=\"{}\" y=\"40\" fill=\"#444\">{}</text>\n", left,
+                   xml_escape(protocol_line(r)));
+  s += fmt::format(
+      "<text x=\"{}\" y=\"56\" fill=\"#666\">bars are scaled within each metric; the value is "
+      "printed above each bar</text>\n",
+      left);
   // Legend.
   double lx = left;
   for (std::size_t m = 0; m < r.models.size(); ++m) {
-    s += fmt::format("<rect x=\"{}\" y=\"66\" width=\"12\" height=\"12\" fill=\"{}\"/>"
-                     "<text x=\"{}\" y=\"76\">{}</text>\n",
-                     lx, colours[m % 8], lx + 16, xml_escape(r.models[m].name));
+    s += fmt::format(
+        "<rect x=\"{}\" y=\"66\" width=\"12\" height=\"12\" fill=\"{}\"/>"
+        "<text x=\"{}\" y=\"76\">{}</text>\n",
+        lx, colours[m % 8], lx + 16, xml_escape(r.models[m].name));
     lx += 30 + 7.0 * static_cast<double>(r.models[m].name.size());
   }
   const double base = top + plot_h;
-  s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#333\"/>\n", left - 5, base,
-                   width - left + 5, base);
+  s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#333\"/>\n", left - 5,
+                   base, width - left + 5, base);
   for (std::size_t c = 0; c < cols.size(); ++c) {
     double vmax = 0;
     for (const auto& m : r.models) {
@@ -175,15 +197,19 @@ std::string to_svg(const Report& r) {
       const double v = it->second;
       const double h = vmax > 0 ? plot_h * 0.85 * std::abs(v) / vmax : 0;
       const double x = gx + bar_w * static_cast<double>(m);
-      s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"><title>{} {}: {}</title></rect>\n",
-                       x, base - h, bar_w - 2, h, colours[m % 8], xml_escape(r.models[m].name),
-                       xml_escape(cols[c]), format_value(v));
-      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"9\" text-anchor=\"start\" "
-                       "transform=\"rotate(-60 {:.1f} {:.1f})\">{}</text>\n",
-                       x + bar_w / 2, base - h - 3, x + bar_w / 2, base - h - 3, format_value(v));
+      s += fmt::format(
+          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+          "fill=\"{}\"><title>{} {}: {}</title></rect>\n",
+          x, base - h, bar_w - 2, h, colours[m % 8], xml_escape(r.models[m].name),
+          xml_escape(cols[c]), format_value(v));
+      s += fmt::format(
+          "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"9\" text-anchor=\"start\" "
+          "transform=\"rotate(-60 {:.1f} {:.1f})\">{}</text>\n",
+          x + bar_w / 2, base - h - 3, x + bar_w / 2, base - h - 3, format_value(v));
     }
     s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n",
-                     gx + bar_w * static_cast<double>(r.models.size()) / 2, base + 16, xml_escape(cols[c]));
+                     gx + bar_w * static_cast<double>(r.models.size()) / 2, base + 16,
+                     xml_escape(cols[c]));
   }
   s += "</svg>\n";
   return s;

@@ -18,56 +18,79 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kLightGcn =
-    "https://raw.githubusercontent.com/kuandeng/LightGCN/b067ec05f16a24e0e1efe63cd82385f0c469af20/Data/";
+    "https://raw.githubusercontent.com/kuandeng/LightGCN/b067ec05f16a24e0e1efe63cd82385f0c469af20/"
+    "Data/";
 const std::string kGoodbooks =
-    "https://raw.githubusercontent.com/zygmuntz/goodbooks-10k/6dd165b555a7b47b2dd36743a425776e641ff50c/";
+    "https://raw.githubusercontent.com/zygmuntz/goodbooks-10k/"
+    "6dd165b555a7b47b2dd36743a425776e641ff50c/";
 const std::string kGroupLensTerms =
     "GroupLens: research use only, no redistribution, cite Harper & Konstan 2015";
 
 const std::vector<KnownDataset>& registry() {
   static const std::vector<KnownDataset> datasets = {
-      {"movielens-100k", "100,000 ratings (1-5) of 1,682 movies by 943 users, with demographics",
-       "movielens", kGroupLensTerms,
+      {"movielens-100k",
+       "100,000 ratings (1-5) of 1,682 movies by 943 users, with demographics",
+       "movielens",
+       kGroupLensTerms,
        {{"https://files.grouplens.org/datasets/movielens/ml-100k.zip",
          "md5:0e33842e24a9c977be4e0107933c0723", "ml-100k"}}},
-      {"movielens-1m", "1,000,209 ratings of 3,706 movies by 6,040 users, with demographics",
-       "movielens", kGroupLensTerms,
+      {"movielens-1m",
+       "1,000,209 ratings of 3,706 movies by 6,040 users, with demographics",
+       "movielens",
+       kGroupLensTerms,
        {{"https://files.grouplens.org/datasets/movielens/ml-1m.zip",
          "md5:c4d9eecfca2ab87c1945afe126590906", "ml-1m"}}},
-      {"movielens-10m", "10 million ratings and 95,580 tags of 10,681 movies by 71,567 users",
-       "movielens", kGroupLensTerms,
+      {"movielens-10m",
+       "10 million ratings and 95,580 tags of 10,681 movies by 71,567 users",
+       "movielens",
+       kGroupLensTerms,
        {{"https://files.grouplens.org/datasets/movielens/ml-10m.zip",
          "md5:ce571fd55effeba0271552578f2648bd", "ml-10M100K"}}},
-      {"movielens-20m", "20 million ratings and 465,000 tags of 27,278 movies by 138,493 users",
-       "movielens", kGroupLensTerms,
+      {"movielens-20m",
+       "20 million ratings and 465,000 tags of 27,278 movies by 138,493 users",
+       "movielens",
+       kGroupLensTerms,
        {{"https://files.grouplens.org/datasets/movielens/ml-20m.zip",
          "md5:cd245b17a1ae2cc31bb14903e1204af3", "ml-20m"}}},
-      {"movielens-25m", "25 million ratings and 1 million tags of 62,423 movies by 162,541 users",
-       "movielens", kGroupLensTerms,
+      {"movielens-25m",
+       "25 million ratings and 1 million tags of 62,423 movies by 162,541 users",
+       "movielens",
+       kGroupLensTerms,
        {{"https://files.grouplens.org/datasets/movielens/ml-25m.zip",
          "md5:6b51fb2759a8657d3bfcbfc42b592ada", "ml-25m"}}},
-      {"goodbooks-10k", "6 million ratings of 10,000 books by 53,424 users, with tags",
-       "goodbooks", "CC BY-SA 4.0 (Zygmunt Zajac)",
+      {"goodbooks-10k",
+       "6 million ratings of 10,000 books by 53,424 users, with tags",
+       "goodbooks",
+       "CC BY-SA 4.0 (Zygmunt Zajac)",
        {{kGoodbooks + "books.csv",
          "sha256:4d21d0e0433128657c752e3a3d0405ac0ec11675d6c70c64cb0abf4ab1acb76a", ""},
         {kGoodbooks + "tags.csv",
          "sha256:87f316957564fa21c316a4f50afc87f07906f478f990eec027aaca00c536c449", ""},
         {kGoodbooks + "ratings.csv", "", ""},
         {kGoodbooks + "book_tags.csv", "", ""}}},
-      {"gowalla", "LightGCN/NGCF split of Gowalla check-ins: 29,858 users, 40,981 places",
-       "lightgcn", "SNAP loc-gowalla, research use; cite Cho et al. 2011 and He et al. 2020",
+      {"gowalla",
+       "LightGCN/NGCF split of Gowalla check-ins: 29,858 users, 40,981 places",
+       "lightgcn",
+       "SNAP loc-gowalla, research use; cite Cho et al. 2011 and He et al. 2020",
        {{kLightGcn + "gowalla/train.txt",
          "sha256:7244696fdeb23911319cf7b689f2e15a3c4c92549c873a5677b44e3f13cc3e62", ""},
         {kLightGcn + "gowalla/test.txt",
          "sha256:099a2a73924e4b754dc6efd730d764f492321b53c38eb93298850c83acf57be3", ""}}},
-      {"yelp2018", "LightGCN split of Yelp 2018: 31,668 users, 38,048 businesses", "lightgcn",
+      {"yelp2018",
+       "LightGCN split of Yelp 2018: 31,668 users, 38,048 businesses",
+       "lightgcn",
        "Yelp dataset terms, research use",
        {{kLightGcn + "yelp2018/train.txt", "", ""}, {kLightGcn + "yelp2018/test.txt", "", ""}}},
-      {"amazon-book", "LightGCN split of Amazon books: 52,643 users, 91,599 books", "lightgcn",
+      {"amazon-book",
+       "LightGCN split of Amazon books: 52,643 users, 91,599 books",
+       "lightgcn",
        "research use; cite McAuley et al.",
-       {{kLightGcn + "amazon-book/train.txt", "", ""}, {kLightGcn + "amazon-book/test.txt", "", ""}}},
-      {"lastfm-hetrec", "HetRec 2011 Last.fm: 92,834 user-artist play counts, 1,892 users, tags",
-       "csv", "GroupLens HetRec terms: research use",
+       {{kLightGcn + "amazon-book/train.txt", "", ""},
+        {kLightGcn + "amazon-book/test.txt", "", ""}}},
+      {"lastfm-hetrec",
+       "HetRec 2011 Last.fm: 92,834 user-artist play counts, 1,892 users, tags",
+       "csv",
+       "GroupLens HetRec terms: research use",
        {{"https://files.grouplens.org/datasets/hetrec2011/hetrec2011-lastfm-2k.zip", "", ""}}},
   };
   return datasets;
@@ -121,7 +144,8 @@ void download(const std::string& url, const fs::path& dest) {
     fs::remove(dest, ec);
     const bool offline = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
                          rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_RESOLVE_PROXY;
-    throw IoError(fmt::format("cannot download {}: {}{}", url, error[0] ? error : curl_easy_strerror(rc),
+    throw IoError(fmt::format("cannot download {}: {}{}", url,
+                              error[0] ? error : curl_easy_strerror(rc),
                               offline ? " (this machine seems to be offline; copy the files into "
                                         "the data directory by hand)"
                                       : ""));
@@ -203,7 +227,9 @@ fs::path resolve_data_source(const std::string& source) {
 }
 
 std::string file_digest(const fs::path& path, std::string_view algorithm) {
-  const EVP_MD* md = algorithm == "md5" ? EVP_md5() : algorithm == "sha256" ? EVP_sha256() : nullptr;
+  const EVP_MD* md = algorithm == "md5"      ? EVP_md5()
+                     : algorithm == "sha256" ? EVP_sha256()
+                                             : nullptr;
   RECKON_CHECK(md, "unknown digest algorithm \"{}\"", algorithm);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(fmt::format("{}: cannot open", path.string()));
@@ -249,9 +275,10 @@ fs::path fetch_dataset(const KnownDataset& d, const FetchOptions& o) {
         const std::string want = f.digest.substr(colon + 1);
         const std::string got = algo == "sha256" ? sha : file_digest(dest, algo);
         if (got != want)
-          throw IoError(fmt::format("{}: {} is {}, expected {}: the download is damaged or the "
-                                    "file changed upstream",
-                                    file_name, algo, got, want));
+          throw IoError(
+              fmt::format("{}: {} is {}, expected {}: the download is damaged or the "
+                          "file changed upstream",
+                          file_name, algo, got, want));
       }
       std::fprintf(stderr, "%s  sha256:%s%s\n", file_name.c_str(), sha.c_str(),
                    f.digest.empty() ? "  (unverified: no published checksum)" : "  verified");

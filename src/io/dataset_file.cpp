@@ -102,15 +102,16 @@ std::string encode_dataset(const Dataset& d) {
 
 void save_dataset(const Dataset& d, const std::filesystem::path& path) {
   const std::string body = encode_dataset(d);
-  write_checked_file(path, kMagic, kDatasetFormatVersion,
-                     {static_cast<std::uint64_t>(d.num_users()),
-                      static_cast<std::uint64_t>(d.num_items()),
-                      static_cast<std::uint64_t>(d.num_interactions())},
-                     body);
+  write_checked_file(
+      path, kMagic, kDatasetFormatVersion,
+      {static_cast<std::uint64_t>(d.num_users()), static_cast<std::uint64_t>(d.num_items()),
+       static_cast<std::uint64_t>(d.num_interactions())},
+      body);
 }
 
 Dataset load_dataset(const std::filesystem::path& path) {
-  CheckedFile file = read_checked_file(path, kMagic, kDatasetFormatVersion, "reckon dataset (.rkd)");
+  CheckedFile file =
+      read_checked_file(path, kMagic, kDatasetFormatVersion, "reckon dataset (.rkd)");
   Dataset d = decode_dataset(file.body, path.string());
   RECKON_CHECK(file.fields.size() >= 3 &&
                    file.fields[0] == static_cast<std::uint64_t>(d.num_users()) &&

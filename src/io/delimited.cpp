@@ -1,8 +1,7 @@
 // Generic delimited text (CSV, TSV, any separator) and JSON lines, with column mapping.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
 
 #include "readers.hpp"
 #include "reckon/core/error.hpp"
@@ -14,15 +13,16 @@ namespace reckon::detail {
 namespace {
 
 // Column names recognised without --*-col flags (compared case-insensitively).
-const std::vector<std::string> kUserNames = {"user", "user_id", "userid", "uid", "session",
-                                             "session_id", "sessionid", "visitorid", "customer_id"};
-const std::vector<std::string> kItemNames = {"item", "item_id", "itemid", "iid", "movieid",
-                                             "movie_id", "book_id", "track_id", "product_id",
-                                             "work_id", "post_id", "artist_id"};
-const std::vector<std::string> kRatingNames = {"rating", "score", "value", "weight", "mark",
-                                               "plays", "playcount", "count"};
-const std::vector<std::string> kTimeNames = {"timestamp", "time", "ts", "datetime", "date",
-                                             "eventdate", "event_time", "created_at"};
+const std::vector<std::string> kUserNames = {"user",      "user_id",   "userid",
+                                             "uid",       "session",   "session_id",
+                                             "sessionid", "visitorid", "customer_id"};
+const std::vector<std::string> kItemNames = {"item",       "item_id",  "itemid",  "iid",
+                                             "movieid",    "movie_id", "book_id", "track_id",
+                                             "product_id", "work_id",  "post_id", "artist_id"};
+const std::vector<std::string> kRatingNames = {"rating", "score", "value",     "weight",
+                                               "mark",   "plays", "playcount", "count"};
+const std::vector<std::string> kTimeNames = {"timestamp", "time",      "ts",         "datetime",
+                                             "date",      "eventdate", "event_time", "created_at"};
 
 std::string lower(std::string_view s) {
   std::string out(trim(s));
@@ -31,12 +31,15 @@ std::string lower(std::string_view s) {
 }
 
 bool is_position(std::string_view spec) {
-  return !spec.empty() && std::all_of(spec.begin(), spec.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !spec.empty() &&
+         std::all_of(spec.begin(), spec.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 struct Columns {
   int user = -1, item = -1, rating = -1, time = -1;
-  std::size_t needed() const { return static_cast<std::size_t>(std::max({user, item, rating, time})) + 1; }
+  std::size_t needed() const {
+    return static_cast<std::size_t>(std::max({user, item, rating, time})) + 1;
+  }
 };
 
 // Resolves one column: an explicit spec (name or 1-based position) or a known name.
@@ -68,7 +71,8 @@ std::string guess_sep(std::string_view first_line, bool tsv) {
   if (tsv) return "\t";
   if (first_line.find('\t') != std::string_view::npos) return "\t";
   if (first_line.find("::") != std::string_view::npos) return "::";
-  if (first_line.find(',') == std::string_view::npos && first_line.find(';') != std::string_view::npos)
+  if (first_line.find(',') == std::string_view::npos &&
+      first_line.find(';') != std::string_view::npos)
     return ";";
   return ",";
 }
@@ -117,8 +121,8 @@ void check_utf8(const LineReader& in, std::string_view field, const char* what) 
 
 bool read_delimited(const fs::path& file, const ImportOptions& o, bool tsv, InteractionBuilder& b) {
   LineReader in(file);
-  Progress progress("import " + file.filename().string(), static_cast<double>(in.file_size()),
-                    "MB", 1e6);
+  Progress progress("import " + file.filename().string(), static_cast<double>(in.file_size()), "MB",
+                    1e6);
   in.attach(&progress);
   std::string_view first;
   if (!in.next(first)) in.fail_message("empty file: expected a header or interaction lines");
@@ -145,8 +149,8 @@ bool read_delimited(const fs::path& file, const ImportOptions& o, bool tsv, Inte
   const std::size_t width = first_fields.size();
   c.user = resolve(user_spec, names, kUserNames, file_name, "user", true, 0);
   c.item = resolve(o.item_col, names, kItemNames, file_name, "item", true, 1);
-  c.rating = resolve(o.rating_col, names, kRatingNames, file_name, "rating", false,
-                     width > 2 ? 2 : -1);
+  c.rating =
+      resolve(o.rating_col, names, kRatingNames, file_name, "rating", false, width > 2 ? 2 : -1);
   c.time = resolve(o.time_col, names, kTimeNames, file_name, "time", false, width > 3 ? 3 : -1);
   RECKON_CHECK(c.user != c.item, "{}: the user and item columns are the same column", file_name);
   if (width < 2)
@@ -211,8 +215,8 @@ std::string id_text(const nlohmann::json& v) {
 
 bool read_jsonl(const fs::path& file, const ImportOptions& o, InteractionBuilder& b) {
   LineReader in(file);
-  Progress progress("import " + file.filename().string(), static_cast<double>(in.file_size()),
-                    "MB", 1e6);
+  Progress progress("import " + file.filename().string(), static_cast<double>(in.file_size()), "MB",
+                    1e6);
   in.attach(&progress);
   const std::string user_spec = !o.session_col.empty() ? o.session_col : o.user_col;
   bool any_rating = false;
@@ -230,8 +234,14 @@ bool read_jsonl(const fs::path& file, const ImportOptions& o, InteractionBuilder
     if (!obj.is_object()) in.fail("a JSON object", line);
     const auto* u = field(obj, user_spec, kUserNames);
     const auto* i = field(obj, o.item_col, kItemNames);
-    if (!u) in.fail(user_spec.empty() ? "a user field (user_id, user, session_id, ...)" : "field \"" + user_spec + "\"", line);
-    if (!i) in.fail(o.item_col.empty() ? "an item field (item_id, item, ...)" : "field \"" + o.item_col + "\"", line);
+    if (!u)
+      in.fail(user_spec.empty() ? "a user field (user_id, user, session_id, ...)"
+                                : "field \"" + user_spec + "\"",
+              line);
+    if (!i)
+      in.fail(o.item_col.empty() ? "an item field (item_id, item, ...)"
+                                 : "field \"" + o.item_col + "\"",
+              line);
     const std::string user = id_text(*u), item = id_text(*i);
     if (user.empty()) in.fail("a string or integer user id", u->dump());
     if (item.empty()) in.fail("a string or integer item id", i->dump());
@@ -239,8 +249,10 @@ bool read_jsonl(const fs::path& file, const ImportOptions& o, InteractionBuilder
     if (!o.implicit) {
       if (const auto* r = field(obj, o.rating_col, kRatingNames); r && !r->is_null()) {
         std::optional<double> v;
-        if (r->is_number()) v = r->get<double>();
-        else if (r->is_string()) v = parse_double(r->get<std::string>());
+        if (r->is_number())
+          v = r->get<double>();
+        else if (r->is_string())
+          v = parse_double(r->get<std::string>());
         if (!v) in.fail("a numeric rating", r->dump());
         value = static_cast<float>(*v);
         any_rating = true;
@@ -249,8 +261,10 @@ bool read_jsonl(const fs::path& file, const ImportOptions& o, InteractionBuilder
     std::int64_t time = kNoTime;
     if (const auto* t = field(obj, o.time_col, kTimeNames); t && !t->is_null()) {
       std::optional<std::int64_t> v;
-      if (t->is_number()) v = static_cast<std::int64_t>(t->get<double>());
-      else if (t->is_string()) v = parse_timestamp(t->get<std::string>());
+      if (t->is_number())
+        v = static_cast<std::int64_t>(t->get<double>());
+      else if (t->is_string())
+        v = parse_timestamp(t->get<std::string>());
       if (!v) in.fail("a timestamp (unix seconds or ISO 8601)", t->dump());
       time = *v;
     }

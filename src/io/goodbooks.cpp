@@ -28,25 +28,26 @@ int column_of(const std::vector<std::string_view>& header, std::string_view name
 
 fs::path goodbooks_ratings_file(const fs::path& dir) {
   fs::path f = find_file(dir, {"ratings.csv"});
-  RECKON_CHECK(!f.empty(), "{}: not a goodbooks-10k directory: ratings.csv (or ratings.csv.gz) is missing",
+  RECKON_CHECK(!f.empty(),
+               "{}: not a goodbooks-10k directory: ratings.csv (or ratings.csv.gz) is missing",
                dir.string());
   return f;
 }
 
 void read_goodbooks_ratings(const fs::path& file, InteractionBuilder& b) {
   LineReader in(file);
-  Progress progress("import " + file.filename().string(), static_cast<double>(in.file_size()),
-                    "MB", 1e6);
+  Progress progress("import " + file.filename().string(), static_cast<double>(in.file_size()), "MB",
+                    1e6);
   in.attach(&progress);
   std::string_view line;
   std::vector<std::string_view> f;
-  if (!in.next(line)) in.fail("a header \"user_id,book_id,rating\" or \"book_id,user_id,rating\"", "");
+  if (!in.next(line))
+    in.fail("a header \"user_id,book_id,rating\" or \"book_id,user_id,rating\"", "");
   split_plain(line, ",", f);
   const int ucol = column_of(f, "user_id");
   const int bcol = column_of(f, "book_id");
   const int rcol = column_of(f, "rating");
-  if (ucol < 0 || bcol < 0 || rcol < 0)
-    in.fail("a header with user_id, book_id and rating", line);
+  if (ucol < 0 || bcol < 0 || rcol < 0) in.fail("a header with user_id, book_id and rating", line);
   const std::size_t need = static_cast<std::size_t>(std::max({ucol, bcol, rcol})) + 1;
   b.reserve(b.size() + static_cast<std::size_t>(in.text_size() / 10));
   while (in.next(line)) {
@@ -97,7 +98,9 @@ void read_goodbooks_metadata(const fs::path& dir, Dataset& d) {
         record.append(line);
       }
       if (record.empty()) continue;
-      const auto at = [&](int c) { return c >= 0 && c < static_cast<int>(f.size()) ? f[c] : std::string_view{}; };
+      const auto at = [&](int c) {
+        return c >= 0 && c < static_cast<int>(f.size()) ? f[c] : std::string_view{};
+      };
       auto row = d.items.find(trim(at(id_col)));
       if (!row) continue;
       if (gr_col >= 0) by_goodreads.emplace(std::string(trim(at(gr_col))), *row);
@@ -152,7 +155,8 @@ void read_goodbooks_metadata(const fs::path& dir, Dataset& d) {
   auto& tags = d.item_features.column("tags", FeatureKind::kMultiCategorical);
   for (std::size_t i = 0; i < per_book.size(); ++i) {
     auto& v = per_book[i];
-    std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::stable_sort(v.begin(), v.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
     for (std::size_t k = 0; k < v.size() && k < kTagsPerBook; ++k)
       tags.add_label(static_cast<index_t>(i), v[k].second);
   }

@@ -18,10 +18,14 @@ struct FormatName {
   std::string_view name;
 };
 constexpr FormatName kFormats[] = {
-    {ImportFormat::kAuto, "auto"},         {ImportFormat::kMovieLens, "movielens"},
-    {ImportFormat::kCsv, "csv"},           {ImportFormat::kTsv, "tsv"},
-    {ImportFormat::kJsonl, "jsonl"},       {ImportFormat::kLightGcn, "lightgcn"},
-    {ImportFormat::kGoodbooks, "goodbooks"}, {ImportFormat::kRkd, "rkd"},
+    {ImportFormat::kAuto, "auto"},
+    {ImportFormat::kMovieLens, "movielens"},
+    {ImportFormat::kCsv, "csv"},
+    {ImportFormat::kTsv, "tsv"},
+    {ImportFormat::kJsonl, "jsonl"},
+    {ImportFormat::kLightGcn, "lightgcn"},
+    {ImportFormat::kGoodbooks, "goodbooks"},
+    {ImportFormat::kRkd, "rkd"},
 };
 
 // File name without a trailing ".gz".
@@ -39,7 +43,8 @@ bool first_line_is_lightgcn(const fs::path& file) {
     std::vector<std::string_view> f;
     split_plain(trim(line), " ", f);
     if (f.size() < 2) return false;
-    return std::all_of(f.begin(), f.end(), [](std::string_view x) { return parse_int(x).has_value(); });
+    return std::all_of(f.begin(), f.end(),
+                       [](std::string_view x) { return parse_int(x).has_value(); });
   } catch (const Error&) {
     return false;
   }
@@ -109,7 +114,8 @@ ReadInfo read_interactions(const fs::path& source, ImportFormat format, const Im
       info.explicit_ratings = detail::read_jsonl(source, o, b);
       break;
     case ImportFormat::kAuto:
-    case ImportFormat::kRkd: RECKON_ASSERT(false);
+    case ImportFormat::kRkd:
+      RECKON_ASSERT(false);
   }
   if (o.implicit) info.explicit_ratings = false;
   return info;
@@ -154,9 +160,11 @@ ImportFormat parse_import_format(std::string_view name) {
 
 ImportFormat detect_format(const fs::path& source) {
   std::error_code ec;
-  if (!fs::exists(source, ec)) throw IoError(fmt::format("{}: no such file or directory", source.string()));
+  if (!fs::exists(source, ec))
+    throw IoError(fmt::format("{}: no such file or directory", source.string()));
   if (fs::is_directory(source, ec)) {
-    if (!detail::find_file(source, {"u.data", "ratings.dat"}).empty()) return ImportFormat::kMovieLens;
+    if (!detail::find_file(source, {"u.data", "ratings.dat"}).empty())
+      return ImportFormat::kMovieLens;
     if (!detail::find_file(source, {"ratings.csv"}).empty()) {
       if (!detail::find_file(source, {"movies.csv"}).empty()) return ImportFormat::kMovieLens;
       if (!detail::find_file(source, {"books.csv"}).empty()) return ImportFormat::kGoodbooks;
@@ -195,8 +203,10 @@ Dataset import_dataset(const fs::path& source, const ImportOptions& o) {
   }
   InteractionBuilder b;
   const ReadInfo info = read_interactions(source, format, o, b);
-  RECKON_CHECK(b.size() > 0, "{}: no interactions found (only a header, or empty)", source.string());
-  Dataset d = b.build(o.dedup, o.name.empty() ? default_name(source) : o.name, info.explicit_ratings);
+  RECKON_CHECK(b.size() > 0, "{}: no interactions found (only a header, or empty)",
+               source.string());
+  Dataset d =
+      b.build(o.dedup, o.name.empty() ? default_name(source) : o.name, info.explicit_ratings);
   read_format_metadata(format, info, d);
   read_option_metadata(o, d);
   if (o.implicit) make_implicit(d);

@@ -33,7 +33,7 @@ CsrMatrix InteractionBuilder::build_range(std::size_t begin, std::size_t end,
                timed, end - begin);
   auto slice = [&](const auto& v) {
     return std::vector<typename std::decay_t<decltype(v)>::value_type>(v.begin() + begin,
-                                                                        v.begin() + end);
+                                                                       v.begin() + end);
   };
   return CsrMatrix::from_coordinates(users_.size(), items_.size(), slice(user_ids_),
                                      slice(item_ids_), slice(values_),

@@ -8,8 +8,8 @@ namespace reckon::detail {
 
 void read_lightgcn(const fs::path& file, InteractionBuilder& b) {
   LineReader in(file);
-  Progress progress("import " + file.filename().string(), static_cast<double>(in.file_size()),
-                    "MB", 1e6);
+  Progress progress("import " + file.filename().string(), static_cast<double>(in.file_size()), "MB",
+                    1e6);
   in.attach(&progress);
   b.reserve(b.size() + static_cast<std::size_t>(in.text_size() / 5));
   std::string_view line;
@@ -23,7 +23,8 @@ void read_lightgcn(const fs::path& file, InteractionBuilder& b) {
     };
     const std::string_view user = next_token();
     if (user.empty()) continue;  // blank line
-    if (!parse_int(user)) in.fail("an integer user id at the start of the line (\"user item item ...\")", user);
+    if (!parse_int(user))
+      in.fail("an integer user id at the start of the line (\"user item item ...\")", user);
     const index_t u = b.user(user);
     for (std::string_view item = next_token(); !item.empty(); item = next_token()) {
       if (!parse_int(item)) in.fail("integer item ids separated by spaces", item);

@@ -26,11 +26,12 @@ LineReader::LineReader(const fs::path& path, std::size_t max_line)
   text_size_ = file_size_;
   if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
     unsigned char magic[2] = {0, 0};
-    if (std::fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b && file_size_ >= 18 &&
-        std::fseek(f, -4, SEEK_END) == 0) {
+    if (std::fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b &&
+        file_size_ >= 18 && std::fseek(f, -4, SEEK_END) == 0) {
       unsigned char isize[4];
       if (std::fread(isize, 1, 4, f) == 4)
-        text_size_ = isize[0] | (isize[1] << 8) | (isize[2] << 16) | (static_cast<std::uint64_t>(isize[3]) << 24);
+        text_size_ = isize[0] | (isize[1] << 8) | (isize[2] << 16) |
+                     (static_cast<std::uint64_t>(isize[3]) << 24);
     }
     std::fclose(f);
   }
@@ -82,11 +83,11 @@ bool LineReader::next(std::string_view& line) {
   while (true) {
     const void* nl = std::memchr(buffer_.data() + scanned, '\n', end_ - scanned);
     if (nl) {
-      const std::size_t pos = static_cast<std::size_t>(static_cast<const char*>(nl) - buffer_.data());
+      const std::size_t pos =
+          static_cast<std::size_t>(static_cast<const char*>(nl) - buffer_.data());
       std::size_t len = pos - begin_;
       ++line_number_;
-      if (len > max_line_)
-        fail_message(fmt::format("line is longer than {} bytes", max_line_));
+      if (len > max_line_) fail_message(fmt::format("line is longer than {} bytes", max_line_));
       if (len > 0 && buffer_[begin_ + len - 1] == '\r') --len;
       line = std::string_view(buffer_.data() + begin_, len);
       begin_ = pos + 1;

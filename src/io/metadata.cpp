@@ -1,10 +1,9 @@
 // Item/user metadata files (--items, --users): a delimited file with a header, or JSON lines,
 // keyed by an id column. Column kinds are inferred from the values.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "readers.hpp"
 #include "reckon/core/error.hpp"
@@ -15,11 +14,11 @@ namespace reckon {
 namespace {
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kIdNames = {"id",      "item_id", "itemid",  "movieid", "movie_id",
-                                           "book_id", "user_id", "userid",  "item",    "user",
-                                           "track_id", "post_id", "product_id"};
-const std::vector<std::string> kTextNames = {"title",   "name",    "text",   "description",
-                                             "body",    "content", "summary", "overview"};
+const std::vector<std::string> kIdNames = {
+    "id",     "item_id", "itemid", "movieid",  "movie_id", "book_id",   "user_id",
+    "userid", "item",    "user",   "track_id", "post_id",  "product_id"};
+const std::vector<std::string> kTextNames = {"title", "name",    "text",    "description",
+                                             "body",  "content", "summary", "overview"};
 
 std::string lower(std::string_view s) {
   std::string out(trim(s));
@@ -43,7 +42,8 @@ FeatureKind infer_kind(const RawColumn& c) {
     if (parse_double(v)) ++numeric;
     if (v.find('|') != std::string::npos) ++with_bar;
   }
-  if (c.forced_multi || (with_bar > 0 && with_bar * 10 >= present)) return FeatureKind::kMultiCategorical;
+  if (c.forced_multi || (with_bar > 0 && with_bar * 10 >= present))
+    return FeatureKind::kMultiCategorical;
   if (present > 0 && numeric == present) return FeatureKind::kNumeric;
   if (std::find(kTextNames.begin(), kTextNames.end(), lower(c.name)) != kTextNames.end())
     return FeatureKind::kText;
@@ -59,8 +59,12 @@ void add_columns(std::vector<RawColumn>& raw, FeatureTable& table) {
       const std::string& v = c.values[r];
       if (v.empty()) continue;
       switch (kind) {
-        case FeatureKind::kNumeric: col.set_number(r, static_cast<float>(*parse_double(v))); break;
-        case FeatureKind::kCategorical: col.add_label(r, trim(v)); break;
+        case FeatureKind::kNumeric:
+          col.set_number(r, static_cast<float>(*parse_double(v)));
+          break;
+        case FeatureKind::kCategorical:
+          col.add_label(r, trim(v));
+          break;
         case FeatureKind::kMultiCategorical: {
           std::vector<std::string_view> parts;
           split_plain(v, "|", parts);
@@ -68,7 +72,9 @@ void add_columns(std::vector<RawColumn>& raw, FeatureTable& table) {
             if (!trim(p).empty()) col.add_label(r, trim(p));
           break;
         }
-        case FeatureKind::kText: col.set_text(r, v); break;
+        case FeatureKind::kText:
+          col.set_text(r, v);
+          break;
       }
     }
     table.add(std::move(col));
@@ -83,7 +89,8 @@ void read_delimited_metadata(const fs::path& path, const IdMap& ids, FeatureTabl
   std::string sep = o.sep == "\\t" ? "\t" : o.sep;
   if (sep.empty()) {
     const std::string name = path.string();
-    sep = name.find(".tsv") != std::string::npos || line.find('\t') != std::string_view::npos ? "\t" : ",";
+    sep = name.find(".tsv") != std::string::npos || line.find('\t') != std::string_view::npos ? "\t"
+                                                                                              : ",";
   }
   std::vector<std::string_view> f;
   std::string scratch;
@@ -93,7 +100,8 @@ void read_delimited_metadata(const fs::path& path, const IdMap& ids, FeatureTabl
   for (auto x : f) header.emplace_back(trim(x));
   int id_col = 0;
   for (const auto& name : kIdNames) {
-    auto it = std::find_if(header.begin(), header.end(), [&](const std::string& h) { return lower(h) == name; });
+    auto it = std::find_if(header.begin(), header.end(),
+                           [&](const std::string& h) { return lower(h) == name; });
     if (it != header.end()) {
       id_col = static_cast<int>(it - header.begin());
       break;
@@ -104,7 +112,8 @@ void read_delimited_metadata(const fs::path& path, const IdMap& ids, FeatureTabl
   for (std::size_t i = 0; i < header.size(); ++i) {
     if (static_cast<int>(i) == id_col) continue;
     RECKON_CHECK(!header[i].empty(), "{}:1: expected a name for column {}", path.string(), i + 1);
-    raw.push_back({header[i], std::vector<std::string>(static_cast<std::size_t>(ids.size())), false});
+    raw.push_back(
+        {header[i], std::vector<std::string>(static_cast<std::size_t>(ids.size())), false});
     source_col.push_back(static_cast<int>(i));
   }
   std::string record;

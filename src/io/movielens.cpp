@@ -16,14 +16,27 @@ namespace reckon::detail {
 namespace {
 
 // The ML-1M README's occupation codes.
-constexpr std::array<const char*, 21> kMl1mOccupations = {
-    "other",         "academic/educator", "artist",
-    "clerical/admin", "college/grad student", "customer service",
-    "doctor/health care", "executive/managerial", "farmer",
-    "homemaker",     "K-12 student",      "lawyer",
-    "programmer",    "retired",           "sales/marketing",
-    "scientist",     "self-employed",     "technician/engineer",
-    "tradesman/craftsman", "unemployed",  "writer"};
+constexpr std::array<const char*, 21> kMl1mOccupations = {"other",
+                                                          "academic/educator",
+                                                          "artist",
+                                                          "clerical/admin",
+                                                          "college/grad student",
+                                                          "customer service",
+                                                          "doctor/health care",
+                                                          "executive/managerial",
+                                                          "farmer",
+                                                          "homemaker",
+                                                          "K-12 student",
+                                                          "lawyer",
+                                                          "programmer",
+                                                          "retired",
+                                                          "sales/marketing",
+                                                          "scientist",
+                                                          "self-employed",
+                                                          "technician/engineer",
+                                                          "tradesman/craftsman",
+                                                          "unemployed",
+                                                          "writer"};
 
 // MovieLens titles are Latin-1 in 100K/1M and UTF-8 later; keep valid UTF-8, convert the rest.
 std::string movielens_text(std::string_view s) {
@@ -61,7 +74,8 @@ fs::path find_file(const fs::path& dir, std::initializer_list<const char*> names
   std::error_code ec;
   for (const char* n : names) {
     if (fs::is_regular_file(dir / n, ec)) return dir / n;
-    if (fs::is_regular_file(dir / (std::string(n) + ".gz"), ec)) return dir / (std::string(n) + ".gz");
+    if (fs::is_regular_file(dir / (std::string(n) + ".gz"), ec))
+      return dir / (std::string(n) + ".gz");
   }
   return {};
 }
@@ -77,8 +91,8 @@ fs::path movielens_ratings_file(const fs::path& dir) {
 
 void read_movielens_ratings(const fs::path& file, InteractionBuilder& b) {
   LineReader in(file);
-  Progress progress("import " + file.filename().string(), static_cast<double>(in.file_size()),
-                    "MB", 1e6);
+  Progress progress("import " + file.filename().string(), static_cast<double>(in.file_size()), "MB",
+                    1e6);
   in.attach(&progress);
   const std::string sep = sibling_sep(file);
   const bool csv = sep == ",";
@@ -140,7 +154,8 @@ void read_100k_metadata(const fs::path& dir, Dataset& d) {
     while (in.next(line)) {
       if (line.empty()) continue;
       split_plain(line, "|", f);
-      if (f.size() < 5) in.fail("id|title|release date|video release date|IMDb URL|genre flags", line);
+      if (f.size() < 5)
+        in.fail("id|title|release date|video release date|IMDb URL|genre flags", line);
       auto row = d.items.find(trim(f[0]));
       if (!row) continue;  // a movie nobody rated
       std::string t = movielens_text(f[1]);
@@ -149,7 +164,8 @@ void read_100k_metadata(const fs::path& dir, Dataset& d) {
       url.set_text(*row, movielens_text(f[4]));
       for (std::size_t g = 5; g < f.size(); ++g) {
         if (trim(f[g]) == "1")
-          genre.add_label(*row, g - 5 < genres.size() ? genres[g - 5] : fmt::format("genre{}", g - 5));
+          genre.add_label(*row,
+                          g - 5 < genres.size() ? genres[g - 5] : fmt::format("genre{}", g - 5));
       }
     }
   }
@@ -251,8 +267,7 @@ void read_csv_metadata(const fs::path& dir, Dataset& d) {
     std::vector<std::string_view> g;
     while (in.next(line)) {
       if (line.empty() || in.line_number() == 1) continue;
-      if (!split_csv(line, ',', f, scratch) || f.size() != 3)
-        in.fail("movieId,title,genres", line);
+      if (!split_csv(line, ',', f, scratch) || f.size() != 3) in.fail("movieId,title,genres", line);
       auto row = d.items.find(trim(f[0]));
       if (!row) continue;
       std::string t = movielens_text(f[1]);

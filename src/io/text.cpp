@@ -1,10 +1,10 @@
 #include "reckon/io/text.hpp"
 
-#include <charconv>
-#include <cstring>
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
 
 namespace reckon {
 
@@ -66,7 +66,8 @@ std::optional<std::int64_t> parse_timestamp(std::string_view s) {
     int y, mo, d;
     if (!digits(s, 0, 4, y) || !digits(s, 5, 2, mo) || !digits(s, 8, 2, d)) return std::nullopt;
     if (mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
-    std::int64_t t = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400;
+    std::int64_t t =
+        days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400;
     std::size_t pos = 10;
     if (pos < s.size() && (s[pos] == 'T' || s[pos] == ' ')) {
       int h, mi, sec = 0;
@@ -118,8 +119,8 @@ std::string format_timestamp(std::int64_t t) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", y, m, d, secs / 3600,
-                     (secs / 60) % 60, secs % 60);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", y, m, d, secs / 3600, (secs / 60) % 60,
+                     secs % 60);
 }
 
 std::size_t find_invalid_utf8(std::string_view s) {

@@ -15,10 +15,17 @@ namespace reckon {
 std::vector<ParamSpec> BprModel::param_specs() {
   return {
       {"factors", ParamType::kInt, "64", 1, 4096, "latent factors"},
-      {"epochs", ParamType::kInt, "100", 1, 100000, "passes, each drawing as many triples as interactions"},
+      {"epochs", ParamType::kInt, "100", 1, 100000,
+       "passes, each drawing as many triples as interactions"},
       {"learning_rate", ParamType::kFloat, "0.05", 0, 10, "SGD step"},
-      {"regularization", ParamType::kFloat, "0.002", 0, 100, "L2 penalty on the factors and biases"},
-      {"negatives", ParamType::kString, "uniform", 0, -1, "how unseen items are drawn: uniform or popularity",
+      {"regularization", ParamType::kFloat, "0.002", 0, 100,
+       "L2 penalty on the factors and biases"},
+      {"negatives",
+       ParamType::kString,
+       "uniform",
+       0,
+       -1,
+       "how unseen items are drawn: uniform or popularity",
        {"uniform", "popularity"}},
       {"init_scale", ParamType::kFloat, "0.01", 0, 10, "standard deviation of the initial factors"},
   };
@@ -27,7 +34,8 @@ std::vector<ParamSpec> BprModel::param_specs() {
 namespace {
 
 // One SGD step on the triple (u, i, j): raises x_ui - x_uj. `p` is the user's vector.
-inline void step(float* p, float* qi, float* qj, float& bi, float& bj, Eigen::Index f, float lr, float reg) {
+inline void step(float* p, float* qi, float* qj, float& bi, float& bj, Eigen::Index f, float lr,
+                 float reg) {
   float x = bi - bj;
   for (Eigen::Index k = 0; k < f; ++k) x += p[k] * (qi[k] - qj[k]);
   const float z = 1.0f / (1.0f + std::exp(x));  // sigmoid(-x): the gradient scale
@@ -41,7 +49,9 @@ inline void step(float* p, float* qi, float* qj, float& bi, float& bj, Eigen::In
   bj += lr * (-z - reg * bj);
 }
 
-bool seen(std::span<const index_t> row, index_t j) { return std::binary_search(row.begin(), row.end(), j); }
+bool seen(std::span<const index_t> row, index_t j) {
+  return std::binary_search(row.begin(), row.end(), j);
+}
 
 }  // namespace
 
@@ -72,7 +82,8 @@ void BprModel::fit(const Dataset& train, const Params& params, FitContext& ctx) 
     {
       const int t = omp_get_thread_num();
       const int nt = omp_get_num_threads();
-      Rng rng(ctx.seed ^ (static_cast<std::uint64_t>(e) << 20) ^ static_cast<std::uint64_t>(t + 1) * 0x9E3779B97F4A7C15ull);
+      Rng rng(ctx.seed ^ (static_cast<std::uint64_t>(e) << 20) ^
+              static_cast<std::uint64_t>(t + 1) * 0x9E3779B97F4A7C15ull);
       const index_t n = m.nnz() / nt + (t < m.nnz() % nt ? 1 : 0);
       for (index_t s = 0; s < n; ++s) {
         const auto k = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(m.nnz())));
@@ -138,7 +149,8 @@ void BprModel::load_extra(BinaryReader& r) {
   item_bias_ = r.get_vector<float>();
   learning_rate_ = r.get<float>();
   regularization_ = r.get<float>();
-  RECKON_CHECK(static_cast<Eigen::Index>(item_bias_.size()) == item_factors_.rows(), "{}: corrupt bpr model", r.what());
+  RECKON_CHECK(static_cast<Eigen::Index>(item_bias_.size()) == item_factors_.rows(),
+               "{}: corrupt bpr model", r.what());
 }
 
 }  // namespace reckon

@@ -35,7 +35,8 @@ double available_memory() {
 
 std::vector<ParamSpec> EaseModel::param_specs() {
   return {
-      {"lambda", ParamType::kFloat, "500", 0, 1e9, "L2 penalty (added to the Gram matrix diagonal)"},
+      {"lambda", ParamType::kFloat, "500", 0, 1e9,
+       "L2 penalty (added to the Gram matrix diagonal)"},
       {"max_memory_gb", ParamType::kFloat, "0", 0, 1e6,
        "refuse when the item-item matrix needs more (0: 90% of the memory available now)"},
   };
@@ -76,7 +77,9 @@ void EaseModel::fit(const Dataset& train, const Params& params, FitContext& ctx)
   int info = 0;
   const char uplo = 'L';
   spotrf_(&uplo, &n, b_.data(), &n, &info);
-  RECKON_CHECK(info == 0, "ease: the Gram matrix is not positive definite (LAPACK info {}); raise lambda", info);
+  RECKON_CHECK(info == 0,
+               "ease: the Gram matrix is not positive definite (LAPACK info {}); raise lambda",
+               info);
   spotri_(&uplo, &n, b_.data(), &n, &info);
   RECKON_CHECK(info == 0, "ease: inverting the Gram matrix failed (LAPACK info {})", info);
   // Column-major lower triangle = row-major upper triangle: P[i][j] valid for j >= i.

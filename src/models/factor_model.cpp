@@ -22,7 +22,8 @@ void random_init(FactorMatrix& m, float scale, std::uint64_t seed) {
 
 void FactorModel::remember_history_sizes(const CsrMatrix& train) {
   history_sizes_.resize(static_cast<std::size_t>(train.rows()));
-  for (index_t u = 0; u < train.rows(); ++u) history_sizes_[u] = static_cast<std::int32_t>(train.row_size(u));
+  for (index_t u = 0; u < train.rows(); ++u)
+    history_sizes_[u] = static_cast<std::int32_t>(train.row_size(u));
 }
 
 Eigen::VectorXf FactorModel::user_vector(const UserContext& user) const {
@@ -46,11 +47,13 @@ void FactorModel::score_batch(std::span<const UserContext> users, std::span<floa
   const Eigen::Index n = item_factors_.rows();
   RECKON_ASSERT(static_cast<Eigen::Index>(out.size()) == b * n);
   FactorMatrix u(b, item_factors_.cols());
-  for (Eigen::Index r = 0; r < b; ++r) u.row(r) = user_vector(users[static_cast<std::size_t>(r)]).transpose();
+  for (Eigen::Index r = 0; r < b; ++r)
+    u.row(r) = user_vector(users[static_cast<std::size_t>(r)]).transpose();
   Eigen::Map<FactorMatrix> o(out.data(), b, n);
   o.noalias() = u * item_factors_.transpose();
   for (Eigen::Index r = 0; r < b; ++r)
-    add_biases(users[static_cast<std::size_t>(r)], out.subspan(static_cast<std::size_t>(r * n), static_cast<std::size_t>(n)));
+    add_biases(users[static_cast<std::size_t>(r)],
+               out.subspan(static_cast<std::size_t>(r * n), static_cast<std::size_t>(n)));
 }
 
 std::vector<ScoredItem> FactorModel::similar_items(index_t item, std::size_t k) const {
@@ -93,7 +96,8 @@ void FactorModel::load(BinaryReader& r) {
   user_factors_ = read_matrix(r);
   item_factors_ = read_matrix(r);
   history_sizes_ = r.get_vector<std::int32_t>();
-  RECKON_CHECK(user_factors_.cols() == item_factors_.cols(), "{}: corrupt model (factor sizes differ)", r.what());
+  RECKON_CHECK(user_factors_.cols() == item_factors_.cols(),
+               "{}: corrupt model (factor sizes differ)", r.what());
   load_extra(r);
 }
 

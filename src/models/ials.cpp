@@ -1,12 +1,11 @@
 #include "reckon/models/ials.hpp"
 
 #include <omp.h>
-
-#include <cmath>
 #include <spdlog/spdlog.h>
 
 #include <Eigen/Cholesky>
 #include <Eigen/Dense>
+#include <cmath>
 
 #include "reckon/core/error.hpp"
 #include "reckon/core/progress.hpp"
@@ -19,11 +18,18 @@ std::vector<ParamSpec> IalsModel::param_specs() {
       {"iterations", ParamType::kInt, "15", 1, 1000, "ALS sweeps (users then items)"},
       {"regularization", ParamType::kFloat, "10", 0, 1e6, "L2 penalty on the factors"},
       {"alpha", ParamType::kFloat, "50", 0, 1e6, "confidence slope: c = 1 + alpha * weight"},
-      {"solver", ParamType::kString, "cg", 0, -1, "cg (a few warm-started CG steps) or cholesky (exact)", {"cg", "cholesky"}},
+      {"solver",
+       ParamType::kString,
+       "cg",
+       0,
+       -1,
+       "cg (a few warm-started CG steps) or cholesky (exact)",
+       {"cg", "cholesky"}},
       {"cg_steps", ParamType::kInt, "3", 1, 100, "conjugate-gradient steps per solve"},
       {"init_scale", ParamType::kFloat, "0.01", 0, 10, "standard deviation of the initial factors"},
       {"reg_exponent", ParamType::kFloat, "0.5", 0, 2,
-       "frequency-scaled regularisation: a row with n interactions gets regularization * n^exponent "
+       "frequency-scaled regularisation: a row with n interactions gets regularization * "
+       "n^exponent "
        "(1 = ALS-WR, Zhou et al. 2008)"},
   };
 }
@@ -33,8 +39,8 @@ namespace {
 using Vec = Eigen::VectorXf;
 
 // One half-step: solve every row of `x` (rows of `m`) against the fixed factors `y`.
-void solve_rows(const CsrMatrix& m, const FactorMatrix& y, FactorMatrix& x, float alpha, float base_reg,
-                float reg_exponent, bool cholesky, int cg_steps, int threads) {
+void solve_rows(const CsrMatrix& m, const FactorMatrix& y, FactorMatrix& x, float alpha,
+                float base_reg, float reg_exponent, bool cholesky, int cg_steps, int threads) {
   const Eigen::Index f = y.cols();
   const Eigen::MatrixXf yty = (y.transpose() * y).eval();
 #pragma omp parallel num_threads(threads)
@@ -118,8 +124,10 @@ void IalsModel::fit(const Dataset& train, const Params& params, FitContext& ctx)
 
   Progress progress("fit ials", static_cast<double>(iterations), "iterations");
   for (std::int64_t it = 0; it < iterations; ++it) {
-    solve_rows(ui, item_factors_, user_factors_, alpha_, regularization_, reg_exponent_, cholesky, cg_steps, threads);
-    solve_rows(iu, user_factors_, item_factors_, alpha_, regularization_, reg_exponent_, cholesky, cg_steps, threads);
+    solve_rows(ui, item_factors_, user_factors_, alpha_, regularization_, reg_exponent_, cholesky,
+               cg_steps, threads);
+    solve_rows(iu, user_factors_, item_factors_, alpha_, regularization_, reg_exponent_, cholesky,
+               cg_steps, threads);
     progress.update(static_cast<double>(it + 1));
   }
   progress.finish();
@@ -131,7 +139,8 @@ Eigen::VectorXf IalsModel::fold_in(const UserContext& user) const {
   const Eigen::Index f = item_factors_.cols();
   Eigen::MatrixXf a = yty_;
   a.diagonal().array() +=
-      regularization_ * std::pow(static_cast<float>(std::max<std::size_t>(user.history.size(), 1)), reg_exponent_);
+      regularization_ *
+      std::pow(static_cast<float>(std::max<std::size_t>(user.history.size(), 1)), reg_exponent_);
   Vec b = Vec::Zero(f);
   for (std::size_t k = 0; k < user.history.size(); ++k) {
     const float w = user.weights.empty() ? 1.0f : user.weights[k];

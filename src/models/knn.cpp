@@ -17,12 +17,22 @@ std::vector<ParamSpec> knn_param_specs(const std::string& neighbours, const std:
                                        const std::string& alpha) {
   return {
       {"neighbours", ParamType::kInt, neighbours, 1, 100000, "neighbours kept per item (user)"},
-      {"similarity", ParamType::kString, similarity, 0, -1, "cosine, asymmetric (cosine with alpha), jaccard",
+      {"similarity",
+       ParamType::kString,
+       similarity,
+       0,
+       -1,
+       "cosine, asymmetric (cosine with alpha), jaccard",
        {"cosine", "asymmetric", "jaccard"}},
       {"alpha", ParamType::kFloat, alpha, 0, 1,
        "asymmetric cosine: |a|^alpha |b|^(1-alpha), a = the item whose neighbours are sought"},
       {"shrinkage", ParamType::kFloat, "10", 0, 1e9, "added to the similarity denominator"},
-      {"weighting", ParamType::kString, "bm25", 0, -1, "weight interactions first: none, bm25, tfidf",
+      {"weighting",
+       ParamType::kString,
+       "bm25",
+       0,
+       -1,
+       "weight interactions first: none, bm25, tfidf",
        {"none", "bm25", "tfidf"}},
   };
 }
@@ -30,7 +40,9 @@ std::vector<ParamSpec> knn_param_specs(const std::string& neighbours, const std:
 KnnOptions knn_options(const Params& p) {
   KnnOptions o;
   const std::string& s = p.get_string("similarity");
-  o.similarity = s == "jaccard" ? Similarity::kJaccard : s == "asymmetric" ? Similarity::kAsymmetric : Similarity::kCosine;
+  o.similarity = s == "jaccard"      ? Similarity::kJaccard
+                 : s == "asymmetric" ? Similarity::kAsymmetric
+                                     : Similarity::kCosine;
   o.asymmetric_alpha = o.similarity == Similarity::kAsymmetric ? p.get_float("alpha") : 0.5;
   o.shrinkage = p.get_float("shrinkage");
   o.neighbours = p.get_int("neighbours");
@@ -42,7 +54,9 @@ double knn_similarity(const KnnOptions& o, double both, double a, double b) {
   if (both <= 0) return 0;
   double denom;
   switch (o.similarity) {
-    case Similarity::kJaccard: denom = a + b - both; break;
+    case Similarity::kJaccard:
+      denom = a + b - both;
+      break;
     case Similarity::kCosine:
     case Similarity::kAsymmetric:
       // a and b are squared norms.
@@ -71,8 +85,8 @@ std::vector<float> row_mass(const CsrMatrix& m) {
 
 // For each row a of `a_b` (a x b) the `k` rows a' with the largest similarity, computed through
 // the shared columns (b_a is the transpose). Returns an a x a CSR, best first per row.
-CsrMatrix top_neighbours(const CsrMatrix& a_b, const CsrMatrix& b_a, const KnnOptions& o, int threads,
-                         const char* what) {
+CsrMatrix top_neighbours(const CsrMatrix& a_b, const CsrMatrix& b_a, const KnnOptions& o,
+                         int threads, const char* what) {
   const index_t n = a_b.rows();
   const std::vector<float> mass = row_mass(a_b);
   std::vector<std::vector<ScoredItem>> rows(static_cast<std::size_t>(n));
@@ -147,20 +161,24 @@ CsrMatrix read_csr(BinaryReader& r, bool sorted_columns) {
   auto indptr = r.get_vector<index_t>();
   auto indices = r.get_vector<index_t>();
   auto values = r.get_vector<float>();
-  if (sorted_columns) return CsrMatrix(rows, cols, std::move(indptr), std::move(indices), std::move(values));
+  if (sorted_columns)
+    return CsrMatrix(rows, cols, std::move(indptr), std::move(indices), std::move(values));
   return CsrMatrix::unchecked(rows, cols, std::move(indptr), std::move(indices), std::move(values));
 }
 
 }  // namespace
 
 // Defaults tuned on the Gowalla LightGCN split (docs/BENCHMARKS.md).
-std::vector<ParamSpec> ItemKnnModel::param_specs() { return knn_param_specs("200", "asymmetric", "0.85"); }
+std::vector<ParamSpec> ItemKnnModel::param_specs() {
+  return knn_param_specs("200", "asymmetric", "0.85");
+}
 
 void ItemKnnModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
   const KnnOptions o = knn_options(params);
   const CsrMatrix ui = weighted(train.interactions, o);
   const CsrMatrix iu = ui.transposed();
-  neighbours_ = top_neighbours(iu, ui, o, ctx.threads > 0 ? ctx.threads : omp_get_max_threads(), "itemknn");
+  neighbours_ =
+      top_neighbours(iu, ui, o, ctx.threads > 0 ? ctx.threads : omp_get_max_threads(), "itemknn");
 }
 
 void ItemKnnModel::score(const UserContext& user, std::span<float> out) const {
@@ -188,7 +206,9 @@ std::vector<ScoredItem> ItemKnnModel::similar_items(index_t item, std::size_t k)
 void ItemKnnModel::save(BinaryWriter& w) const { write_csr(w, neighbours_); }
 void ItemKnnModel::load(BinaryReader& r) { neighbours_ = read_csr(r, false); }
 
-std::vector<ParamSpec> UserKnnModel::param_specs() { return knn_param_specs("100", "cosine", "0.5"); }
+std::vector<ParamSpec> UserKnnModel::param_specs() {
+  return knn_param_specs("100", "cosine", "0.5");
+}
 
 void UserKnnModel::fit(const Dataset& train, const Params& params, FitContext&) {
   options_ = knn_options(params);
@@ -209,7 +229,9 @@ void UserKnnModel::score(const UserContext& user, std::span<float> out) const {
   for (std::size_t h = 0; h < user.history.size(); ++h) {
     const index_t i = user.history[h];
     if (i < 0 || i >= item_users_.rows()) continue;
-    const float w = options_.similarity == Similarity::kJaccard || user.weights.empty() ? 1.0f : user.weights[h];
+    const float w = options_.similarity == Similarity::kJaccard || user.weights.empty()
+                        ? 1.0f
+                        : user.weights[h];
     own += static_cast<double>(w) * w;
     const auto vs = item_users_.row_indices(i);
     const auto ws = item_users_.row_values(i);

@@ -2,7 +2,6 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Dense>
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -14,8 +13,8 @@
 namespace reckon {
 namespace {
 
-std::vector<ParamSpec> rating_specs(const char* factors, const char* epochs, const char* lr, const char* reg,
-                                    const char* bias_reg) {
+std::vector<ParamSpec> rating_specs(const char* factors, const char* epochs, const char* lr,
+                                    const char* reg, const char* bias_reg) {
   return {
       {"factors", ParamType::kInt, factors, 1, 4096, "latent factors"},
       {"epochs", ParamType::kInt, epochs, 1, 100000, "passes over the ratings"},
@@ -46,10 +45,13 @@ std::vector<Rating> ratings_of(const CsrMatrix& m) {
 }  // namespace
 
 // Defaults tuned on MovieLens-100K u1.base/u1.test (docs/BENCHMARKS.md).
-std::vector<ParamSpec> MfModel::param_specs() { return rating_specs("100", "100", "0.007", "0.05", "0.02"); }
+std::vector<ParamSpec> MfModel::param_specs() {
+  return rating_specs("100", "100", "0.007", "0.05", "0.02");
+}
 
 bool MfModel::known_unchanged(const UserContext& user) const {
-  return user.user && *user.user >= 0 && static_cast<std::size_t>(*user.user) < history_sizes_.size() &&
+  return user.user && *user.user >= 0 &&
+         static_cast<std::size_t>(*user.user) < history_sizes_.size() &&
          static_cast<std::size_t>(history_sizes_[*user.user]) == user.history.size();
 }
 
@@ -58,7 +60,8 @@ float MfModel::user_bias(const UserContext& user) const {
   if (user.history.empty() || user.weights.empty()) return 0.0f;
   // Shrunk mean residual of the given ratings.
   double sum = 0;
-  for (std::size_t k = 0; k < user.history.size(); ++k) sum += user.weights[k] - mu_ - item_bias_[user.history[k]];
+  for (std::size_t k = 0; k < user.history.size(); ++k)
+    sum += user.weights[k] - mu_ - item_bias_[user.history[k]];
   return static_cast<float>(sum / (static_cast<double>(user.history.size()) + 5.0));
 }
 
@@ -111,7 +114,8 @@ Eigen::VectorXf MfModel::fold_in(const UserContext& user) const {
   const Eigen::Index f = item_factors_.cols();
   if (user.history.empty()) return Eigen::VectorXf::Zero(f);
   const float bu = user_bias(user);
-  Eigen::MatrixXf a = Eigen::MatrixXf::Identity(f, f) * (regularization_ * static_cast<float>(user.history.size()) + 1e-3f);
+  Eigen::MatrixXf a = Eigen::MatrixXf::Identity(f, f) *
+                      (regularization_ * static_cast<float>(user.history.size()) + 1e-3f);
   Eigen::VectorXf b = Eigen::VectorXf::Zero(f);
   for (std::size_t k = 0; k < user.history.size(); ++k) {
     const index_t i = user.history[k];
@@ -145,7 +149,9 @@ void MfModel::load_extra(BinaryReader& r) {
                "{}: corrupt rating model", r.what());
 }
 
-std::vector<ParamSpec> SvdppModel::param_specs() { return rating_specs("100", "60", "0.005", "0.05", "0.05"); }
+std::vector<ParamSpec> SvdppModel::param_specs() {
+  return rating_specs("100", "60", "0.005", "0.05", "0.05");
+}
 
 Eigen::VectorXf SvdppModel::implicit_part(std::span<const index_t> history) const {
   Eigen::VectorXf z = Eigen::VectorXf::Zero(y_.cols());
@@ -221,7 +227,8 @@ void SvdppModel::fit(const Dataset& train, const Params& params, FitContext& ctx
   progress.finish();
   // Fold the implicit part into the stored user vectors: scoring a known user is then a plain
   // dot product (score_batch), and fold_in() adds it for changed histories.
-  for (index_t u = 0; u < m.rows(); ++u) user_factors_.row(u) += implicit_part(m.row_indices(u)).transpose();
+  for (index_t u = 0; u < m.rows(); ++u)
+    user_factors_.row(u) += implicit_part(m.row_indices(u)).transpose();
 }
 
 Eigen::VectorXf SvdppModel::fold_in(const UserContext& user) const {
@@ -230,7 +237,8 @@ Eigen::VectorXf SvdppModel::fold_in(const UserContext& user) const {
   if (user.history.empty()) return z;
   const Eigen::Index f = item_factors_.cols();
   const float bu = user_bias(user);
-  Eigen::MatrixXf a = Eigen::MatrixXf::Identity(f, f) * (regularization_ * static_cast<float>(user.history.size()) + 1e-3f);
+  Eigen::MatrixXf a = Eigen::MatrixXf::Identity(f, f) *
+                      (regularization_ * static_cast<float>(user.history.size()) + 1e-3f);
   Eigen::VectorXf b = Eigen::VectorXf::Zero(f);
   for (std::size_t k = 0; k < user.history.size(); ++k) {
     const index_t i = user.history[k];

@@ -28,17 +28,19 @@ void Model::score_batch(std::span<const UserContext> users, std::span<float> out
 
 std::span<const ModelInfo> registered_models() {
   static const std::vector<ModelInfo> models = {
-      {"random", "uniformly random scores: the floor every model must beat", RandomModel::param_specs(),
-       [] { return std::make_unique<RandomModel>(); }},
+      {"random", "uniformly random scores: the floor every model must beat",
+       RandomModel::param_specs(), [] { return std::make_unique<RandomModel>(); }},
       {"popular", "most interacted-with items in training (optionally in a recent window)",
        PopularModel::param_specs(), [] { return std::make_unique<PopularModel>(); }},
       {"ials", "implicit ALS with confidence weights (conjugate gradient or Cholesky)",
        IalsModel::param_specs(), [] { return std::make_unique<IalsModel>(); }},
-      {"itemknn", "item-item neighbours (cosine, asymmetric cosine, Jaccard; BM25/TF-IDF; shrinkage)",
+      {"itemknn",
+       "item-item neighbours (cosine, asymmetric cosine, Jaccard; BM25/TF-IDF; shrinkage)",
        ItemKnnModel::param_specs(), [] { return std::make_unique<ItemKnnModel>(); }},
       {"userknn", "user-user neighbours found from the history at scoring time",
        UserKnnModel::param_specs(), [] { return std::make_unique<UserKnnModel>(); }},
-      {"bpr", "BPR matrix factorisation with item biases, Hogwild SGD, uniform or popularity negatives",
+      {"bpr",
+       "BPR matrix factorisation with item biases, Hogwild SGD, uniform or popularity negatives",
        BprModel::param_specs(), [] { return std::make_unique<BprModel>(); }},
       {"mf", "explicit-rating matrix factorisation with biases (SGD), predicts ratings",
        MfModel::param_specs(), [] { return std::make_unique<MfModel>(); }},
@@ -98,7 +100,8 @@ TrainedModel load_model_file(const std::filesystem::path& path) {
   try {
     t.model = make_model(name);
   } catch (const InvalidInput&) {
-    throw InvalidInput(fmt::format("{}: model \"{}\" is not known to this reckon", path.string(), name));
+    throw InvalidInput(
+        fmt::format("{}: model \"{}\" is not known to this reckon", path.string(), name));
   }
   try {
     t.params = Params::from_json(nlohmann::json::parse(r.get_string()));

@@ -12,10 +12,14 @@ namespace {
 
 std::string_view type_name(ParamType t) {
   switch (t) {
-    case ParamType::kInt: return "int";
-    case ParamType::kFloat: return "float";
-    case ParamType::kString: return "string";
-    case ParamType::kBool: return "bool";
+    case ParamType::kInt:
+      return "int";
+    case ParamType::kFloat:
+      return "float";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kBool:
+      return "bool";
   }
   return "?";
 }
@@ -28,20 +32,23 @@ nlohmann::json parse_value(std::string_view model, const ParamSpec& s, const std
   switch (s.type) {
     case ParamType::kInt: {
       auto v = parse_int(text);
-      RECKON_CHECK(v.has_value(), "{}: parameter {} expects an integer, got \"{}\"", model, s.name, text);
+      RECKON_CHECK(v.has_value(), "{}: parameter {} expects an integer, got \"{}\"", model, s.name,
+                   text);
       range_check(static_cast<double>(*v));
       return *v;
     }
     case ParamType::kFloat: {
       auto v = parse_double(text);
-      RECKON_CHECK(v.has_value(), "{}: parameter {} expects a number, got \"{}\"", model, s.name, text);
+      RECKON_CHECK(v.has_value(), "{}: parameter {} expects a number, got \"{}\"", model, s.name,
+                   text);
       range_check(*v);
       return *v;
     }
     case ParamType::kBool: {
       if (text == "true" || text == "1" || text == "yes") return true;
       if (text == "false" || text == "0" || text == "no") return false;
-      RECKON_CHECK(false, "{}: parameter {} expects true or false, got \"{}\"", model, s.name, text);
+      RECKON_CHECK(false, "{}: parameter {} expects true or false, got \"{}\"", model, s.name,
+                   text);
     }
     case ParamType::kString:
       RECKON_CHECK(s.choices.empty() ||
@@ -58,12 +65,14 @@ nlohmann::json parse_value(std::string_view model, const ParamSpec& s, const std
 Params Params::resolve(std::string_view model, const std::vector<ParamSpec>& specs,
                        const std::map<std::string, std::string>& values) {
   for (const auto& [key, value] : values) {
-    const bool known = std::any_of(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == key; });
+    const bool known =
+        std::any_of(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == key; });
     if (!known) {
       std::vector<std::string> names;
       for (const auto& s : specs) names.push_back(s.name);
-      throw InvalidInput(fmt::format("{}: unknown parameter \"{}\" (known: {})", model, key,
-                                     names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+      throw InvalidInput(
+          fmt::format("{}: unknown parameter \"{}\" (known: {})", model, key,
+                      names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
     }
   }
   Params p;

@@ -14,9 +14,10 @@ struct Named {
   SplitKind kind;
   std::string_view name;
 };
-constexpr Named kNames[] = {{SplitKind::kRandom, "random"},         {SplitKind::kUserTime, "time"},
-                            {SplitKind::kLeaveLastN, "last"},       {SplitKind::kGlobalTime, "global-time"},
-                            {SplitKind::kUsers, "users"},           {SplitKind::kPredefined, "predefined"}};
+constexpr Named kNames[] = {
+    {SplitKind::kRandom, "random"},   {SplitKind::kUserTime, "time"},
+    {SplitKind::kLeaveLastN, "last"}, {SplitKind::kGlobalTime, "global-time"},
+    {SplitKind::kUsers, "users"},     {SplitKind::kPredefined, "predefined"}};
 
 enum Part : std::uint8_t { kTrain = 0, kTest = 1, kFoldin = 2 };
 
@@ -70,7 +71,8 @@ Split split_dataset(const Dataset& d, const SplitOptions& o) {
       std::vector<index_t> order(part.size());
       std::iota(order.begin(), order.end(), 0);
       rng.shuffle(std::span<index_t>(order));
-      const auto n_test = static_cast<std::size_t>(std::llround(o.test_fraction * static_cast<double>(order.size())));
+      const auto n_test = static_cast<std::size_t>(
+          std::llround(o.test_fraction * static_cast<double>(order.size())));
       for (std::size_t k = 0; k < n_test; ++k) part[order[k]] = kTest;
       break;
     }
@@ -106,8 +108,8 @@ Split split_dataset(const Dataset& d, const SplitOptions& o) {
         // The time that leaves test_fraction of interactions at or after it.
         std::vector<std::int64_t> t = m.times();
         const auto pos = static_cast<std::size_t>(
-            std::clamp<double>(std::floor((1.0 - o.test_fraction) * static_cast<double>(t.size())), 0,
-                               static_cast<double>(t.size() - 1)));
+            std::clamp<double>(std::floor((1.0 - o.test_fraction) * static_cast<double>(t.size())),
+                               0, static_cast<double>(t.size() - 1)));
         std::nth_element(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(pos), t.end());
         cutoff = t[pos];
       }
@@ -122,7 +124,8 @@ Split split_dataset(const Dataset& d, const SplitOptions& o) {
       for (index_t r = 0; r < m.rows(); ++r)
         if (m.row_size(r) >= 2) users.push_back(r);
       rng.shuffle(std::span<index_t>(users));
-      const auto n_held = static_cast<std::size_t>(std::llround(o.test_fraction * static_cast<double>(users.size())));
+      const auto n_held = static_cast<std::size_t>(
+          std::llround(o.test_fraction * static_cast<double>(users.size())));
       for (std::size_t h = 0; h < n_held; ++h) {
         const index_t r = users[h];
         const index_t n = m.row_size(r);
@@ -134,12 +137,14 @@ Split split_dataset(const Dataset& d, const SplitOptions& o) {
           std::iota(order.begin(), order.end(), m.indptr()[r]);
           rng.shuffle(std::span<index_t>(order));
         }
-        const index_t n_fold = std::clamp<index_t>(std::llround(o.foldin_fraction * static_cast<double>(n)), 1, n - 1);
+        const index_t n_fold =
+            std::clamp<index_t>(std::llround(o.foldin_fraction * static_cast<double>(n)), 1, n - 1);
         for (index_t k = 0; k < n; ++k) part[order[k]] = k < n_fold ? kFoldin : kTest;
       }
       break;
     }
-    case SplitKind::kPredefined: break;
+    case SplitKind::kPredefined:
+      break;
   }
   Split s;
   s.train = d.with_interactions(part_of(m, part, kTrain));

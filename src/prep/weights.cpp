@@ -18,7 +18,8 @@ WeightOptions parse_weight_scheme(std::string_view spec) {
   auto number = [&](std::size_t i, double fallback) {
     if (i >= parts.size()) return fallback;
     auto v = parse_double(parts[i]);
-    RECKON_CHECK(v && *v > 0, "--weight {}: expected a positive number, got \"{}\"", spec, parts[i]);
+    RECKON_CHECK(v && *v > 0, "--weight {}: expected a positive number, got \"{}\"", spec,
+                 parts[i]);
     return *v;
   };
   if (name == "rating" || name == "keep" || name == "none") {
@@ -50,12 +51,24 @@ WeightOptions parse_weight_scheme(std::string_view spec) {
 std::string describe(const WeightOptions& o) {
   std::string s;
   switch (o.scheme) {
-    case WeightScheme::kKeep: s = "rating"; break;
-    case WeightScheme::kBinary: s = "binary"; break;
-    case WeightScheme::kConfidence: s = fmt::format("confidence:{}", o.alpha); break;
-    case WeightScheme::kLog: s = fmt::format("log:{}", o.epsilon); break;
-    case WeightScheme::kBm25: s = fmt::format("bm25:{},{}", o.k1, o.b); break;
-    case WeightScheme::kTfidf: s = "tfidf"; break;
+    case WeightScheme::kKeep:
+      s = "rating";
+      break;
+    case WeightScheme::kBinary:
+      s = "binary";
+      break;
+    case WeightScheme::kConfidence:
+      s = fmt::format("confidence:{}", o.alpha);
+      break;
+    case WeightScheme::kLog:
+      s = fmt::format("log:{}", o.epsilon);
+      break;
+    case WeightScheme::kBm25:
+      s = fmt::format("bm25:{},{}", o.k1, o.b);
+      break;
+    case WeightScheme::kTfidf:
+      s = "tfidf";
+      break;
   }
   if (o.half_life_days) s += fmt::format(" half-life {} days", *o.half_life_days);
   return s;
@@ -75,8 +88,11 @@ std::vector<float> compute_weights(const CsrMatrix& m, const WeightOptions& o) {
     return out;
   };
   switch (o.scheme) {
-    case WeightScheme::kKeep: break;
-    case WeightScheme::kBinary: std::fill(w.begin(), w.end(), 1.0f); break;
+    case WeightScheme::kKeep:
+      break;
+    case WeightScheme::kBinary:
+      std::fill(w.begin(), w.end(), 1.0f);
+      break;
     case WeightScheme::kConfidence:
       for (auto& x : w) x = static_cast<float>(1.0 + o.alpha * x);
       break;
@@ -99,7 +115,8 @@ std::vector<float> compute_weights(const CsrMatrix& m, const WeightOptions& o) {
         const double norm = (1.0 - o.b) + o.b * length[r] / (avg > 0 ? avg : 1.0);
         for (index_t k = m.indptr()[r]; k < m.indptr()[r + 1]; ++k) {
           const double x = v[k];
-          w[k] = static_cast<float>(x * (o.k1 + 1.0) / (o.k1 * norm + x) * item_idf[m.indices()[k]]);
+          w[k] =
+              static_cast<float>(x * (o.k1 + 1.0) / (o.k1 * norm + x) * item_idf[m.indices()[k]]);
         }
       }
       break;

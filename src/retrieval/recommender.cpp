@@ -59,7 +59,8 @@ Recommendation Recommender::for_stranger(const std::vector<std::string>& liked,
     std::vector<float> counts(static_cast<std::size_t>(num_items()), 0.0f);
     index_t matched = 0;
     for (index_t u = 0; u < train_.num_users(); ++u) {
-      if (demo.age && !(age && age->has_value(u) && std::abs(age->number(u) - *demo.age) <= 5)) continue;
+      if (demo.age && !(age && age->has_value(u) && std::abs(age->number(u) - *demo.age) <= 5))
+        continue;
       if (!demo.gender.empty() && !label_is(gender, u, demo.gender)) continue;
       if (!demo.occupation.empty() && !label_is(occupation, u, demo.occupation)) continue;
       ++matched;

@@ -16,12 +16,10 @@ namespace reckon {
 class BinaryWriter {
  public:
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
-  void put(const T& value) {
-    buffer_.append(reinterpret_cast<const char*>(&value), sizeof(T));
-  }
+  requires std::is_trivially_copyable_v<T>
+  void put(const T& value) { buffer_.append(reinterpret_cast<const char*>(&value), sizeof(T)); }
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void put_vector(const std::vector<T>& values) {
     put<std::uint64_t>(values.size());
     if (!values.empty())
@@ -48,8 +46,7 @@ class BinaryReader {
   BinaryReader(std::string_view data, std::string what) : data_(data), what_(std::move(what)) {}
 
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
-  T get() {
+  requires std::is_trivially_copyable_v<T> T get() {
     need(sizeof(T));
     T value;
     std::memcpy(&value, data_.data() + pos_, sizeof(T));
@@ -57,11 +54,10 @@ class BinaryReader {
     return value;
   }
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
-  std::vector<T> get_vector() {
+  requires std::is_trivially_copyable_v<T> std::vector<T> get_vector() {
     const auto n = get<std::uint64_t>();
-    RECKON_CHECK(n <= (data_.size() - pos_) / sizeof(T), "{}: corrupt: array of {} elements",
-                 what_, n);
+    RECKON_CHECK(n <= (data_.size() - pos_) / sizeof(T), "{}: corrupt: array of {} elements", what_,
+                 n);
     std::vector<T> values(n);
     if (n > 0) std::memcpy(values.data(), data_.data() + pos_, n * sizeof(T));
     pos_ += n * sizeof(T);

@@ -9,12 +9,12 @@
 namespace reckon {
 
 struct Dataset {
-  std::string name;            // e.g. "movielens-100k"; informational
+  std::string name;  // e.g. "movielens-100k"; informational
   IdMap users;
   IdMap items;
-  CsrMatrix interactions;      // users x items; value = rating, count or weight; times optional
-  FeatureTable user_features;  // rows = users.size() (no columns when there are none)
-  FeatureTable item_features;  // rows = items.size()
+  CsrMatrix interactions;         // users x items; value = rating, count or weight; times optional
+  FeatureTable user_features;     // rows = users.size() (no columns when there are none)
+  FeatureTable item_features;     // rows = items.size()
   bool explicit_ratings = false;  // values are ratings on a scale (not counts or 1s)
 
   index_t num_users() const noexcept { return users.size(); }

@@ -1,6 +1,7 @@
 #pragma once
 // Errors: RECKON_CHECK throws InvalidInput with a message a user can act on; only main() and the
-// HTTP handlers catch and translate. RECKON_ASSERT guards internal invariants (a bug, not bad input).
+// HTTP handlers catch and translate. RECKON_ASSERT guards internal invariants (a bug, not bad
+// input).
 #include <fmt/format.h>
 
 #include <stdexcept>
@@ -35,14 +36,14 @@ class InternalError : public std::logic_error {
 
 }  // namespace reckon
 
-#define RECKON_CHECK(cond, ...)                                    \
-  do {                                                             \
+#define RECKON_CHECK(cond, ...)                                          \
+  do {                                                                   \
     if (!(cond)) throw ::reckon::InvalidInput(fmt::format(__VA_ARGS__)); \
   } while (0)
 
-#define RECKON_ASSERT(cond)                                                                    \
-  do {                                                                                         \
-    if (!(cond))                                                                               \
-      throw ::reckon::InternalError(fmt::format("internal error at {}:{}: {}", __FILE__, __LINE__, \
-                                                #cond));                                       \
+#define RECKON_ASSERT(cond)                                                       \
+  do {                                                                            \
+    if (!(cond))                                                                  \
+      throw ::reckon::InternalError(                                              \
+          fmt::format("internal error at {}:{}: {}", __FILE__, __LINE__, #cond)); \
   } while (0)

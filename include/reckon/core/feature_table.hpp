@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <deque>
 #include <span>
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "reckon/core/types.hpp"

@@ -24,7 +24,7 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
 struct CheckedFile {
   std::uint32_t version = 0;
   std::vector<std::uint64_t> fields;
-  std::string_view body;                  // valid while `storage` lives
+  std::string_view body;                // valid while `storage` lives
   std::shared_ptr<const void> storage;  // the memory-mapped file
 };
 

@@ -1,8 +1,7 @@
 #pragma once
 // The evaluation report: JSON (the contract's schema), Markdown, an SVG chart, a console table.
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

@@ -16,10 +16,10 @@ struct RemoteFile {
 };
 
 struct KnownDataset {
-  std::string name;         // reckon's name, also the folder under the data directory
+  std::string name;  // reckon's name, also the folder under the data directory
   std::string description;
-  std::string format;       // the import format that reads the folder
-  std::string terms;        // licence summary
+  std::string format;  // the import format that reads the folder
+  std::string terms;   // licence summary
   std::vector<RemoteFile> files;
 };
 

@@ -21,8 +21,8 @@ struct ImportOptions {
   // header (user, user_id, userId, session_id, ...). The session column is an alias for the user
   // column, for click logs where a session plays the user.
   std::string user_col, item_col, rating_col, time_col, session_col;
-  std::string sep;             // CSV separator: any text, e.g. ",", ";", "\t", "::"; empty = guess
-  std::optional<bool> header;  // empty = detect from the first line
+  std::string sep;              // CSV separator: any text, e.g. ",", ";", "\t", "::"; empty = guess
+  std::optional<bool> header;   // empty = detect from the first line
   std::filesystem::path items;  // item metadata (CSV/TSV/JSONL with an id column)
   std::filesystem::path users;  // user features
   DedupPolicy dedup = DedupPolicy::kLast;

@@ -18,7 +18,9 @@ class EaseModel final : public Model {
   void load(BinaryReader& in) override;
 
   // Bytes the dense item-item matrix needs for `items` items.
-  static double memory_needed(index_t items) { return 4.0 * static_cast<double>(items) * static_cast<double>(items); }
+  static double memory_needed(index_t items) {
+    return 4.0 * static_cast<double>(items) * static_cast<double>(items);
+  }
 
  private:
   index_t n_ = 0;

@@ -1,9 +1,8 @@
 #pragma once
 // Hyper-parameters, declared once per model: name, default, range, doc. The CLI (-p key=value),
 // validation, the model file header and `reckon train --model NAME --help` all read these.
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>

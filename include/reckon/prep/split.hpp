@@ -33,8 +33,8 @@ struct SplitOptions {
 };
 
 struct Split {
-  Dataset train;   // users x items; held-out users have no rows here
-  CsrMatrix test;  // same shape; what is evaluated
+  Dataset train;     // users x items; held-out users have no rows here
+  CsrMatrix test;    // same shape; what is evaluated
   CsrMatrix foldin;  // same shape; for held-out users, the history given at evaluation time
 };
 

@@ -20,10 +20,10 @@ enum class WeightScheme {
 
 struct WeightOptions {
   WeightScheme scheme = WeightScheme::kKeep;
-  double alpha = 1.0;     // confidence
-  double epsilon = 1.0;   // log
-  double k1 = 100.0;      // bm25, the defaults of the implicit library for interaction data
-  double b = 0.8;         // bm25
+  double alpha = 1.0;    // confidence
+  double epsilon = 1.0;  // log
+  double k1 = 100.0;     // bm25, the defaults of the implicit library for interaction data
+  double b = 0.8;        // bm25
   // Exponential time decay: weight *= 0.5^((reference - t) / half_life). Needs timestamps.
   std::optional<double> half_life_days;
   std::optional<std::int64_t> reference_time;  // default: the latest timestamp in the data

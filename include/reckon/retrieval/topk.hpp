@@ -14,8 +14,8 @@ namespace reckon {
 void top_k(std::span<const float> scores, std::size_t k, std::vector<ScoredItem>& out);
 
 struct Filter {
-  bool exclude_history = true;        // drop the items of the user's history
-  std::span<const index_t> exclude;   // more items to drop (any order)
+  bool exclude_history = true;                 // drop the items of the user's history
+  std::span<const index_t> exclude;            // more items to drop (any order)
   const std::vector<bool>* allowed = nullptr;  // when set, only items marked true
 };
 

@@ -42,8 +42,9 @@ TEST(Files, CheckedFileRefusesDamage) {
   std::string bytes = read_file(p);
 
   // Wrong magic.
-  EXPECT_NE(test::error_of([&] { read_checked_file(p, "OTHERMAG", 1, "test"); }).find("not a test file"),
-            std::string::npos);
+  EXPECT_NE(
+      test::error_of([&] { read_checked_file(p, "OTHERMAG", 1, "test"); }).find("not a test file"),
+      std::string::npos);
   // Newer version than supported.
   write_checked_file(p, "TESTMAGI", 3, {1}, "x");
   EXPECT_NE(test::error_of([&] { read_checked_file(p, "TESTMAGI", 2, "test"); }).find("version 3"),

@@ -26,7 +26,9 @@ TEST(IdMap, SurvivesManyInsertions) {
 }
 
 TEST(IdMap, FromIdsRefusesDuplicates) {
-  EXPECT_NE(test::error_of([] { IdMap::from_ids({"x", "y", "x"}); }).find("duplicate id \"x\""),
+  EXPECT_NE(test::error_of([] {
+              IdMap::from_ids({"x", "y", "x"});
+            }).find("duplicate id \"x\""),
             std::string::npos);
 }
 

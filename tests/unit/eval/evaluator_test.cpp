@@ -218,7 +218,8 @@ TEST(Evaluator, PopularOnGowallaMatchesAnIndependentReference) {
       if (rel.count(i)) hits += 1, dcg += 1 / std::log2(pos + 2.0);
       ++pos;
     }
-    for (int j = 0; j < std::min<int>(20, static_cast<int>(rel.size())); ++j) idcg += 1 / std::log2(j + 2.0);
+    for (int j = 0; j < std::min<int>(20, static_cast<int>(rel.size())); ++j)
+      idcg += 1 / std::log2(j + 2.0);
     recall += hits / static_cast<double>(rel.size());
     ndcg += dcg / idcg;
     ++users;
@@ -226,8 +227,8 @@ TEST(Evaluator, PopularOnGowallaMatchesAnIndependentReference) {
   recall /= static_cast<double>(users);
   ndcg /= static_cast<double>(users);
 
-  const PredefinedSplit s = import_predefined_split(*data / "gowalla" / "train.txt",
-                                                    *data / "gowalla" / "test.txt", {});
+  const PredefinedSplit s =
+      import_predefined_split(*data / "gowalla" / "train.txt", *data / "gowalla" / "test.txt", {});
   const TrainedModel t = fit("popular", s.train);
   EvalOptions o;
   o.metrics = {"recall", "ndcg"};

@@ -43,7 +43,8 @@ TEST(Metrics, NdcgGraded) {
   const std::vector<float> grades = {5, 3, 1};  // items 1, 3, 4
   const Relevant g{kRel, grades};
   const double dcg = (std::exp2(3.0) - 1) / std::log2(3.0) + (std::exp2(5.0) - 1) / std::log2(5.0);
-  const double idcg = (std::exp2(5.0) - 1) + (std::exp2(3.0) - 1) / std::log2(3.0) + (std::exp2(1.0) - 1) / 2.0;
+  const double idcg =
+      (std::exp2(5.0) - 1) + (std::exp2(3.0) - 1) / std::log2(3.0) + (std::exp2(1.0) - 1) / 2.0;
   EXPECT_NEAR(ndcg_at(kRanked, g, 5), dcg / idcg, 1e-12);
 }
 
@@ -93,7 +94,8 @@ TEST(Metrics, NoveltyAndDiversity) {
 
 TEST(Metrics, RegistryKnowsEveryName) {
   for (const auto& m : default_metrics()) EXPECT_NO_THROW(find_metric(m));
-  EXPECT_NE(test::error_of([] { find_metric("accuracy"); }).find("unknown metric"), std::string::npos);
+  EXPECT_NE(test::error_of([] { find_metric("accuracy"); }).find("unknown metric"),
+            std::string::npos);
 }
 
 }  // namespace

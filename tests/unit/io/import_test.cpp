@@ -96,7 +96,9 @@ TEST(ImportCsv, WrongSeparator) {
 TEST(ImportCsv, NonNumericRating) {
   TempDir dir;
   const auto e = import_error(dir.file("r.csv", "user,item,rating\n1,2,5\n1,3,five\n"), csv());
-  EXPECT_NE(e.find("r.csv:3: expected a numeric rating in column 3, got \"five\""), std::string::npos) << e;
+  EXPECT_NE(e.find("r.csv:3: expected a numeric rating in column 3, got \"five\""),
+            std::string::npos)
+      << e;
 }
 
 TEST(ImportCsv, MissingColumn) {
@@ -127,7 +129,8 @@ TEST(ImportCsv, VeryLongLine) {
 TEST(ImportCsv, TruncatedGzip) {
   TempDir dir;
   std::string content = "user,item,rating\n";
-  for (int i = 0; i < 20000; ++i) content += std::to_string(i) + "," + std::to_string(i * 7 % 1000) + ",1\n";
+  for (int i = 0; i < 20000; ++i)
+    content += std::to_string(i) + "," + std::to_string(i * 7 % 1000) + ",1\n";
   const auto whole = dir.gz_file("whole.csv.gz", content);
   const std::string bytes = [&] {
     std::ifstream in(whole, std::ios::binary);
@@ -167,10 +170,11 @@ TEST(ImportCsv, DedupPolicies) {
 
 TEST(ImportJsonl, ReadsObjectsAndRefusesGarbage) {
   TempDir dir;
-  const auto p = dir.file("e.jsonl",
-                          "{\"user_id\": \"u1\", \"item_id\": 7, \"rating\": 4, \"timestamp\": "
-                          "\"2020-01-01T00:00:00Z\"}\n\n"
-                          "{\"user_id\": \"u2\", \"item_id\": \"7\", \"rating\": 2, \"timestamp\": 1}\n");
+  const auto p =
+      dir.file("e.jsonl",
+               "{\"user_id\": \"u1\", \"item_id\": 7, \"rating\": 4, \"timestamp\": "
+               "\"2020-01-01T00:00:00Z\"}\n\n"
+               "{\"user_id\": \"u2\", \"item_id\": \"7\", \"rating\": 2, \"timestamp\": 1}\n");
   const Dataset d = import_dataset(p, {});
   EXPECT_EQ(d.num_users(), 2);
   EXPECT_EQ(d.num_items(), 1);
@@ -201,7 +205,9 @@ TEST(ImportMovieLens, DirectoryWithoutRatingsSaysWhatIsMissing) {
   ImportOptions o;
   o.format = ImportFormat::kMovieLens;
   const auto e = import_error(dir / "ml", o);
-  EXPECT_NE(e.find("expected u.data (100K), ratings.dat (1M/10M) or ratings.csv"), std::string::npos) << e;
+  EXPECT_NE(e.find("expected u.data (100K), ratings.dat (1M/10M) or ratings.csv"),
+            std::string::npos)
+      << e;
   EXPECT_NE(import_error(dir / "ml", {}).find("cannot tell the format"), std::string::npos);
 }
 
@@ -234,7 +240,9 @@ TEST(ImportMovieLens, DatFormatAndBadLine) {
   EXPECT_EQ(d.user_features.find("occupation")->format(*d.users.find("1")), "K-12 student");
   dir.file("bad/ratings.dat", "1::10::5::100\n2::10\n");
   const auto e = import_error(dir / "bad", {});
-  EXPECT_NE(e.find("ratings.dat:2: expected 3 or 4 fields (user::item::rating::timestamp)"), std::string::npos) << e;
+  EXPECT_NE(e.find("ratings.dat:2: expected 3 or 4 fields (user::item::rating::timestamp)"),
+            std::string::npos)
+      << e;
 }
 
 TEST(ImportMetadata, InfersColumnKinds) {

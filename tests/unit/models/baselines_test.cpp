@@ -12,7 +12,8 @@ Dataset tiny() {
   d.users = IdMap::from_ids({"a", "b", "c"});
   d.items = IdMap::from_ids({"x", "y", "z"});
   // a: x(t=10) y(t=100); b: y(t=200); c: y(t=50) z(t=300)
-  d.interactions = CsrMatrix(3, 3, {0, 2, 3, 5}, {0, 1, 1, 1, 2}, {5, 1, 2, 3, 4}, {10, 100, 200, 50, 300});
+  d.interactions =
+      CsrMatrix(3, 3, {0, 2, 3, 5}, {0, 1, 1, 1, 2}, {5, 1, 2, 3, 4}, {10, 100, 200, 50, 300});
   d.user_features = FeatureTable(3);
   d.item_features = FeatureTable(3);
   return d;
@@ -30,7 +31,8 @@ TEST(Popular, CountsWeightsAndWindows) {
   EXPECT_EQ(popular_scores({}), (std::vector<float>{1, 3, 1}));
   EXPECT_EQ(popular_scores({{"weighted", "true"}}), (std::vector<float>{5, 6, 4}));
   // Window of 150 s before the latest time (300): only t >= 150 counts -> y at 200, z at 300.
-  EXPECT_EQ(popular_scores({{"window_days", std::to_string(150.0 / 86400.0)}}), (std::vector<float>{0, 1, 1}));
+  EXPECT_EQ(popular_scores({{"window_days", std::to_string(150.0 / 86400.0)}}),
+            (std::vector<float>{0, 1, 1}));
 }
 
 TEST(Random, FixedPerUserAndSeed) {

@@ -65,7 +65,8 @@ TEST_P(GroupModels, RankTheirOwnGroupFirst) {
   for (index_t u : {0, 7, 25, 39}) {
     const auto rec = recommend(*t.model, known(*d, u), 4, Filter{}, s);
     ASSERT_EQ(rec.size(), 4u);
-    for (const auto& r : rec) EXPECT_EQ(r.item >= 10, u >= 20) << GetParam() << " user " << u << " got " << r.item;
+    for (const auto& r : rec)
+      EXPECT_EQ(r.item >= 10, u >= 20) << GetParam() << " user " << u << " got " << r.item;
   }
 }
 
@@ -78,8 +79,8 @@ TEST(ItemKnn, CosineByHand) {
   // cosine(a, c) = 1 / (sqrt2 sqrt2) = 0.5.
   const auto d = dataset(3, 3, {0, 0, 1, 1, 1, 2}, {0, 1, 0, 1, 2, 2}, {1, 1, 1, 1, 1, 1});
   FitContext ctx;
-  TrainedModel t = train_model("itemknn", d,
-                               {{"similarity", "cosine"}, {"shrinkage", "0"}, {"weighting", "none"}}, ctx);
+  TrainedModel t = train_model(
+      "itemknn", d, {{"similarity", "cosine"}, {"shrinkage", "0"}, {"weighting", "none"}}, ctx);
   const auto sim = t.model->similar_items(0, 5);
   ASSERT_EQ(sim.size(), 2u);
   EXPECT_EQ(sim[0].item, 1);
@@ -89,8 +90,8 @@ TEST(ItemKnn, CosineByHand) {
   // Jaccard(a, c) = 1 / (2 + 2 - 1); with shrinkage 1: cosine(a, b) = 2 / (2 + 1).
   TrainedModel j = train_model("itemknn", d, {{"similarity", "jaccard"}, {"shrinkage", "0"}}, ctx);
   EXPECT_NEAR(j.model->similar_items(0, 5)[1].score, 1.0 / 3, 1e-6);
-  TrainedModel s = train_model("itemknn", d,
-                               {{"similarity", "cosine"}, {"shrinkage", "1"}, {"weighting", "none"}}, ctx);
+  TrainedModel s = train_model(
+      "itemknn", d, {{"similarity", "cosine"}, {"shrinkage", "1"}, {"weighting", "none"}}, ctx);
   EXPECT_NEAR(s.model->similar_items(0, 5)[0].score, 2.0 / 3, 1e-6);
   // A stranger who liked c: score(a) = sim(c, a) = 0.5, score(b) = 0.5.
   std::vector<float> out(3);
@@ -124,7 +125,9 @@ TEST(Ease, MatchesTheClosedFormByDirectInversion) {
 TEST(Ease, RefusesWhenTheMatrixDoesNotFit) {
   const auto d = dataset(2, 3, {0, 1}, {0, 2}, {1, 1});
   FitContext ctx;
-  const auto e = test::error_of([&] { train_model("ease", d, {{"max_memory_gb", "0.000000001"}}, ctx); });
+  const auto e = test::error_of([&] {
+    train_model("ease", d, {{"max_memory_gb", "0.000000001"}}, ctx);
+  });
   EXPECT_NE(e.find("3 items need a"), std::string::npos) << e;
   EXPECT_NE(e.find("GB"), std::string::npos) << e;
 }

@@ -119,8 +119,9 @@ TEST_P(Conformance, FitScoreRecommendSaveLoad) {
   }
 
   // Unknown parameters are refused with the known ones listed.
-  EXPECT_NE(test::error_of([&] { train_model(GetParam(), data, {{"no_such_param", "1"}}, ctx); })
-                .find("unknown parameter"),
+  EXPECT_NE(test::error_of([&] {
+              train_model(GetParam(), data, {{"no_such_param", "1"}}, ctx);
+            }).find("unknown parameter"),
             std::string::npos);
 }
 
@@ -132,10 +133,12 @@ TEST_P(Conformance, DamagedModelFileIsRefused) {
   save_model_file(t, dir / "m.rkm");
   const std::string bytes = read_file(dir / "m.rkm");
   write_file_atomic(dir / "cut.rkm", bytes.substr(0, bytes.size() / 2));
-  EXPECT_NE(test::error_of([&] { load_model_file(dir / "cut.rkm"); }).find("cut.rkm"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { load_model_file(dir / "cut.rkm"); }).find("cut.rkm"),
+            std::string::npos);
   // A dataset file is not a model file.
   write_file_atomic(dir / "d.rkm", "RECKONDS not a model");
-  EXPECT_NE(test::error_of([&] { load_model_file(dir / "d.rkm"); }).find("not a reckon model"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { load_model_file(dir / "d.rkm"); }).find("not a reckon model"),
+            std::string::npos);
 }
 
 std::vector<std::string> all_models() {

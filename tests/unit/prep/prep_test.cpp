@@ -44,7 +44,8 @@ using Triple = std::tuple<index_t, index_t, std::int64_t>;
 std::multiset<Triple> entries(const CsrMatrix& m) {
   std::multiset<Triple> s;
   for (index_t r = 0; r < m.rows(); ++r)
-    for (index_t k = 0; k < m.row_size(r); ++k) s.emplace(r, m.row_indices(r)[k], m.row_times(r)[k]);
+    for (index_t k = 0; k < m.row_size(r); ++k)
+      s.emplace(r, m.row_indices(r)[k], m.row_times(r)[k]);
   return s;
 }
 
@@ -117,7 +118,8 @@ TEST(Split, GlobalTimeCutoff) {
   o.cutoff_time.reset();
   o.test_fraction = 0.3;
   const Split q = split_dataset(d, o);
-  EXPECT_NEAR(static_cast<double>(q.test.nnz()) / static_cast<double>(d.num_interactions()), 0.3, 0.02);
+  EXPECT_NEAR(static_cast<double>(q.test.nnz()) / static_cast<double>(d.num_interactions()), 0.3,
+              0.02);
 }
 
 TEST(Split, HeldOutUsersAreDisjointFromTraining) {

@@ -1,0 +1,206 @@
+// The model table: quality, fit time, time to recommend the top 20 to every user, and peak
+// memory, for every collaborative-filtering model on Gowalla (LightGCN split) and MovieLens-100K.
+// Each run is a forked child, so that its peak RSS is its own.
+// Usage: bench_models [--only NAME] [--skip NAME] [--dataset gowalla|ml100k|ml100k-ratings]
+#include <omp.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "reckon/core/progress.hpp"
+#include "reckon/eval/evaluator.hpp"
+#include "reckon/io/data_registry.hpp"
+#include "reckon/io/import.hpp"
+#include "reckon/prep/split.hpp"
+#include "reckon/retrieval/topk.hpp"
+
+using namespace reckon;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Row {
+  double fit_s = 0, topk_s = 0, q1 = 0, q2 = 0;
+  long peak_kb = 0;
+  bool ok = false;
+};
+
+// Runs `work` in a child that sends back four numbers.
+Row in_child(const std::function<Row()>& work) {
+  int fd[2];
+  if (pipe(fd) != 0) std::abort();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fd[0]);
+    Row r;
+    try {
+      r = work();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      _exit(1);
+    }
+    double msg[4] = {r.fit_s, r.topk_s, r.q1, r.q2};
+    if (write(fd[1], msg, sizeof msg) != sizeof msg) _exit(2);
+    _exit(0);
+  }
+  close(fd[1]);
+  double msg[4];
+  const auto got = read(fd[0], msg, sizeof msg);
+  close(fd[0]);
+  int status = 0;
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  Row r;
+  if (got == sizeof msg && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    r = {msg[0], msg[1], msg[2], msg[3], usage.ru_maxrss, true};
+  }
+  return r;
+}
+
+// Top-20 unseen items for every training user, in blocks of 32 (as a batch job would).
+double top20_all_users(const Model& model, const Dataset& train) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const index_t n = train.num_items();
+  const index_t users = train.num_users();
+  constexpr index_t kBlock = 32;
+  std::vector<std::vector<ScoredItem>> lists(static_cast<std::size_t>(users));
+#pragma omp parallel
+  {
+    std::vector<float> scores(static_cast<std::size_t>(kBlock * n));
+    std::vector<UserContext> ctx;
+#pragma omp for schedule(dynamic, 1)
+    for (index_t b = 0; b < (users + kBlock - 1) / kBlock; ++b) {
+      ctx.clear();
+      for (index_t u = b * kBlock; u < std::min(users, (b + 1) * kBlock); ++u) {
+        UserContext c;
+        c.user = u;
+        c.history = train.interactions.row_indices(u);
+        c.weights = train.interactions.row_values(u);
+        ctx.push_back(c);
+      }
+      model.score_batch(ctx, std::span<float>(scores.data(), ctx.size() * static_cast<std::size_t>(n)));
+      for (std::size_t k = 0; k < ctx.size(); ++k) {
+        std::span<float> s(scores.data() + k * static_cast<std::size_t>(n), static_cast<std::size_t>(n));
+        mask(s, ctx[k].history);
+        top_k(s, 20, lists[static_cast<std::size_t>(b * kBlock) + k]);
+      }
+    }
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+struct Config {
+  std::string model;
+  std::map<std::string, std::string> params;
+  std::string label;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string only, skip, which = "all";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
+    if (!std::strcmp(argv[i], "--skip")) skip = argv[i + 1];
+    if (!std::strcmp(argv[i], "--dataset")) which = argv[i + 1];
+  }
+  Progress::set_enabled(false);
+  const fs::path data = data_dir();
+  auto wanted = [&](const std::string& m) {
+    return (only.empty() || only.find(m) != std::string::npos) && (skip.empty() || skip.find(m) == std::string::npos);
+  };
+
+  // Implicit-feedback models on Gowalla and ML-100K.
+  const std::vector<Config> ranking = {
+      {"popular", {}, "popular"},
+      {"itemknn", {}, "itemknn"},
+      {"userknn", {}, "userknn"},
+      {"ials", {}, "ials 64"},
+      {"ials", {{"factors", "128"}}, "ials 128"},
+      {"ials", {{"factors", "256"}, {"regularization", "20"}}, "ials 256"},
+      {"bpr", {}, "bpr 64"},
+      {"ease", {{"lambda", "150"}}, "ease"},
+  };
+  for (const std::string name : {"gowalla", "ml100k"}) {
+    if (which != "all" && which != name) continue;
+    PredefinedSplit split;
+    if (name == "gowalla") {
+      split = import_predefined_split(data / "gowalla" / "train.txt", data / "gowalla" / "test.txt", {});
+    } else {
+      Dataset d = import_dataset(data / "movielens-100k", {});
+      SplitOptions so;
+      so.kind = SplitKind::kUserTime;
+      Split s = split_dataset(d, so);
+      split.train = std::move(s.train);
+      split.test = std::move(s.test);
+    }
+    auto train = std::make_shared<const Dataset>(split.train);
+    const std::size_t k = name == "gowalla" ? 20 : 10;
+    std::printf("\n%s: %lld users, %lld items, %lld train, %lld test; full ranking, k=%zu, %d threads\n", name.c_str(),
+                static_cast<long long>(train->num_users()), static_cast<long long>(train->num_items()),
+                static_cast<long long>(train->num_interactions()), static_cast<long long>(split.test.nnz()), k,
+                omp_get_max_threads());
+    std::printf("%-10s %10s %10s %10s %10s %10s\n", "model", "fit s", "top20 s", "peak MB",
+                ("recall@" + std::to_string(k)).c_str(), ("ndcg@" + std::to_string(k)).c_str());
+    for (const auto& c : ranking) {
+      if (!wanted(c.model)) continue;
+      if (name == "gowalla" && c.model == "ease" && !wanted("ease-gowalla") && only.empty()) {
+        std::printf("%-10s (skipped: ~5 min and 6.7 GB; run with --only ease-gowalla)\n", c.label.c_str());
+        continue;
+      }
+      const Row r = in_child([&] {
+        FitContext ctx;
+        TrainedModel t = train_model(c.model, train, c.params, ctx);
+        Row row;
+        row.fit_s = t.fit_seconds;
+        row.topk_s = top20_all_users(*t.model, *train);
+        EvalOptions o;
+        o.ks = {k};
+        o.metrics = {"recall", "ndcg"};
+        o.progress = false;
+        const EvalResult e = evaluate(*t.model, *train, split.test, CsrMatrix(), o);
+        row.q1 = e.metrics.at("recall@" + std::to_string(k));
+        row.q2 = e.metrics.at("ndcg@" + std::to_string(k));
+        return row;
+      });
+      if (!r.ok) {
+        std::printf("%-10s failed\n", c.label.c_str());
+        continue;
+      }
+      std::printf("%-10s %10.2f %10.2f %10.0f %10.4f %10.4f\n", c.label.c_str(), r.fit_s, r.topk_s,
+                  static_cast<double>(r.peak_kb) / 1024.0, r.q1, r.q2);
+    }
+  }
+
+  // Rating models on the official ML-100K split.
+  if (which == "all" || which == "ml100k-ratings") {
+    const PredefinedSplit u1 = import_predefined_split(data / "movielens-100k" / "u1.base",
+                                                       data / "movielens-100k" / "u1.test", {});
+    auto train = std::make_shared<const Dataset>(u1.train);
+    std::printf("\nml100k u1.base/u1.test: rating prediction\n%-10s %10s %10s %10s %10s\n", "model", "fit s",
+                "peak MB", "rmse", "mae");
+    for (const std::string m : {"mf", "svdpp"}) {
+      if (!wanted(m)) continue;
+      const Row r = in_child([&] {
+        FitContext ctx;
+        TrainedModel t = train_model(m, train, {}, ctx);
+        EvalOptions o;
+        o.metrics = {"rmse", "mae"};
+        o.progress = false;
+        const EvalResult e = evaluate(*t.model, *train, u1.test, CsrMatrix(), o);
+        return Row{t.fit_seconds, 0, e.metrics.at("rmse"), e.metrics.at("mae"), 0, true};
+      });
+      std::printf("%-10s %10.2f %10.0f %10.4f %10.4f\n", m.c_str(), r.fit_s, static_cast<double>(r.peak_kb) / 1024.0,
+                  r.q1, r.q2);
+    }
+  }
+  return 0;
+}
