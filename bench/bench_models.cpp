@@ -86,9 +86,11 @@ double top20_all_users(const Model& model, const Dataset& train) {
         c.weights = train.interactions.row_values(u);
         ctx.push_back(c);
       }
-      model.score_batch(ctx, std::span<float>(scores.data(), ctx.size() * static_cast<std::size_t>(n)));
+      model.score_batch(ctx,
+                        std::span<float>(scores.data(), ctx.size() * static_cast<std::size_t>(n)));
       for (std::size_t k = 0; k < ctx.size(); ++k) {
-        std::span<float> s(scores.data() + k * static_cast<std::size_t>(n), static_cast<std::size_t>(n));
+        std::span<float> s(scores.data() + k * static_cast<std::size_t>(n),
+                           static_cast<std::size_t>(n));
         mask(s, ctx[k].history);
         top_k(s, 20, lists[static_cast<std::size_t>(b * kBlock) + k]);
       }
@@ -115,7 +117,8 @@ int main(int argc, char** argv) {
   Progress::set_enabled(false);
   const fs::path data = data_dir();
   auto wanted = [&](const std::string& m) {
-    return (only.empty() || only.find(m) != std::string::npos) && (skip.empty() || skip.find(m) == std::string::npos);
+    return (only.empty() || only.find(m) != std::string::npos) &&
+           (skip.empty() || skip.find(m) == std::string::npos);
   };
 
   // Implicit-feedback models on Gowalla and ML-100K.
@@ -133,7 +136,8 @@ int main(int argc, char** argv) {
     if (which != "all" && which != name) continue;
     PredefinedSplit split;
     if (name == "gowalla") {
-      split = import_predefined_split(data / "gowalla" / "train.txt", data / "gowalla" / "test.txt", {});
+      split = import_predefined_split(data / "gowalla" / "train.txt", data / "gowalla" / "test.txt",
+                                      {});
     } else {
       Dataset d = import_dataset(data / "movielens-100k", {});
       SplitOptions so;
@@ -144,16 +148,19 @@ int main(int argc, char** argv) {
     }
     auto train = std::make_shared<const Dataset>(split.train);
     const std::size_t k = name == "gowalla" ? 20 : 10;
-    std::printf("\n%s: %lld users, %lld items, %lld train, %lld test; full ranking, k=%zu, %d threads\n", name.c_str(),
-                static_cast<long long>(train->num_users()), static_cast<long long>(train->num_items()),
-                static_cast<long long>(train->num_interactions()), static_cast<long long>(split.test.nnz()), k,
-                omp_get_max_threads());
+    std::printf(
+        "\n%s: %lld users, %lld items, %lld train, %lld test; full ranking, k=%zu, %d threads\n",
+        name.c_str(), static_cast<long long>(train->num_users()),
+        static_cast<long long>(train->num_items()),
+        static_cast<long long>(train->num_interactions()), static_cast<long long>(split.test.nnz()),
+        k, omp_get_max_threads());
     std::printf("%-10s %10s %10s %10s %10s %10s\n", "model", "fit s", "top20 s", "peak MB",
                 ("recall@" + std::to_string(k)).c_str(), ("ndcg@" + std::to_string(k)).c_str());
     for (const auto& c : ranking) {
       if (!wanted(c.model)) continue;
       if (name == "gowalla" && c.model == "ease" && !wanted("ease-gowalla") && only.empty()) {
-        std::printf("%-10s (skipped: ~5 min and 6.7 GB; run with --only ease-gowalla)\n", c.label.c_str());
+        std::printf("%-10s (skipped: ~5 min and 6.7 GB; run with --only ease-gowalla)\n",
+                    c.label.c_str());
         continue;
       }
       const Row r = in_child([&] {
@@ -185,8 +192,8 @@ int main(int argc, char** argv) {
     const PredefinedSplit u1 = import_predefined_split(data / "movielens-100k" / "u1.base",
                                                        data / "movielens-100k" / "u1.test", {});
     auto train = std::make_shared<const Dataset>(u1.train);
-    std::printf("\nml100k u1.base/u1.test: rating prediction\n%-10s %10s %10s %10s %10s\n", "model", "fit s",
-                "peak MB", "rmse", "mae");
+    std::printf("\nml100k u1.base/u1.test: rating prediction\n%-10s %10s %10s %10s %10s\n", "model",
+                "fit s", "peak MB", "rmse", "mae");
     for (const std::string m : {"mf", "svdpp"}) {
       if (!wanted(m)) continue;
       const Row r = in_child([&] {
@@ -198,8 +205,8 @@ int main(int argc, char** argv) {
         const EvalResult e = evaluate(*t.model, *train, u1.test, CsrMatrix(), o);
         return Row{t.fit_seconds, 0, e.metrics.at("rmse"), e.metrics.at("mae"), 0, true};
       });
-      std::printf("%-10s %10.2f %10.0f %10.4f %10.4f\n", m.c_str(), r.fit_s, static_cast<double>(r.peak_kb) / 1024.0,
-                  r.q1, r.q2);
+      std::printf("%-10s %10.2f %10.0f %10.4f %10.4f\n", m.c_str(), r.fit_s,
+                  static_cast<double>(r.peak_kb) / 1024.0, r.q1, r.q2);
     }
   }
   return 0;

@@ -24,12 +24,6 @@ const std::vector<std::string> kRatingNames = {"rating", "score", "value",     "
 const std::vector<std::string> kTimeNames = {"timestamp", "time",      "ts",         "datetime",
                                              "date",      "eventdate", "event_time", "created_at"};
 
-std::string lower(std::string_view s) {
-  std::string out(trim(s));
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool is_position(std::string_view spec) {
   return !spec.empty() &&
          std::all_of(spec.begin(), spec.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -52,7 +46,7 @@ int resolve(const std::string& spec, const std::vector<std::string>& header,
       RECKON_CHECK(pos >= 1, "--{}-col: positions start at 1, got {}", what, spec);
       return pos - 1;
     }
-    const std::string want = lower(spec);
+    const std::string want = to_lower(spec);
     for (std::size_t i = 0; i < header.size(); ++i)
       if (header[i] == want) return static_cast<int>(i);
     RECKON_CHECK(false, "{}: no column named \"{}\" for the {} (header has: {})", file, spec, what,
@@ -80,7 +74,7 @@ std::string guess_sep(std::string_view first_line, bool tsv) {
 bool looks_like_header(const std::vector<std::string>& fields, const ImportOptions& o) {
   for (const auto& f : fields) {
     for (const auto* spec : {&o.user_col, &o.item_col, &o.rating_col, &o.time_col, &o.session_col})
-      if (!spec->empty() && !is_position(*spec) && lower(*spec) == f) return true;
+      if (!spec->empty() && !is_position(*spec) && to_lower(*spec) == f) return true;
     for (const auto* names : {&kUserNames, &kItemNames, &kRatingNames, &kTimeNames})
       if (std::find(names->begin(), names->end(), f) != names->end()) return true;
   }
@@ -140,7 +134,7 @@ bool read_delimited(const fs::path& file, const ImportOptions& o, bool tsv, Inte
     split_plain(record, sep, f);
   }
   std::vector<std::string> first_fields;
-  for (auto x : f) first_fields.push_back(lower(x));
+  for (auto x : f) first_fields.push_back(to_lower(x));
   const bool header = o.header.value_or(looks_like_header(first_fields, o));
   const std::vector<std::string> names = header ? first_fields : std::vector<std::string>{};
   const std::string user_spec = !o.session_col.empty() ? o.session_col : o.user_col;
@@ -201,7 +195,7 @@ const nlohmann::json* field(const nlohmann::json& obj, const std::string& spec,
     return it == obj.end() ? nullptr : &*it;
   }
   for (auto it = obj.begin(); it != obj.end(); ++it)
-    if (std::find(known.begin(), known.end(), lower(it.key())) != known.end()) return &*it;
+    if (std::find(known.begin(), known.end(), to_lower(it.key())) != known.end()) return &*it;
   return nullptr;
 }
 

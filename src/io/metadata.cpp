@@ -20,12 +20,6 @@ const std::vector<std::string> kIdNames = {
 const std::vector<std::string> kTextNames = {"title", "name",    "text",    "description",
                                              "body",  "content", "summary", "overview"};
 
-std::string lower(std::string_view s) {
-  std::string out(trim(s));
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Raw values of one column, per row of the id map ("" = missing); lists keep '|' separators.
 struct RawColumn {
   std::string name;
@@ -45,7 +39,7 @@ FeatureKind infer_kind(const RawColumn& c) {
   if (c.forced_multi || (with_bar > 0 && with_bar * 10 >= present))
     return FeatureKind::kMultiCategorical;
   if (present > 0 && numeric == present) return FeatureKind::kNumeric;
-  if (std::find(kTextNames.begin(), kTextNames.end(), lower(c.name)) != kTextNames.end())
+  if (std::find(kTextNames.begin(), kTextNames.end(), to_lower(c.name)) != kTextNames.end())
     return FeatureKind::kText;
   if (present > 0 && total_len / present > 40) return FeatureKind::kText;
   return FeatureKind::kCategorical;
@@ -101,7 +95,7 @@ void read_delimited_metadata(const fs::path& path, const IdMap& ids, FeatureTabl
   int id_col = 0;
   for (const auto& name : kIdNames) {
     auto it = std::find_if(header.begin(), header.end(),
-                           [&](const std::string& h) { return lower(h) == name; });
+                           [&](const std::string& h) { return to_lower(h) == name; });
     if (it != header.end()) {
       id_col = static_cast<int>(it - header.begin());
       break;
@@ -160,7 +154,7 @@ void read_jsonl_metadata(const fs::path& path, const IdMap& ids, FeatureTable& t
     std::string id;
     for (const auto& name : kIdNames) {
       for (auto it = obj.begin(); it != obj.end(); ++it) {
-        if (lower(it.key()) != name) continue;
+        if (to_lower(it.key()) != name) continue;
         id = it->is_string() ? it->get<std::string>() : it->dump();
         break;
       }
@@ -170,7 +164,8 @@ void read_jsonl_metadata(const fs::path& path, const IdMap& ids, FeatureTable& t
     auto row = ids.find(id);
     if (!row) continue;
     for (auto it = obj.begin(); it != obj.end(); ++it) {
-      if (std::find(kIdNames.begin(), kIdNames.end(), lower(it.key())) != kIdNames.end()) continue;
+      if (std::find(kIdNames.begin(), kIdNames.end(), to_lower(it.key())) != kIdNames.end())
+        continue;
       auto [c, inserted] = columns.try_emplace(it.key());
       if (inserted) {
         c->second.name = it.key();

@@ -68,6 +68,48 @@ bool is_100k_file(const fs::path& file) {
   return name == "u.data" || name.ends_with(".base") || name.ends_with(".test");
 }
 
+// The demographic columns every MovieLens release with user data has.
+struct UserColumns {
+  FeatureColumn& age;
+  FeatureColumn& gender;
+  FeatureColumn& occupation;
+  FeatureColumn& zip;
+  explicit UserColumns(Dataset& d)
+      : age(d.user_features.column("age", FeatureKind::kNumeric)),
+        gender(d.user_features.column("gender", FeatureKind::kCategorical)),
+        occupation(d.user_features.column("occupation", FeatureKind::kCategorical)),
+        zip(d.user_features.column("zip", FeatureKind::kCategorical)) {}
+  void set(index_t row, float a, std::string_view g, std::string_view occ, std::string_view z) {
+    age.set_number(row, a);
+    gender.add_label(row, trim(g));
+    occupation.add_label(row, trim(occ));
+    zip.add_label(row, trim(z));
+  }
+};
+
+// Title (UTF-8), the year from the title, and genres.
+struct MovieColumns {
+  FeatureColumn& title;
+  FeatureColumn& year;
+  FeatureColumn& genres;
+  explicit MovieColumns(Dataset& d)
+      : title(d.item_features.column("title", FeatureKind::kText)),
+        year(d.item_features.column("year", FeatureKind::kNumeric)),
+        genres(d.item_features.column("genres", FeatureKind::kMultiCategorical)) {}
+  void set_title(index_t row, std::string_view raw) {
+    std::string t = movielens_text(raw);
+    year.set_number(row, title_year(t));
+    title.set_text(row, std::move(t));
+  }
+  // `list` is '|'-separated, as in movies.dat and movies.csv.
+  void add_genres(index_t row, std::string_view list) {
+    std::vector<std::string_view> g;
+    split_plain(list, "|", g);
+    for (auto x : g)
+      if (!trim(x).empty() && trim(x) != "(no genres listed)") genres.add_label(row, trim(x));
+  }
+};
+
 }  // namespace
 
 fs::path find_file(const fs::path& dir, std::initializer_list<const char*> names) {
@@ -145,9 +187,7 @@ void read_100k_metadata(const fs::path& dir, Dataset& d) {
   }
   if (fs::path ifile = find_file(dir, {"u.item"}); !ifile.empty()) {
     LineReader in(ifile);
-    auto& title = d.item_features.column("title", FeatureKind::kText);
-    auto& year = d.item_features.column("year", FeatureKind::kNumeric);
-    auto& genre = d.item_features.column("genres", FeatureKind::kMultiCategorical);
+    MovieColumns movies(d);
     auto& url = d.item_features.column("imdb_url", FeatureKind::kText);
     std::string_view line;
     std::vector<std::string_view> f;
@@ -158,23 +198,18 @@ void read_100k_metadata(const fs::path& dir, Dataset& d) {
         in.fail("id|title|release date|video release date|IMDb URL|genre flags", line);
       auto row = d.items.find(trim(f[0]));
       if (!row) continue;  // a movie nobody rated
-      std::string t = movielens_text(f[1]);
-      year.set_number(*row, title_year(t));
-      title.set_text(*row, std::move(t));
+      movies.set_title(*row, f[1]);
       url.set_text(*row, movielens_text(f[4]));
       for (std::size_t g = 5; g < f.size(); ++g) {
         if (trim(f[g]) == "1")
-          genre.add_label(*row,
-                          g - 5 < genres.size() ? genres[g - 5] : fmt::format("genre{}", g - 5));
+          movies.genres.add_label(
+              *row, g - 5 < genres.size() ? genres[g - 5] : fmt::format("genre{}", g - 5));
       }
     }
   }
   if (fs::path ufile = find_file(dir, {"u.user"}); !ufile.empty()) {
     LineReader in(ufile);
-    auto& age = d.user_features.column("age", FeatureKind::kNumeric);
-    auto& gender = d.user_features.column("gender", FeatureKind::kCategorical);
-    auto& occupation = d.user_features.column("occupation", FeatureKind::kCategorical);
-    auto& zip = d.user_features.column("zip", FeatureKind::kCategorical);
+    UserColumns users(d);
     std::string_view line;
     std::vector<std::string_view> f;
     while (in.next(line)) {
@@ -185,10 +220,7 @@ void read_100k_metadata(const fs::path& dir, Dataset& d) {
       if (!row) continue;
       auto a = parse_int(f[1]);
       if (!a) in.fail("an integer age in field 2", f[1]);
-      age.set_number(*row, static_cast<float>(*a));
-      gender.add_label(*row, trim(f[2]));
-      occupation.add_label(*row, trim(f[3]));
-      zip.add_label(*row, trim(f[4]));
+      users.set(*row, static_cast<float>(*a), f[2], f[3], f[4]);
     }
   }
 }
@@ -196,31 +228,22 @@ void read_100k_metadata(const fs::path& dir, Dataset& d) {
 void read_dat_metadata(const fs::path& dir, Dataset& d) {
   if (fs::path mfile = find_file(dir, {"movies.dat"}); !mfile.empty()) {
     LineReader in(mfile);
-    auto& title = d.item_features.column("title", FeatureKind::kText);
-    auto& year = d.item_features.column("year", FeatureKind::kNumeric);
-    auto& genre = d.item_features.column("genres", FeatureKind::kMultiCategorical);
+    MovieColumns movies(d);
     std::string_view line;
-    std::vector<std::string_view> f, g;
+    std::vector<std::string_view> f;
     while (in.next(line)) {
       if (line.empty()) continue;
       split_plain(line, "::", f);
       if (f.size() != 3) in.fail("MovieID::Title::Genres", line);
       auto row = d.items.find(trim(f[0]));
       if (!row) continue;
-      std::string t = movielens_text(f[1]);
-      year.set_number(*row, title_year(t));
-      title.set_text(*row, std::move(t));
-      split_plain(f[2], "|", g);
-      for (auto x : g)
-        if (!trim(x).empty() && trim(x) != "(no genres listed)") genre.add_label(*row, trim(x));
+      movies.set_title(*row, f[1]);
+      movies.add_genres(*row, f[2]);
     }
   }
   if (fs::path ufile = find_file(dir, {"users.dat"}); !ufile.empty()) {
     LineReader in(ufile);
-    auto& age = d.user_features.column("age", FeatureKind::kNumeric);
-    auto& gender = d.user_features.column("gender", FeatureKind::kCategorical);
-    auto& occupation = d.user_features.column("occupation", FeatureKind::kCategorical);
-    auto& zip = d.user_features.column("zip", FeatureKind::kCategorical);
+    UserColumns users(d);
     std::string_view line;
     std::vector<std::string_view> f;
     while (in.next(line)) {
@@ -235,10 +258,7 @@ void read_dat_metadata(const fs::path& dir, Dataset& d) {
       if (!occ || *occ < 0 || *occ >= static_cast<std::int64_t>(kMl1mOccupations.size()))
         in.fail("an occupation code 0-20 in field 4", f[3]);
       // Age codes are the lower bounds of the README's ranges (1 = under 18).
-      age.set_number(*row, static_cast<float>(*a));
-      gender.add_label(*row, trim(f[1]));
-      occupation.add_label(*row, kMl1mOccupations[*occ]);
-      zip.add_label(*row, trim(f[4]));
+      users.set(*row, static_cast<float>(*a), f[1], kMl1mOccupations[*occ], f[4]);
     }
   }
   if (fs::path tfile = find_file(dir, {"tags.dat"}); !tfile.empty()) {
@@ -260,22 +280,15 @@ void read_csv_metadata(const fs::path& dir, Dataset& d) {
   std::string scratch;
   if (fs::path mfile = find_file(dir, {"movies.csv"}); !mfile.empty()) {
     LineReader in(mfile);
-    auto& title = d.item_features.column("title", FeatureKind::kText);
-    auto& year = d.item_features.column("year", FeatureKind::kNumeric);
-    auto& genre = d.item_features.column("genres", FeatureKind::kMultiCategorical);
+    MovieColumns movies(d);
     std::string_view line;
-    std::vector<std::string_view> g;
     while (in.next(line)) {
       if (line.empty() || in.line_number() == 1) continue;
       if (!split_csv(line, ',', f, scratch) || f.size() != 3) in.fail("movieId,title,genres", line);
       auto row = d.items.find(trim(f[0]));
       if (!row) continue;
-      std::string t = movielens_text(f[1]);
-      year.set_number(*row, title_year(t));
-      title.set_text(*row, std::move(t));
-      split_plain(f[2], "|", g);
-      for (auto x : g)
-        if (!trim(x).empty() && trim(x) != "(no genres listed)") genre.add_label(*row, trim(x));
+      movies.set_title(*row, f[1]);
+      movies.add_genres(*row, f[2]);
     }
   }
   if (fs::path tfile = find_file(dir, {"tags.csv"}); !tfile.empty()) {

@@ -15,6 +15,13 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+std::string to_lower(std::string_view s) {
+  std::string out(trim(s));
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
 std::optional<std::int64_t> parse_int(std::string_view s) {
   s = trim(s);
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);

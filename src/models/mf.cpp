@@ -109,8 +109,8 @@ void MfModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
   progress.finish();
 }
 
-Eigen::VectorXf MfModel::fold_in(const UserContext& user) const {
-  // Ridge regression of the given ratings' residuals on the item factors.
+Eigen::VectorXf MfModel::ridge_fold_in(const UserContext& user,
+                                       const Eigen::VectorXf& offset) const {
   const Eigen::Index f = item_factors_.cols();
   if (user.history.empty()) return Eigen::VectorXf::Zero(f);
   const float bu = user_bias(user);
@@ -119,12 +119,17 @@ Eigen::VectorXf MfModel::fold_in(const UserContext& user) const {
   Eigen::VectorXf b = Eigen::VectorXf::Zero(f);
   for (std::size_t k = 0; k < user.history.size(); ++k) {
     const index_t i = user.history[k];
+    // Without ratings (weights) a liked item counts as one above the mean.
     const float r = user.weights.empty() ? mu_ + 1.0f : user.weights[k];
     const auto q = item_factors_.row(i).transpose();
     a.selfadjointView<Eigen::Lower>().rankUpdate(q);
-    b.noalias() += (r - mu_ - bu - item_bias_[i]) * q;
+    b.noalias() += (r - mu_ - bu - item_bias_[i] - q.dot(offset)) * q;
   }
   return a.selfadjointView<Eigen::Lower>().llt().solve(b);
+}
+
+Eigen::VectorXf MfModel::fold_in(const UserContext& user) const {
+  return ridge_fold_in(user, Eigen::VectorXf::Zero(item_factors_.cols()));
 }
 
 void MfModel::add_biases(const UserContext& user, std::span<float> out) const {
@@ -232,22 +237,9 @@ void SvdppModel::fit(const Dataset& train, const Params& params, FitContext& ctx
 }
 
 Eigen::VectorXf SvdppModel::fold_in(const UserContext& user) const {
-  // Explicit part by ridge regression on the residuals after the implicit part.
+  // The implicit part from what the user rated, plus the explicit part by ridge regression.
   const Eigen::VectorXf z = implicit_part(user.history);
-  if (user.history.empty()) return z;
-  const Eigen::Index f = item_factors_.cols();
-  const float bu = user_bias(user);
-  Eigen::MatrixXf a = Eigen::MatrixXf::Identity(f, f) *
-                      (regularization_ * static_cast<float>(user.history.size()) + 1e-3f);
-  Eigen::VectorXf b = Eigen::VectorXf::Zero(f);
-  for (std::size_t k = 0; k < user.history.size(); ++k) {
-    const index_t i = user.history[k];
-    const float r = user.weights.empty() ? mu_ + 1.0f : user.weights[k];
-    const auto q = item_factors_.row(i).transpose();
-    a.selfadjointView<Eigen::Lower>().rankUpdate(q);
-    b.noalias() += (r - mu_ - bu - item_bias_[i] - q.dot(z)) * q;
-  }
-  return z + a.selfadjointView<Eigen::Lower>().llt().solve(b);
+  return z + ridge_fold_in(user, z);
 }
 
 void SvdppModel::save_extra(BinaryWriter& w) const {

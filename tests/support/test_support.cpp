@@ -39,6 +39,19 @@ fs::path TempDir::gz_file(std::string_view name, std::string_view content) const
   return p;
 }
 
+Dataset make_dataset(CsrMatrix interactions) {
+  Dataset d;
+  std::vector<std::string> users, items;
+  for (index_t u = 0; u < interactions.rows(); ++u) users.push_back("u" + std::to_string(u));
+  for (index_t i = 0; i < interactions.cols(); ++i) items.push_back("i" + std::to_string(i));
+  d.users = IdMap::from_ids(std::move(users));
+  d.items = IdMap::from_ids(std::move(items));
+  d.user_features = FeatureTable(interactions.rows());
+  d.item_features = FeatureTable(interactions.cols());
+  d.interactions = std::move(interactions);
+  return d;
+}
+
 std::optional<fs::path> shared_data() {
   fs::path dir;
   if (const char* env = std::getenv("RECKON_DATA_DIR"); env && *env) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "reckon/core/dataset.hpp"
+
 namespace reckon::test {
 
 // A fresh temporary folder, removed when the object goes away.
@@ -20,6 +22,10 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// A dataset with users "u0".."u{n-1}" and items "i0".."i{m-1}" around `interactions`, empty
+// feature tables of the right size.
+Dataset make_dataset(CsrMatrix interactions);
 
 // $RECKON_DATA_DIR or <source>/../shared/data; nullopt when the folder is missing.
 std::optional<std::filesystem::path> shared_data();

@@ -9,6 +9,8 @@
 namespace reckon {
 
 std::string_view trim(std::string_view s);
+// Trimmed and ASCII-lowercased (for matching column names).
+std::string to_lower(std::string_view s);
 std::optional<std::int64_t> parse_int(std::string_view s);
 std::optional<double> parse_double(std::string_view s);
 // Unix seconds from an integer or decimal number of seconds, or an ISO 8601 date or date-time

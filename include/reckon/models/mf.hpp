@@ -23,6 +23,9 @@ class MfModel : public FactorModel {
   // The user's bias: learned for a known, unchanged user; estimated from the history otherwise.
   float user_bias(const UserContext& user) const;
   bool known_unchanged(const UserContext& user) const;
+  // Ridge regression of the history's rating residuals (after biases and `offset . q_i`) on the
+  // item factors: the explicit part of a folded-in user.
+  Eigen::VectorXf ridge_fold_in(const UserContext& user, const Eigen::VectorXf& offset) const;
 
   float mu_ = 0;
   std::vector<float> user_bias_, item_bias_;

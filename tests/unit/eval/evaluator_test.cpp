@@ -16,19 +16,6 @@
 namespace reckon {
 namespace {
 
-Dataset make_dataset(index_t users, index_t items, const CsrMatrix& m) {
-  Dataset d;
-  std::vector<std::string> u, i;
-  for (index_t a = 0; a < users; ++a) u.push_back("u" + std::to_string(a));
-  for (index_t b = 0; b < items; ++b) i.push_back("i" + std::to_string(b));
-  d.users = IdMap::from_ids(u);
-  d.items = IdMap::from_ids(i);
-  d.interactions = m;
-  d.user_features = FeatureTable(users);
-  d.item_features = FeatureTable(items);
-  return d;
-}
-
 TrainedModel fit(const std::string& name, const Dataset& d) {
   FitContext ctx;
   return train_model(name, std::make_shared<const Dataset>(d), {}, ctx);
@@ -41,7 +28,7 @@ const CsrMatrix kTrain(3, 5, {0, 1, 3, 6}, {0, 0, 1, 0, 1, 2}, {1, 1, 1, 1, 1, 1
 const CsrMatrix kTest(3, 5, {0, 2, 3, 3}, {1, 4, 3}, {1, 1, 1});
 
 TEST(Evaluator, PopularOnATinyCaseByHand) {
-  const Dataset d = make_dataset(3, 5, kTrain);
+  const Dataset d = test::make_dataset(kTrain);
   const TrainedModel t = fit("popular", d);
   EvalOptions o;
   o.ks = {1, 2};
@@ -83,7 +70,7 @@ class SpyModel final : public Model {
 
 TEST(Evaluator, HeldOutUsersAreScoredAsStrangersFromTheirFoldIn) {
   // user 0 known (train {2}), test {1}; user 1 held out: fold-in {3}, test {0}.
-  const Dataset d = make_dataset(2, 4, CsrMatrix(2, 4, {0, 1, 1}, {2}, {1}));
+  const Dataset d = test::make_dataset(CsrMatrix(2, 4, {0, 1, 1}, {2}, {1}));
   const CsrMatrix test(2, 4, {0, 1, 2}, {1, 0}, {1, 1});
   const CsrMatrix foldin(2, 4, {0, 0, 1}, {3}, {1});
   SpyModel spy;
@@ -99,7 +86,7 @@ TEST(Evaluator, HeldOutUsersAreScoredAsStrangersFromTheirFoldIn) {
 TEST(Evaluator, RatingErrorsClipPredictionsToTheTrainingRange) {
   // Training ratings span [1, 5]. The spy predicts 0 everywhere but item 1 (1.0) for known
   // users; 0 is clipped to 1.
-  const Dataset d = make_dataset(2, 3, CsrMatrix(2, 3, {0, 1, 2}, {2, 2}, {5, 1}));
+  const Dataset d = test::make_dataset(CsrMatrix(2, 3, {0, 1, 2}, {2, 2}, {5, 1}));
   const CsrMatrix test(2, 3, {0, 2, 2}, {0, 1}, {3, 5});
   SpyModel spy;
   FitContext ctx;
@@ -114,7 +101,7 @@ TEST(Evaluator, RatingErrorsClipPredictionsToTheTrainingRange) {
 }
 
 TEST(Evaluator, SampledProtocolIsLabelledAndDeterministic) {
-  const Dataset d = make_dataset(3, 5, kTrain);
+  const Dataset d = test::make_dataset(kTrain);
   const TrainedModel t = fit("random", d);
   EvalOptions o;
   o.sampled = true;

@@ -15,16 +15,8 @@ namespace {
 
 std::shared_ptr<const Dataset> dataset(index_t users, index_t items, const std::vector<index_t>& u,
                                        const std::vector<index_t>& i, const std::vector<float>& v) {
-  auto d = std::make_shared<Dataset>();
-  std::vector<std::string> uid, iid;
-  for (index_t a = 0; a < users; ++a) uid.push_back("u" + std::to_string(a));
-  for (index_t b = 0; b < items; ++b) iid.push_back("i" + std::to_string(b));
-  d->users = IdMap::from_ids(uid);
-  d->items = IdMap::from_ids(iid);
-  d->interactions = CsrMatrix::from_coordinates(users, items, u, i, v, {}, DedupPolicy::kLast);
-  d->user_features = FeatureTable(users);
-  d->item_features = FeatureTable(items);
-  return d;
+  return std::make_shared<const Dataset>(test::make_dataset(
+      CsrMatrix::from_coordinates(users, items, u, i, v, {}, DedupPolicy::kLast)));
 }
 
 // Two taste groups: users 0..19 like items 0..9, users 20..39 like items 10..19; each user has

@@ -29,15 +29,8 @@ std::shared_ptr<const Dataset> generated() {
       t.push_back(static_cast<std::int64_t>(1000 + a * 10 + k));
     }
   }
-  auto d = std::make_shared<Dataset>();
-  std::vector<std::string> uid, iid;
-  for (index_t a = 0; a < users; ++a) uid.push_back("u" + std::to_string(a));
-  for (index_t b = 0; b < items; ++b) iid.push_back("i" + std::to_string(b));
-  d->users = IdMap::from_ids(uid);
-  d->items = IdMap::from_ids(iid);
-  d->interactions = CsrMatrix::from_coordinates(users, items, u, i, v, t, DedupPolicy::kLast);
-  d->user_features = FeatureTable(users);
-  d->item_features = FeatureTable(items);
+  auto d = std::make_shared<Dataset>(test::make_dataset(
+      CsrMatrix::from_coordinates(users, items, u, i, v, t, DedupPolicy::kLast)));
   d->explicit_ratings = true;
   return d;
 }

@@ -27,15 +27,8 @@ Dataset synthetic(index_t users, index_t items, std::uint64_t seed) {
       t.push_back(static_cast<std::int64_t>(1000 + rng.below(100000)));
     }
   }
-  Dataset d;
-  std::vector<std::string> uid, iid;
-  for (index_t a = 0; a < users; ++a) uid.push_back("u" + std::to_string(a));
-  for (index_t b = 0; b < items; ++b) iid.push_back("i" + std::to_string(b));
-  d.users = IdMap::from_ids(uid);
-  d.items = IdMap::from_ids(iid);
-  d.interactions = CsrMatrix::from_coordinates(users, items, u, i, v, t, DedupPolicy::kLast);
-  d.user_features = FeatureTable(users);
-  d.item_features = FeatureTable(items);
+  Dataset d =
+      test::make_dataset(CsrMatrix::from_coordinates(users, items, u, i, v, t, DedupPolicy::kLast));
   d.explicit_ratings = true;
   return d;
 }
