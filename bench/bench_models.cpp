@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -70,7 +71,7 @@ double top20_all_users(const Model& model, const Dataset& train) {
   const auto t0 = std::chrono::steady_clock::now();
   const index_t n = train.num_items();
   const index_t users = train.num_users();
-  constexpr index_t kBlock = 32;
+  const index_t kBlock = std::getenv("RECKON_BLOCK") ? std::atoi(std::getenv("RECKON_BLOCK")) : 32;
   std::vector<std::vector<ScoredItem>> lists(static_cast<std::size_t>(users));
 #pragma omp parallel
   {
