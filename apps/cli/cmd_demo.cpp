@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "commands.hpp"
+#include "model_flags.hpp"
 #include "prep_flags.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/eval/evaluator.hpp"
@@ -17,7 +18,7 @@ namespace reckon::cli {
 
 void add_demo_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("demo", "the main job end to end on MovieLens-100K");
-  static std::string models = "popular,random";
+  static std::string models = "popular,itemknn,ials,ease";
   cmd->add_option("--models", models, "models to train and compare")->capture_default_str();
   cmd->callback([] {
     using clock = std::chrono::steady_clock;
@@ -48,22 +49,12 @@ void add_demo_command(CLI::App& app) {
     eo.ks = {10};
     eo.progress = false;
     Report report;
-    report.dataset = {{"name", train->name},
-                      {"users", train->num_users()},
-                      {"items", train->num_items()},
-                      {"train_interactions", train->num_interactions()},
-                      {"test_interactions", s.test.nnz()}};
+    report.dataset = describe_dataset(train->name, train->num_users(), train->num_items(),
+                                      train->num_interactions(), s.test.nnz());
     report.protocol = {
         {"split", "time"}, {"k", eo.ks}, {"candidates", candidates_label(eo)}, {"seed", so.seed}};
     std::vector<TrainedModel> trained;
-    std::vector<std::string_view> names;
-    std::string list = models;
-    for (std::size_t pos = 0; pos <= list.size();) {
-      const auto comma = list.find(',', pos);
-      const std::string name =
-          list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      pos = comma == std::string::npos ? list.size() + 1 : comma + 1;
-      if (name.empty()) continue;
+    for (const auto& name : split_list(models)) {
       FitContext ctx;
       TrainedModel t = train_model(name, train, {}, ctx);
       EvalResult r = evaluate(*t.model, *train, s.test, CsrMatrix(), eo);
@@ -73,17 +64,21 @@ void add_demo_command(CLI::App& app) {
     }
     fmt::print("{}\n", to_console(report));
 
-    fmt::print("== 4. recommendations for user 1 from {}\n", report.models.front().name);
-    const Recommender rec(trained.front());
+    // Recommendations from the model with the best NDCG.
+    std::size_t best = 0;
+    for (std::size_t m = 1; m < report.models.size(); ++m)
+      if (report.models[m].metrics.at("ndcg@10") > report.models[best].metrics.at("ndcg@10")) best = m;
+    fmt::print("== 4. recommendations for user 1 from {} (best ndcg@10)\n", report.models[best].name);
+    const Recommender rec(trained[best]);
     const auto r = rec.for_user("1", 5);
     const FeatureColumn* title = train->item_features.find("title");
     for (const auto& item : r.items)
       fmt::print("  {:<6} {}\n", train->items.id(item.item), title ? title->text(item.item) : "");
     fmt::print(
         "\nnext:\n  build/reckon evaluate --data movielens-100k --split time --models "
-        "popular,random "
-        "-k 5,10,20 --svg report.svg\n  build/reckon train movielens-100k --model popular -o m.rkm "
-        "&& build/reckon recommend m.rkm --user 1\n");
+        "popular,itemknn,ease "
+        "-k 5,10,20 --svg report.svg\n  build/reckon train movielens-100k --model ease -o m.rkm "
+        "&& build/reckon recommend m.rkm --user 1\n  build/reckon similar m.rkm --item 50\n");
   });
 }
 

@@ -104,11 +104,8 @@ void run(const EvaluateFlags& f) {
   const ModelParams params = parse_model_params(f.params, models);
 
   Report report;
-  report.dataset = {{"name", train->name},
-                    {"users", train->num_users()},
-                    {"items", train->num_items()},
-                    {"train_interactions", train->num_interactions()},
-                    {"test_interactions", split.test.nnz()}};
+  report.dataset = describe_dataset(train->name, train->num_users(), train->num_items(),
+                                    train->num_interactions(), split.test.nnz());
   report.protocol = {{"split", std::string(to_string(kind))},
                      {"k", eo.ks},
                      {"candidates", candidates_label(eo)},

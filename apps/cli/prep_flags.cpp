@@ -84,7 +84,7 @@ Dataset apply_prep(Dataset d, const PrepFlags& f) {
 }
 
 Dataset read_data(const std::string& source, const ImportFlags& flags) {
-  return load_or_import(resolve_data_source(source), flags.resolve());
+  return import_dataset(resolve_data_source(source), flags.resolve());
 }
 
 }  // namespace reckon::cli

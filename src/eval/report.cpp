@@ -31,6 +31,15 @@ std::vector<std::string> metric_columns(const Report& report) {
   return out;
 }
 
+nlohmann::json describe_dataset(const std::string& name, index_t users, index_t items,
+                                index_t train_interactions, index_t test_interactions) {
+  return {{"name", name},
+          {"users", users},
+          {"items", items},
+          {"train_interactions", train_interactions},
+          {"test_interactions", test_interactions}};
+}
+
 nlohmann::json to_json(const Report& r) {
   nlohmann::json j;
   j["dataset"] = r.dataset;

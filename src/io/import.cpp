@@ -239,8 +239,4 @@ PredefinedSplit import_predefined_split(const fs::path& train, const fs::path& t
   return split;
 }
 
-Dataset load_or_import(const fs::path& source, const ImportOptions& options) {
-  return import_dataset(source, options);
-}
-
 }  // namespace reckon

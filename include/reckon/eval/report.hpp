@@ -1,11 +1,14 @@
 #pragma once
 // The evaluation report: JSON (the contract's schema), Markdown, an SVG chart, a console table.
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 namespace reckon {
+
+using index_t = std::int64_t;
 
 struct ModelReport {
   std::string name;
@@ -22,6 +25,10 @@ struct Report {
   nlohmann::json protocol;  // split, k, candidates, seed, ...
   std::vector<ModelReport> models;
 };
+
+// The report's "dataset" object for a training set and its test matrix.
+nlohmann::json describe_dataset(const std::string& name, index_t users, index_t items,
+                                index_t train_interactions, index_t test_interactions);
 
 nlohmann::json to_json(const Report& report);
 std::string to_markdown(const Report& report);

@@ -30,7 +30,8 @@ struct ImportOptions {
   std::string name;       // dataset name; defaults to the source's name
 };
 
-// Reads `source` (a file or a directory; gzip transparently) per `options`.
+// Reads `source` (a file or a directory; gzip transparently; a .rkd file is loaded) per
+// `options`.
 Dataset import_dataset(const std::filesystem::path& source, const ImportOptions& options);
 
 // A predefined split: train and test files read into one id space. `test` is users x items of
@@ -42,9 +43,6 @@ struct PredefinedSplit {
 PredefinedSplit import_predefined_split(const std::filesystem::path& train,
                                         const std::filesystem::path& test,
                                         const ImportOptions& options);
-
-// Loads a .rkd file, or imports a raw source when it is not one.
-Dataset load_or_import(const std::filesystem::path& source, const ImportOptions& options);
 
 // Item or user metadata from a delimited or JSONL file keyed by the ids of `ids`; rows for ids
 // not in `ids` are skipped. Column kinds are inferred (numbers, labels, '|' lists, text).
