@@ -66,26 +66,36 @@ Row in_child(const std::function<Row()>& work) {
   return r;
 }
 
-// Top-20 unseen items for every training user, in blocks of 32 (as a batch job would).
+// Top-20 unseen items for every training user, in blocks, as a batch job would: the model's own
+// top-k when it has one (factor models), else scoring every item and selecting.
 double top20_all_users(const Model& model, const Dataset& train) {
   const auto t0 = std::chrono::steady_clock::now();
   const index_t n = train.num_items();
   const index_t users = train.num_users();
-  const index_t kBlock = std::getenv("RECKON_BLOCK") ? std::atoi(std::getenv("RECKON_BLOCK")) : 32;
+  std::vector<std::vector<ScoredItem>> probe;
+  const bool fast = model.top_k_batch({}, 20, probe);
+  const index_t block = fast ? 256 : 32;
   std::vector<std::vector<ScoredItem>> lists(static_cast<std::size_t>(users));
 #pragma omp parallel
   {
-    std::vector<float> scores(static_cast<std::size_t>(kBlock * n));
+    std::vector<float> scores(fast ? 0 : static_cast<std::size_t>(block * n));
     std::vector<UserContext> ctx;
+    std::vector<std::vector<ScoredItem>> got;
 #pragma omp for schedule(dynamic, 1)
-    for (index_t b = 0; b < (users + kBlock - 1) / kBlock; ++b) {
+    for (index_t b = 0; b < (users + block - 1) / block; ++b) {
       ctx.clear();
-      for (index_t u = b * kBlock; u < std::min(users, (b + 1) * kBlock); ++u) {
+      for (index_t u = b * block; u < std::min(users, (b + 1) * block); ++u) {
         UserContext c;
         c.user = u;
         c.history = train.interactions.row_indices(u);
         c.weights = train.interactions.row_values(u);
         ctx.push_back(c);
+      }
+      if (fast) {
+        model.top_k_batch(ctx, 20, got);
+        for (std::size_t k = 0; k < ctx.size(); ++k)
+          lists[static_cast<std::size_t>(b * block) + k] = std::move(got[k]);
+        continue;
       }
       model.score_batch(ctx,
                         std::span<float>(scores.data(), ctx.size() * static_cast<std::size_t>(n)));
@@ -93,7 +103,7 @@ double top20_all_users(const Model& model, const Dataset& train) {
         std::span<float> s(scores.data() + k * static_cast<std::size_t>(n),
                            static_cast<std::size_t>(n));
         mask(s, ctx[k].history);
-        top_k(s, 20, lists[static_cast<std::size_t>(b * kBlock) + k]);
+        top_k(s, 20, lists[static_cast<std::size_t>(b * block) + k]);
       }
     }
   }

@@ -150,12 +150,17 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
   std::exception_ptr error;
 
   // Users are scored in blocks so that factor models can use one matrix product per block.
-  constexpr std::size_t kBlock = 32;
+  // Full ranking with only list metrics can use the model's own top-k (tiled inner products for
+  // factor models) in bigger blocks; everything else scores every item.
+  std::vector<std::vector<ScoredItem>> probe;
+  const bool fast = !o.sampled && !want_auc && !rating && model.top_k_batch({}, max_k, probe);
+  const std::size_t kBlock = fast ? 256 : 32;
   const std::size_t n_blocks = (users.size() + kBlock - 1) / kBlock;
 #pragma omp parallel num_threads(threads)
   {
     Accumulator& a = acc[static_cast<std::size_t>(omp_get_thread_num())];
-    std::vector<float> block_scores(kBlock * static_cast<std::size_t>(n_items));
+    std::vector<float> block_scores(fast ? 0 : kBlock * static_cast<std::size_t>(n_items));
+    std::vector<std::vector<ScoredItem>> lists;
     std::vector<UserContext> contexts;
     std::vector<ScoredItem> top;
     std::vector<index_t> ranked;
@@ -182,78 +187,86 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
           ctx.feature_row = u;
           contexts.push_back(ctx);
         }
-        model.score_batch(contexts,
-                          std::span<float>(block_scores.data(),
-                                           contexts.size() * static_cast<std::size_t>(n_items)));
+        if (fast) {
+          model.top_k_batch(contexts, max_k, lists);
+        } else {
+          model.score_batch(contexts,
+                            std::span<float>(block_scores.data(),
+                                             contexts.size() * static_cast<std::size_t>(n_items)));
+        }
         for (std::size_t b = 0; b < contexts.size(); ++b) {
           const index_t u = users[first + b];
           const UserContext& ctx = contexts[b];
-          std::span<float> scores(block_scores.data() + b * static_cast<std::size_t>(n_items),
-                                  static_cast<std::size_t>(n_items));
           const auto test_items = test.row_indices(u);
           const auto test_values = test.row_values(u);
-          if (rating) {
-            for (std::size_t j = 0; j < test_items.size(); ++j) {
-              const double e =
-                  static_cast<double>(std::clamp(scores[test_items[j]], rating_lo, rating_hi)) -
-                  test_values[j];
-              a.sq_err += e * e;
-              a.abs_err += std::abs(e);
-            }
-            a.rated += static_cast<index_t>(test_items.size());
-          }
-          mask(scores, ctx.history);
           Relevant rel{test_items, o.graded ? test_values : std::span<const float>{}};
-
-          if (want_auc) {
-            pos.clear();
-            neg.clear();
-            for (index_t i : test_items) pos.push_back(scores[i]);
-            const float neg_inf = -std::numeric_limits<float>::infinity();
-            for (index_t i = 0; i < n_items; ++i)
-              if (scores[i] > neg_inf && !rel.contains(i)) neg.push_back(scores[i]);
-            a.auc += auc(pos, neg);
-            ++a.auc_users;
-          }
-
           ranked.clear();
-          if (!o.sampled) {
-            top_k(scores, max_k, top);
-            for (const auto& s : top) ranked.push_back(s.item);
+          if (fast) {
+            for (const auto& s : lists[b]) ranked.push_back(s.item);
           } else {
-            // Candidates: the test items plus `negatives` unseen, non-test items per user.
-            Rng rng(o.seed ^ (static_cast<std::uint64_t>(u) * 0x9E3779B97F4A7C15ull));
-            candidates.assign(test_items.begin(), test_items.end());
-            const index_t available = n_items - static_cast<index_t>(ctx.history.size()) -
-                                      static_cast<index_t>(test_items.size());
-            const index_t want = std::min<index_t>(o.negatives, std::max<index_t>(available, 0));
-            index_t got = 0, tries = 0;
-            while (got < want && tries < want * 50) {
-              ++tries;
-              index_t i;
-              if (cumulative.empty()) {
-                i = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(n_items)));
-              } else {
-                const double x = rng.uniform() * cumulative.back();
-                i = static_cast<index_t>(std::upper_bound(cumulative.begin(), cumulative.end(), x) -
-                                         cumulative.begin());
-                i = std::min(i, n_items - 1);
+            std::span<float> scores(block_scores.data() + b * static_cast<std::size_t>(n_items),
+                                    static_cast<std::size_t>(n_items));
+            if (rating) {
+              for (std::size_t j = 0; j < test_items.size(); ++j) {
+                const double e =
+                    static_cast<double>(std::clamp(scores[test_items[j]], rating_lo, rating_hi)) -
+                    test_values[j];
+                a.sq_err += e * e;
+                a.abs_err += std::abs(e);
               }
-              if (!(scores[i] > -std::numeric_limits<float>::infinity()) || rel.contains(i))
-                continue;
-              if (std::find(candidates.begin() + static_cast<std::ptrdiff_t>(test_items.size()),
-                            candidates.end(), i) != candidates.end())
-                continue;
-              candidates.push_back(i);
-              ++got;
+              a.rated += static_cast<index_t>(test_items.size());
             }
-            candidate_scores.clear();
-            for (index_t i : candidates) candidate_scores.push_back(scores[i]);
-            top_k(candidate_scores, max_k, top);
-            // Ties between candidates break by candidate position; map back to items.
-            for (const auto& s : top) ranked.push_back(candidates[s.item]);
-          }
+            mask(scores, ctx.history);
 
+            if (want_auc) {
+              pos.clear();
+              neg.clear();
+              for (index_t i : test_items) pos.push_back(scores[i]);
+              const float neg_inf = -std::numeric_limits<float>::infinity();
+              for (index_t i = 0; i < n_items; ++i)
+                if (scores[i] > neg_inf && !rel.contains(i)) neg.push_back(scores[i]);
+              a.auc += auc(pos, neg);
+              ++a.auc_users;
+            }
+
+            if (!o.sampled) {
+              top_k(scores, max_k, top);
+              for (const auto& s : top) ranked.push_back(s.item);
+            } else {
+              // Candidates: the test items plus `negatives` unseen, non-test items per user.
+              Rng rng(o.seed ^ (static_cast<std::uint64_t>(u) * 0x9E3779B97F4A7C15ull));
+              candidates.assign(test_items.begin(), test_items.end());
+              const index_t available = n_items - static_cast<index_t>(ctx.history.size()) -
+                                        static_cast<index_t>(test_items.size());
+              const index_t want = std::min<index_t>(o.negatives, std::max<index_t>(available, 0));
+              index_t got = 0, tries = 0;
+              while (got < want && tries < want * 50) {
+                ++tries;
+                index_t i;
+                if (cumulative.empty()) {
+                  i = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(n_items)));
+                } else {
+                  const double x = rng.uniform() * cumulative.back();
+                  i = static_cast<index_t>(
+                      std::upper_bound(cumulative.begin(), cumulative.end(), x) -
+                      cumulative.begin());
+                  i = std::min(i, n_items - 1);
+                }
+                if (!(scores[i] > -std::numeric_limits<float>::infinity()) || rel.contains(i))
+                  continue;
+                if (std::find(candidates.begin() + static_cast<std::ptrdiff_t>(test_items.size()),
+                              candidates.end(), i) != candidates.end())
+                  continue;
+                candidates.push_back(i);
+                ++got;
+              }
+              candidate_scores.clear();
+              for (index_t i : candidates) candidate_scores.push_back(scores[i]);
+              top_k(candidate_scores, max_k, top);
+              // Ties between candidates break by candidate position; map back to items.
+              for (const auto& s : top) ranked.push_back(candidates[s.item]);
+            }
+          }
           const bool cold = static_cast<index_t>(ctx.history.size()) <= o.cold_threshold;
           a.cold_users += cold;
           ++a.users;

@@ -135,10 +135,6 @@ Eigen::VectorXf BprModel::fold_in(const UserContext& user) const {
   return p;
 }
 
-void BprModel::add_biases(const UserContext&, std::span<float> out) const {
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] += item_bias_[i];
-}
-
 void BprModel::save_extra(BinaryWriter& w) const {
   w.put_vector(item_bias_);
   w.put<float>(learning_rate_);

@@ -42,6 +42,41 @@ void FactorModel::score(const UserContext& user, std::span<float> out) const {
   add_biases(user, out);
 }
 
+void FactorModel::add_biases(const UserContext& user, std::span<float> out) const {
+  const auto bias = item_biases();
+  const float offset = user_offset(user);
+  if (bias.empty() && offset == 0.0f) return;
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] += offset + (bias.empty() ? 0.0f : bias[i]);
+}
+
+bool FactorModel::top_k_batch(std::span<const UserContext> users, std::size_t k,
+                              std::vector<std::vector<ScoredItem>>& out) const {
+  const auto b = static_cast<Eigen::Index>(users.size());
+  FactorMatrix u(b, item_factors_.cols());
+  std::vector<InnerProductQuery> queries(users.size());
+  std::vector<std::vector<index_t>> sorted;  // only for histories that are not sorted already
+  for (Eigen::Index r = 0; r < b; ++r) {
+    const UserContext& ctx = users[static_cast<std::size_t>(r)];
+    u.row(r) = user_vector(ctx).transpose();
+    queries[static_cast<std::size_t>(r)].offset = user_offset(ctx);
+    if (std::is_sorted(ctx.history.begin(), ctx.history.end())) {
+      queries[static_cast<std::size_t>(r)].exclude = ctx.history;
+    } else {
+      sorted.emplace_back(ctx.history.begin(), ctx.history.end());
+      std::sort(sorted.back().begin(), sorted.back().end());
+    }
+  }
+  // Point the unsorted ones at their sorted copies (after `sorted` stopped growing).
+  std::size_t next = 0;
+  for (Eigen::Index r = 0; r < b; ++r) {
+    const UserContext& ctx = users[static_cast<std::size_t>(r)];
+    if (!std::is_sorted(ctx.history.begin(), ctx.history.end()))
+      queries[static_cast<std::size_t>(r)].exclude = sorted[next++];
+  }
+  inner_product_top_k(u, item_factors_, item_biases(), queries, k, out);
+  return true;
+}
+
 void FactorModel::score_batch(std::span<const UserContext> users, std::span<float> out) const {
   const auto b = static_cast<Eigen::Index>(users.size());
   const Eigen::Index n = item_factors_.rows();

@@ -132,11 +132,6 @@ Eigen::VectorXf MfModel::fold_in(const UserContext& user) const {
   return ridge_fold_in(user, Eigen::VectorXf::Zero(item_factors_.cols()));
 }
 
-void MfModel::add_biases(const UserContext& user, std::span<float> out) const {
-  const float base = mu_ + user_bias(user);
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] += base + item_bias_[i];
-}
-
 void MfModel::save_extra(BinaryWriter& w) const {
   w.put<float>(mu_);
   w.put<float>(regularization_);

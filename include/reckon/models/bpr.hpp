@@ -14,7 +14,7 @@ class BprModel final : public FactorModel {
 
  protected:
   Eigen::VectorXf fold_in(const UserContext& user) const override;
-  void add_biases(const UserContext& user, std::span<float> out) const override;
+  std::span<const float> item_biases() const override { return item_bias_; }
   void save_extra(BinaryWriter& out) const override;
   void load_extra(BinaryReader& in) override;
 

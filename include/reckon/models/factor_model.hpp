@@ -5,15 +5,18 @@
 #include <Eigen/Core>
 
 #include "reckon/models/model.hpp"
+#include "reckon/retrieval/inner_product.hpp"
 
 namespace reckon {
 
-using FactorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using FactorMatrix = RowMatrix;
 
 class FactorModel : public Model {
  public:
   void score(const UserContext& user, std::span<float> out) const override;
   void score_batch(std::span<const UserContext> users, std::span<float> out) const override;
+  bool top_k_batch(std::span<const UserContext> users, std::size_t k,
+                   std::vector<std::vector<ScoredItem>>& out) const override;
   std::vector<ScoredItem> similar_items(index_t item, std::size_t k) const override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
@@ -27,8 +30,10 @@ class FactorModel : public Model {
  protected:
   // Factors for a history the model has not trained on (a stranger, or a user with new events).
   virtual Eigen::VectorXf fold_in(const UserContext& user) const = 0;
-  // Added to every score (biases of rating models); default none.
-  virtual void add_biases(const UserContext&, std::span<float>) const {}
+  // Scores are user . item + item_biases()[item] + user_offset(user); default no biases.
+  virtual std::span<const float> item_biases() const { return {}; }
+  virtual float user_offset(const UserContext&) const { return 0.0f; }
+  void add_biases(const UserContext& user, std::span<float> out) const;
   // Records how many training interactions each user had (to tell changed histories apart).
   void remember_history_sizes(const CsrMatrix& train);
   // For subclasses with extra state.

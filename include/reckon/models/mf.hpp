@@ -17,7 +17,8 @@ class MfModel : public FactorModel {
 
  protected:
   Eigen::VectorXf fold_in(const UserContext& user) const override;
-  void add_biases(const UserContext& user, std::span<float> out) const override;
+  std::span<const float> item_biases() const override { return item_bias_; }
+  float user_offset(const UserContext& user) const override { return mu_ + user_bias(user); }
   void save_extra(BinaryWriter& out) const override;
   void load_extra(BinaryReader& in) override;
   // The user's bias: learned for a known, unchanged user; estimated from the history otherwise.

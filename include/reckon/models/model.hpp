@@ -44,6 +44,14 @@ class Model {
   // users[b]'s scores. Factor models override this with one matrix product, which reads the item
   // factors once per batch instead of once per user. Default: score() per user.
   virtual void score_batch(std::span<const UserContext> users, std::span<float> out) const;
+  // The top k items of each user's catalogue minus their history, best first, when the model
+  // has a faster way than scoring every item and selecting (factor models: tiled inner
+  // products). Same lists as score() + top_k(). Returns false when it has none.
+  virtual bool top_k_batch(std::span<const UserContext> users, std::size_t k,
+                           std::vector<std::vector<ScoredItem>>& out) const {
+    (void)users, (void)k, (void)out;
+    return false;
+  }
   // True when score() returns predicted ratings on the data's scale (RMSE/MAE make sense).
   virtual bool predicts_ratings() const noexcept { return false; }
   virtual void save(BinaryWriter& out) const = 0;

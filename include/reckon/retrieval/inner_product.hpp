@@ -1,0 +1,30 @@
+#pragma once
+// Exact top-k by inner product (maximum inner product search) for a block of users at once:
+// the scores of every (user, item) pair are computed as matrix products over tiles of items, so
+// that each tile of item factors is packed once per block and its scores stay in cache, with a
+// running top-k per user. Gives exactly the list of top_k() on the full score vector (same
+// order, same tie-breaking by item index), for factor models.
+#include <Eigen/Core>
+
+#include <span>
+#include <vector>
+
+#include "reckon/core/types.hpp"
+
+namespace reckon {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+struct InnerProductQuery {
+  std::span<const index_t> exclude;  // items never returned (sorted ascending)
+  float offset = 0;                  // added to every score of this user
+};
+
+// For each row b of `users` (B x f), the best `k` items of `items` (n x f) by
+// users.row(b) . items.row(i) + item_bias[i] + queries[b].offset. `item_bias` may be empty.
+void inner_product_top_k(const RowMatrix& users, const RowMatrix& items,
+                         std::span<const float> item_bias,
+                         std::span<const InnerProductQuery> queries, std::size_t k,
+                         std::vector<std::vector<ScoredItem>>& out);
+
+}  // namespace reckon
