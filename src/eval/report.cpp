@@ -119,7 +119,7 @@ std::string to_markdown(const Report& r) {
                        m.evaluate_seconds, m.peak_rss_mb);
     for (const auto& c : cols) {
       auto it = m.metrics.find(c);
-      out += " " + (it == m.metrics.end() ? std::string("-") : format_value(it->second)) + " |";
+      out += fmt::format(" {} |", it == m.metrics.end() ? std::string("-") : format_value(it->second));
     }
     out += "\n";
   }
