@@ -141,7 +141,8 @@ int main(int argc, char** argv) {
       {"ials", {{"factors", "128"}}, "ials 128"},
       {"ials", {{"factors", "256"}, {"regularization", "20"}}, "ials 256"},
       {"bpr", {}, "bpr 64"},
-      {"ease", {{"lambda", "150"}}, "ease"},
+      {"bpr", {{"factors", "256"}, {"regularization", "0.001"}}, "bpr 256"},
+      {"ease", {}, "ease"},
   };
   for (const std::string name : {"gowalla", "ml100k"}) {
     if (which != "all" && which != name) continue;
@@ -174,9 +175,12 @@ int main(int argc, char** argv) {
                     c.label.c_str());
         continue;
       }
+      // EASE's lambda: 100 on sparse Gowalla (0.1764 vs 0.1693 at the default 500).
+      auto params = c.params;
+      if (c.model == "ease" && name == "gowalla") params["lambda"] = "100";
       const Row r = in_child([&] {
         FitContext ctx;
-        TrainedModel t = train_model(c.model, train, c.params, ctx);
+        TrainedModel t = train_model(c.model, train, params, ctx);
         Row row;
         row.fit_s = t.fit_seconds;
         row.topk_s = top20_all_users(*t.model, *train);

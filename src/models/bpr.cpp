@@ -28,6 +28,10 @@ std::vector<ParamSpec> BprModel::param_specs() {
        "how unseen items are drawn: uniform or popularity",
        {"uniform", "popularity"}},
       {"init_scale", ParamType::kFloat, "0.01", 0, 10, "standard deviation of the initial factors"},
+      {"sampling", ParamType::kString, "user", 0, -1,
+       "how (user, seen item) pairs are drawn: interaction (uniform over interactions) or user "
+       "(a uniform user, then one of their items: every user weighs the same)",
+       {"interaction", "user"}},
   };
 }
 
@@ -61,6 +65,7 @@ void BprModel::fit(const Dataset& train, const Params& params, FitContext& ctx) 
   learning_rate_ = static_cast<float>(params.get_float("learning_rate"));
   regularization_ = static_cast<float>(params.get_float("regularization"));
   const bool popularity = params.get_string("negatives") == "popularity";
+  const bool by_user = params.get_string("sampling") == "user";
   const int threads = ctx.threads > 0 ? ctx.threads : omp_get_max_threads();
   const CsrMatrix& m = train.interactions;
   RECKON_CHECK(m.nnz() > 0, "bpr: no interactions to learn from");
@@ -71,6 +76,9 @@ void BprModel::fit(const Dataset& train, const Params& params, FitContext& ctx) 
   item_bias_.assign(static_cast<std::size_t>(m.cols()), 0.0f);
   remember_history_sizes(m);
   const std::vector<index_t> rows = m.row_ids();
+  std::vector<index_t> active;  // users with at least one interaction
+  for (index_t u = 0; u < m.rows(); ++u)
+    if (m.row_size(u) > 0) active.push_back(u);
   const index_t n_items = m.cols();
   // Popularity sampling draws the item of a random interaction: proportional to its count.
   const std::vector<index_t>& by_interaction = m.indices();
@@ -86,8 +94,16 @@ void BprModel::fit(const Dataset& train, const Params& params, FitContext& ctx) 
               static_cast<std::uint64_t>(t + 1) * 0x9E3779B97F4A7C15ull);
       const index_t n = m.nnz() / nt + (t < m.nnz() % nt ? 1 : 0);
       for (index_t s = 0; s < n; ++s) {
-        const auto k = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(m.nnz())));
-        const index_t u = rows[k], i = m.indices()[k];
+        index_t u, i;
+        if (by_user) {
+          u = active[rng.below(active.size())];
+          const auto r = m.row_indices(u);
+          i = r[rng.below(r.size())];
+        } else {
+          const auto k = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(m.nnz())));
+          u = rows[k];
+          i = m.indices()[k];
+        }
         const auto row = m.row_indices(u);
         if (static_cast<index_t>(row.size()) >= n_items) continue;
         index_t j;
