@@ -46,7 +46,17 @@ std::vector<Rating> ratings_of(const CsrMatrix& m) {
 
 // Defaults tuned on MovieLens-100K u1.base/u1.test (docs/BENCHMARKS.md).
 std::vector<ParamSpec> MfModel::param_specs() {
-  return rating_specs("100", "100", "0.007", "0.05", "0.02");
+  auto specs = rating_specs("100", "100", "0.007", "0.05", "0.02");
+  specs.push_back(
+      {"solver",
+       ParamType::kString,
+       "sgd",
+       0,
+       -1,
+       "sgd, or als (alternating ridge regressions of factors and biases, regularisation "
+       "scaled by each row's count as in ALS-WR; epochs = ALS iterations)",
+       {"sgd", "als"}});
+  return specs;
 }
 
 bool MfModel::known_unchanged(const UserContext& user) const {
@@ -64,6 +74,47 @@ float MfModel::user_bias(const UserContext& user) const {
     sum += user.weights[k] - mu_ - item_bias_[user.history[k]];
   return static_cast<float>(sum / (static_cast<double>(user.history.size()) + 5.0));
 }
+
+namespace {
+
+// One ALS half-step for biased MF: for each row r of `m` (ratings), solve for [x_r, b_r] given
+// the other side's factors `y` and biases `by`: minimise
+//   sum_k (v_k - mu - by_k - b_r - x_r . y_k)^2 + reg * n_r * |x_r|^2 + breg * n_r * b_r^2.
+void als_rows(const CsrMatrix& m, const FactorMatrix& y, const std::vector<float>& by, float mu,
+              float reg, float breg, FactorMatrix& x, std::vector<float>& bx) {
+  const Eigen::Index f = y.cols();
+#pragma omp parallel
+  {
+    Eigen::MatrixXf a(f + 1, f + 1);
+    Eigen::VectorXf rhs(f + 1), z(f + 1);
+#pragma omp for schedule(dynamic, 64)
+    for (index_t r = 0; r < m.rows(); ++r) {
+      const auto cols = m.row_indices(r);
+      const auto vals = m.row_values(r);
+      if (cols.empty()) {
+        x.row(r).setZero();
+        bx[r] = 0;
+        continue;
+      }
+      const auto n = static_cast<float>(cols.size());
+      a.setZero();
+      rhs.setZero();
+      for (std::size_t k = 0; k < cols.size(); ++k) {
+        z.head(f) = y.row(cols[k]).transpose();
+        z[f] = 1.0f;
+        a.selfadjointView<Eigen::Lower>().rankUpdate(z);
+        rhs += (vals[k] - mu - by[cols[k]]) * z;
+      }
+      a.diagonal().head(f).array() += reg * n;
+      a(f, f) += breg * n;
+      const Eigen::VectorXf sol = a.selfadjointView<Eigen::Lower>().llt().solve(rhs);
+      x.row(r) = sol.head(f).transpose();
+      bx[r] = sol[f];
+    }
+  }
+}
+
+}  // namespace
 
 void MfModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
   const auto f = params.get_int("factors");
@@ -85,6 +136,16 @@ void MfModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
   user_bias_.assign(static_cast<std::size_t>(m.rows()), 0.0f);
   item_bias_.assign(static_cast<std::size_t>(m.cols()), 0.0f);
   remember_history_sizes(m);
+  if (params.get_string("solver") == "als") {
+    const CsrMatrix t = m.transposed();
+    Progress progress("fit mf (als)", static_cast<double>(epochs), "iterations");
+    for (std::int64_t e = 0; e < epochs; ++e) {
+      als_rows(m, item_factors_, item_bias_, mu_, regularization_, breg, user_factors_, user_bias_);
+      als_rows(t, user_factors_, user_bias_, mu_, regularization_, breg, item_factors_, item_bias_);
+      progress.update(static_cast<double>(e + 1));
+    }
+    return;
+  }
   Rng rng(ctx.seed);
   Progress progress("fit mf", static_cast<double>(epochs), "epochs");
   for (std::int64_t e = 0; e < epochs; ++e) {

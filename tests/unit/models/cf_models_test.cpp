@@ -137,9 +137,11 @@ TEST(RatingModels, LearnItemEffects) {
     }
   }
   const auto d = dataset(50, 3, u, i, v);
-  for (const char* name : {"mf", "svdpp"}) {
+  const std::vector<std::pair<std::string, std::map<std::string, std::string>>> models = {
+      {"mf", {}}, {"mf", {{"solver", "als"}, {"epochs", "10"}}}, {"svdpp", {}}};
+  for (const auto& [name, params] : models) {
     FitContext ctx;
-    TrainedModel t = train_model(name, d, {}, ctx);
+    TrainedModel t = train_model(name, d, params, ctx);
     EXPECT_TRUE(t.model->predicts_ratings());
     std::vector<float> out(3);
     t.model->score(known(*d, 10), out);
