@@ -116,19 +116,13 @@ void als_rows(const CsrMatrix& m, const FactorMatrix& y, const std::vector<float
 
 }  // namespace
 
-void MfModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
-  const auto f = params.get_int("factors");
-  const auto epochs = params.get_int("epochs");
-  float lr = static_cast<float>(params.get_float("learning_rate"));
-  const float decay = static_cast<float>(params.get_float("decay"));
-  regularization_ = static_cast<float>(params.get_float("regularization"));
-  const float breg = static_cast<float>(params.get_float("bias_regularization"));
-  const CsrMatrix& m = train.interactions;
+void MfModel::initialise(const CsrMatrix& m, const Params& params, const FitContext& ctx) {
   RECKON_CHECK(m.nnz() > 0, "{}: no ratings to learn from", name());
-  std::vector<Rating> ratings = ratings_of(m);
+  const auto f = params.get_int("factors");
+  regularization_ = static_cast<float>(params.get_float("regularization"));
   mu_ = 0;
-  for (const auto& r : ratings) mu_ += r.value;
-  mu_ /= static_cast<float>(ratings.size());
+  for (float v : m.values()) mu_ += v;
+  mu_ /= static_cast<float>(m.nnz());
   user_factors_.resize(m.rows(), f);
   item_factors_.resize(m.cols(), f);
   random_init(user_factors_, static_cast<float>(params.get_float("init_scale")), ctx.seed);
@@ -136,6 +130,16 @@ void MfModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
   user_bias_.assign(static_cast<std::size_t>(m.rows()), 0.0f);
   item_bias_.assign(static_cast<std::size_t>(m.cols()), 0.0f);
   remember_history_sizes(m);
+}
+
+void MfModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
+  const auto f = params.get_int("factors");
+  const auto epochs = params.get_int("epochs");
+  float lr = static_cast<float>(params.get_float("learning_rate"));
+  const float decay = static_cast<float>(params.get_float("decay"));
+  const float breg = static_cast<float>(params.get_float("bias_regularization"));
+  const CsrMatrix& m = train.interactions;
+  initialise(m, params, ctx);
   if (params.get_string("solver") == "als") {
     const CsrMatrix t = m.transposed();
     Progress progress("fit mf (als)", static_cast<double>(epochs), "iterations");
@@ -146,6 +150,7 @@ void MfModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
     }
     return;
   }
+  std::vector<Rating> ratings = ratings_of(m);
   Rng rng(ctx.seed);
   Progress progress("fit mf", static_cast<double>(epochs), "epochs");
   for (std::int64_t e = 0; e < epochs; ++e) {
@@ -226,23 +231,11 @@ void SvdppModel::fit(const Dataset& train, const Params& params, FitContext& ctx
   const auto epochs = params.get_int("epochs");
   float lr = static_cast<float>(params.get_float("learning_rate"));
   const float decay = static_cast<float>(params.get_float("decay"));
-  regularization_ = static_cast<float>(params.get_float("regularization"));
   const float breg = static_cast<float>(params.get_float("bias_regularization"));
   const CsrMatrix& m = train.interactions;
-  RECKON_CHECK(m.nnz() > 0, "svdpp: no ratings to learn from");
-  mu_ = 0;
-  for (float v : m.values()) mu_ += v;
-  mu_ /= static_cast<float>(m.nnz());
-  user_factors_.resize(m.rows(), f);
-  item_factors_.resize(m.cols(), f);
+  initialise(m, params, ctx);
   y_.resize(m.cols(), f);
-  const float scale = static_cast<float>(params.get_float("init_scale"));
-  random_init(user_factors_, scale, ctx.seed);
-  random_init(item_factors_, scale, ctx.seed + 1);
-  random_init(y_, scale, ctx.seed + 2);
-  user_bias_.assign(static_cast<std::size_t>(m.rows()), 0.0f);
-  item_bias_.assign(static_cast<std::size_t>(m.cols()), 0.0f);
-  remember_history_sizes(m);
+  random_init(y_, static_cast<float>(params.get_float("init_scale")), ctx.seed + 2);
   Rng rng(ctx.seed);
   std::vector<index_t> users(static_cast<std::size_t>(m.rows()));
   std::iota(users.begin(), users.end(), 0);

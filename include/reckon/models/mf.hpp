@@ -21,6 +21,8 @@ class MfModel : public FactorModel {
   float user_offset(const UserContext& user) const override { return mu_ + user_bias(user); }
   void save_extra(BinaryWriter& out) const override;
   void load_extra(BinaryReader& in) override;
+  // Mean rating, zero biases, random factors, history sizes: what both fits start from.
+  void initialise(const CsrMatrix& train, const Params& params, const FitContext& ctx);
   // The user's bias: learned for a known, unchanged user; estimated from the history otherwise.
   float user_bias(const UserContext& user) const;
   bool known_unchanged(const UserContext& user) const;
