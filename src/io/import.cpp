@@ -180,7 +180,7 @@ ImportFormat detect_format(const fs::path& source) {
   const std::string name = plain_name(source);
   const fs::path dir = parent_of(source);
   if (name == "u.data" || name.ends_with(".base") || name.ends_with(".test") ||
-      name.starts_with("ratings") && name.ends_with(".dat"))
+      (name.starts_with("ratings") && name.ends_with(".dat")))
     return ImportFormat::kMovieLens;
   if (name == "ratings.csv") {
     if (!detail::find_file(dir, {"movies.csv"}).empty()) return ImportFormat::kMovieLens;

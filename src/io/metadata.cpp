@@ -83,8 +83,9 @@ void read_delimited_metadata(const fs::path& path, const IdMap& ids, FeatureTabl
   std::string sep = o.sep == "\\t" ? "\t" : o.sep;
   if (sep.empty()) {
     const std::string name = path.string();
-    sep = name.find(".tsv") != std::string::npos || line.find('\t') != std::string_view::npos ? "\t"
-                                                                                              : ",";
+    const bool tabs =
+        name.find(".tsv") != std::string::npos || line.find('\t') != std::string_view::npos;
+    sep.assign(1, tabs ? '\t' : ',');
   }
   std::vector<std::string_view> f;
   std::string scratch;
