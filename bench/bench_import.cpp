@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "reckon/core/progress.hpp"
 #include "reckon/core/random.hpp"
 #include "reckon/io/data_registry.hpp"
@@ -31,41 +32,23 @@ struct Result {
   index_t interactions = 0;
 };
 
-// Runs `work` in a child; the child writes the elapsed seconds and the row count to a pipe.
+// Runs `work` in a child: its time, its row count and its own peak memory.
 Result run_child(const std::function<index_t()>& work) {
-  int fd[2];
-  if (pipe(fd) != 0) std::abort();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fd[0]);
+  const auto c = bench::run_in_child<2>([&] {
     const auto t0 = std::chrono::steady_clock::now();
-    index_t n = 0;
-    try {
-      n = work();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "error: %s\n", e.what());
-      _exit(1);
-    }
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    double msg[2] = {s, static_cast<double>(n)};
-    if (write(fd[1], msg, sizeof msg) != sizeof msg) _exit(2);
-    _exit(0);
-  }
-  close(fd[1]);
-  double msg[2] = {-1, 0};
-  const auto got = read(fd[0], msg, sizeof msg);
-  close(fd[0]);
-  int status = 0;
-  rusage usage{};
-  wait4(pid, &status, 0, &usage);
+    const index_t n = work();
+    return std::array<double, 2>{
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+        static_cast<double>(n)};
+  });
   Result r;
-  if (got != sizeof msg || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (!c.ok) {
     r.seconds = -1;
     return r;
   }
-  r.seconds = msg[0];
-  r.interactions = static_cast<index_t>(msg[1]);
-  r.peak_kb = usage.ru_maxrss;
+  r.seconds = c.values[0];
+  r.interactions = static_cast<index_t>(c.values[1]);
+  r.peak_kb = c.peak_kb;
   return r;
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "reckon/core/progress.hpp"
 #include "reckon/eval/evaluator.hpp"
 #include "reckon/io/data_registry.hpp"
@@ -34,36 +35,14 @@ struct Row {
   bool ok = false;
 };
 
-// Runs `work` in a child that sends back four numbers.
+// Runs `work` in a child: four numbers back, and its own peak memory.
 Row in_child(const std::function<Row()>& work) {
-  int fd[2];
-  if (pipe(fd) != 0) std::abort();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fd[0]);
-    Row r;
-    try {
-      r = work();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "error: %s\n", e.what());
-      _exit(1);
-    }
-    double msg[4] = {r.fit_s, r.topk_s, r.q1, r.q2};
-    if (write(fd[1], msg, sizeof msg) != sizeof msg) _exit(2);
-    _exit(0);
-  }
-  close(fd[1]);
-  double msg[4];
-  const auto got = read(fd[0], msg, sizeof msg);
-  close(fd[0]);
-  int status = 0;
-  rusage usage{};
-  wait4(pid, &status, 0, &usage);
-  Row r;
-  if (got == sizeof msg && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    r = {msg[0], msg[1], msg[2], msg[3], usage.ru_maxrss, true};
-  }
-  return r;
+  const auto c = bench::run_in_child<4>([&] {
+    const Row r = work();
+    return std::array<double, 4>{r.fit_s, r.topk_s, r.q1, r.q2};
+  });
+  if (!c.ok) return Row{};
+  return Row{c.values[0], c.values[1], c.values[2], c.values[3], c.peak_kb, true};
 }
 
 // Top-20 unseen items for every training user, in blocks, as a batch job would: the model's own
