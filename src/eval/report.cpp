@@ -119,7 +119,8 @@ std::string to_markdown(const Report& r) {
                        m.evaluate_seconds, m.peak_rss_mb);
     for (const auto& c : cols) {
       auto it = m.metrics.find(c);
-      out += fmt::format(" {} |", it == m.metrics.end() ? std::string("-") : format_value(it->second));
+      out +=
+          fmt::format(" {} |", it == m.metrics.end() ? std::string("-") : format_value(it->second));
     }
     out += "\n";
   }
@@ -191,6 +192,7 @@ std::string to_svg(const Report& r) {
     lx += 30 + 7.0 * static_cast<double>(r.models[m].name.size());
   }
   const double base = top + plot_h;
+  std::string labels;
   s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#333\"/>\n", left - 5,
                    base, width - left + 5, base);
   for (std::size_t c = 0; c < cols.size(); ++c) {
@@ -211,8 +213,10 @@ std::string to_svg(const Report& r) {
           "fill=\"{}\"><title>{} {}: {}</title></rect>\n",
           x, base - h, bar_w - 2, h, colours[m % 8], xml_escape(r.models[m].name),
           xml_escape(cols[c]), format_value(v));
-      s += fmt::format(
+      // Labels go on top of every bar (drawn last), with a white halo to stay readable.
+      labels += fmt::format(
           "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"9\" text-anchor=\"start\" "
+          "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\" "
           "transform=\"rotate(-60 {:.1f} {:.1f})\">{}</text>\n",
           x + bar_w / 2, base - h - 3, x + bar_w / 2, base - h - 3, format_value(v));
     }
@@ -220,6 +224,7 @@ std::string to_svg(const Report& r) {
                      gx + bar_w * static_cast<double>(r.models.size()) / 2, base + 16,
                      xml_escape(cols[c]));
   }
+  s += labels;
   s += "</svg>\n";
   return s;
 }
