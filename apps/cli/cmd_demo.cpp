@@ -12,6 +12,7 @@
 #include "reckon/io/dataset_file.hpp"
 #include "reckon/prep/split.hpp"
 #include "reckon/retrieval/recommender.hpp"
+#include "serve_run.hpp"
 #include "summary.hpp"
 
 namespace reckon::cli {
@@ -19,7 +20,14 @@ namespace reckon::cli {
 void add_demo_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("demo", "the main job end to end on MovieLens-100K");
   static std::string models = "popular,itemknn,ials,ease";
+  static bool no_serve = false;
+  static std::uint16_t port = 8080;
+  static std::filesystem::path demo_dir = "reckon-demo";
   cmd->add_option("--models", models, "models to train and compare")->capture_default_str();
+  cmd->add_flag("--no-serve", no_serve, "stop after the evaluation (do not start the server)");
+  cmd->add_option("--port", port, "port of the demo server")->capture_default_str();
+  cmd->add_option("--dir", demo_dir, "where the demo keeps its model and event store")
+      ->capture_default_str();
   cmd->callback([] {
     using clock = std::chrono::steady_clock;
     const auto& known = find_known_dataset("movielens-100k");
@@ -76,9 +84,31 @@ void add_demo_command(CLI::App& app) {
       fmt::print("  {:<6} {}\n", train->items.id(item.item), title ? title->text(item.item) : "");
     fmt::print(
         "\nnext:\n  build/reckon evaluate --data movielens-100k --split time --models "
-        "popular,itemknn,ease "
-        "-k 5,10,20 --svg report.svg\n  build/reckon train movielens-100k --model ease -o m.rkm "
-        "&& build/reckon recommend m.rkm --user 1\n  build/reckon similar m.rkm --item 50\n");
+        "popular,itemknn,ease -k 5,10,20 --svg report.svg\n"
+        "  build/reckon train movielens-100k --model ease -o m.rkm && build/reckon recommend "
+        "m.rkm --user 1\n  build/reckon serve --model m.rkm\n");
+    if (no_serve) return;
+
+    std::filesystem::create_directories(demo_dir);
+    const auto model_file = demo_dir / "model.rkm";
+    save_model_file(trained[best], model_file);
+    fmt::print("\n== 5. serve {} (saved to {})\n", report.models[best].name, model_file.string());
+    ServeSettings settings;
+    settings.model = model_file;
+    settings.port = port;
+    settings.access_log = "off";
+    serve_model(settings, [](std::uint16_t bound) {
+      const std::string url = fmt::format("http://127.0.0.1:{}", bound);
+      fmt::print(
+          "try, in another terminal:\n"
+          "  curl '{0}/recommend/1?k=5'\n"
+          "  curl -X POST {0}/events -H 'Content-Type: application/json' "
+          "-d '{{\"user_id\":\"1\",\"item_id\":\"50\",\"type\":\"view\"}}'\n"
+          "  curl '{0}/recommend/1?k=5&mode=online'\n"
+          "  curl '{0}/similar/50?k=5'   curl {0}/metrics\n"
+          "Ctrl-C stops the server.\n",
+          url);
+    });
   });
 }
 

@@ -11,22 +11,7 @@ namespace {
 
 nlohmann::json item_json(const Dataset& d, const ScoredItem& s) {
   nlohmann::json j = {{"item_id", d.items.id(s.item)}, {"score", s.score}};
-  for (const auto& c : d.item_features.columns()) {
-    if (!c.has_value(s.item)) continue;
-    switch (c.kind()) {
-      case FeatureKind::kNumeric:
-        j[c.name()] = c.number(s.item);
-        break;
-      case FeatureKind::kMultiCategorical: {
-        auto arr = nlohmann::json::array();
-        for (auto code : c.codes(s.item)) arr.push_back(c.label(code));
-        j[c.name()] = arr;
-        break;
-      }
-      default:
-        j[c.name()] = c.format(s.item);
-    }
-  }
+  j.update(feature_row_json(d.item_features, s.item));
   return j;
 }
 

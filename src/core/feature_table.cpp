@@ -1,5 +1,7 @@
 #include "reckon/core/feature_table.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <limits>
 
@@ -166,6 +168,36 @@ FeatureColumn& FeatureTable::column(std::string_view name, FeatureKind kind) {
 FeatureTable FeatureTable::select(std::span<const index_t> keep) const {
   FeatureTable out(static_cast<index_t>(keep.size()));
   for (const auto& c : columns_) out.columns_.push_back(c.select(keep));
+  return out;
+}
+
+nlohmann::json feature_row_json(const FeatureTable& features, index_t row) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const FeatureColumn& c : features.columns()) {
+    if (!c.has_value(row)) continue;
+    switch (c.kind()) {
+      case FeatureKind::kNumeric: {
+        const double v = c.number(row);
+        if (v == std::floor(v) && std::abs(v) < 1e15)
+          out[c.name()] = static_cast<std::int64_t>(v);
+        else
+          out[c.name()] = v;
+        break;
+      }
+      case FeatureKind::kCategorical:
+        out[c.name()] = c.label(c.codes(row)[0]);
+        break;
+      case FeatureKind::kMultiCategorical: {
+        nlohmann::json labels = nlohmann::json::array();
+        for (auto code : c.codes(row)) labels.push_back(c.label(code));
+        out[c.name()] = std::move(labels);
+        break;
+      }
+      case FeatureKind::kText:
+        out[c.name()] = c.text(row);
+        break;
+    }
+  }
   return out;
 }
 

@@ -1,10 +1,9 @@
 #include <sqlite3.h>
 
-#include <condition_variable>
-#include <deque>
-#include <future>
+#include <memory>
 #include <mutex>
-#include <thread>
+
+#include "group_commit.hpp"
 
 #include "reckon/core/error.hpp"
 #include "reckon/serve/event_store.hpp"
@@ -71,7 +70,8 @@ std::string column_text(sqlite3_stmt* s, int i) {
 
 class SqliteEventStore final : public EventStore {
  public:
-  explicit SqliteEventStore(const std::string& path) : writer_(path), reader_(path) {
+  explicit SqliteEventStore(const std::string& path)
+      : path_(path), writer_(path), reader_(path) {
     writer_.exec("PRAGMA journal_mode=WAL");
     writer_.exec("PRAGMA synchronous=FULL");
     writer_.exec(
@@ -79,29 +79,16 @@ class SqliteEventStore final : public EventStore {
         "NULL, item_id TEXT NOT NULL, type TEXT NOT NULL, value REAL NOT NULL, ts INTEGER NOT "
         "NULL)");
     writer_.exec("CREATE INDEX IF NOT EXISTS events_user_ts ON events (user_id, ts, id)");
-    thread_ = std::thread([this] { write_loop(); });
+    writer_.exec(
+        "CREATE TABLE IF NOT EXISTS items (item_id TEXT PRIMARY KEY, json TEXT NOT NULL)");
+    committer_.start([this](std::span<const detail::PendingWrite> batch) { commit(batch); });
   }
 
-  ~SqliteEventStore() override {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();  // flushes what is queued
-  }
+  ~SqliteEventStore() override { committer_.stop(); }
 
-  void append(std::span<const Event> events) override {
-    if (events.empty()) return;
-    Batch batch{std::vector<Event>(events.begin(), events.end()), {}};
-    auto done = batch.done.get_future();
-    {
-      std::lock_guard lock(mutex_);
-      RECKON_CHECK(!stopping_, "event store is closing");
-      queue_.push_back(std::move(batch));
-    }
-    wake_.notify_one();
-    done.get();  // rethrows a write failure
+  void write_async(std::vector<Event> events, std::vector<ItemRecord> items,
+                   WriteDone done) override {
+    committer_.submit({std::move(events), std::move(items), std::move(done)});
   }
 
   std::vector<Event> latest(std::string_view user_id, std::size_t limit) const override {
@@ -118,8 +105,7 @@ class SqliteEventStore final : public EventStore {
     std::lock_guard lock(read_mutex_);
     Statement st(
         reader_.prepare("SELECT user_id, item_id, type, value, ts FROM events WHERE user_id = ? "
-                        "AND ts <= ? ORDER BY "
-                        "ts, id"));
+                        "AND ts <= ? ORDER BY ts, id"));
     sqlite3_bind_text(st.s, 1, user_id.data(), static_cast<int>(user_id.size()), SQLITE_TRANSIENT);
     sqlite3_bind_int64(st.s, 2, until_ms);
     return read_all(st.s);
@@ -132,12 +118,22 @@ class SqliteEventStore final : public EventStore {
     return sqlite3_column_int64(st.s, 0);
   }
 
- private:
-  struct Batch {
-    std::vector<Event> events;
-    std::promise<void> done;
-  };
+  std::vector<ItemRecord> items() const override {
+    std::lock_guard lock(read_mutex_);
+    Statement st(reader_.prepare("SELECT item_id, json FROM items ORDER BY item_id"));
+    std::vector<ItemRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(st.s)) == SQLITE_ROW)
+      out.push_back({column_text(st.s, 0), column_text(st.s, 1)});
+    if (rc != SQLITE_DONE) reader_.fail("read items");
+    return out;
+  }
 
+  void close() override { committer_.stop(); }
+
+  std::string describe() const override { return "sqlite:" + path_; }
+
+ private:
   std::vector<Event> read_all(sqlite3_stmt* s) const {
     std::vector<Event> out;
     int rc;
@@ -148,56 +144,55 @@ class SqliteEventStore final : public EventStore {
     return out;
   }
 
-  // One thread writes: everything queued while the previous commit ran goes into one
-  // transaction and one fsync (group commit).
-  void write_loop() {
-    Statement insert(writer_.prepare(
-        "INSERT INTO events (user_id, item_id, type, value, ts) VALUES (?, ?, ?, ?, ?)"));
-    std::deque<Batch> work;
-    while (true) {
-      {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty() && stopping_) return;
-        work.swap(queue_);
+  static void bind(sqlite3_stmt* s, int i, const std::string& text) {
+    sqlite3_bind_text(s, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+  }
+
+  // Runs on the committer's thread: one transaction (one fsync) for the whole batch.
+  void commit(std::span<const detail::PendingWrite> batch) {
+    if (!insert_event_) {
+      insert_event_ = std::make_unique<Statement>(writer_.prepare(
+          "INSERT INTO events (user_id, item_id, type, value, ts) VALUES (?, ?, ?, ?, ?)"));
+      upsert_item_ = std::make_unique<Statement>(
+          writer_.prepare("INSERT OR REPLACE INTO items (item_id, json) VALUES (?, ?)"));
+    }
+    try {
+      writer_.exec("BEGIN IMMEDIATE");
+      for (const auto& w : batch) {
+        for (const auto& e : w.events) {
+          sqlite3_stmt* s = insert_event_->s;
+          sqlite3_reset(s);
+          bind(s, 1, e.user_id);
+          bind(s, 2, e.item_id);
+          bind(s, 3, e.type);
+          sqlite3_bind_double(s, 4, e.value);
+          sqlite3_bind_int64(s, 5, e.timestamp_ms);
+          if (sqlite3_step(s) != SQLITE_DONE) writer_.fail("insert event");
+        }
+        for (const auto& item : w.items) {
+          sqlite3_stmt* s = upsert_item_->s;
+          sqlite3_reset(s);
+          bind(s, 1, item.item_id);
+          bind(s, 2, item.json);
+          if (sqlite3_step(s) != SQLITE_DONE) writer_.fail("store item");
+        }
       }
+      writer_.exec("COMMIT");
+    } catch (...) {
       try {
-        writer_.exec("BEGIN IMMEDIATE");
-        for (const auto& b : work) {
-          for (const auto& e : b.events) {
-            sqlite3_reset(insert.s);
-            sqlite3_bind_text(insert.s, 1, e.user_id.data(), static_cast<int>(e.user_id.size()),
-                              SQLITE_STATIC);
-            sqlite3_bind_text(insert.s, 2, e.item_id.data(), static_cast<int>(e.item_id.size()),
-                              SQLITE_STATIC);
-            sqlite3_bind_text(insert.s, 3, e.type.data(), static_cast<int>(e.type.size()),
-                              SQLITE_STATIC);
-            sqlite3_bind_double(insert.s, 4, e.value);
-            sqlite3_bind_int64(insert.s, 5, e.timestamp_ms);
-            if (sqlite3_step(insert.s) != SQLITE_DONE) writer_.fail("insert event");
-          }
-        }
-        writer_.exec("COMMIT");
-        for (auto& b : work) b.done.set_value();
+        writer_.exec("ROLLBACK");
       } catch (...) {
-        try {
-          writer_.exec("ROLLBACK");
-        } catch (...) {
-        }
-        for (auto& b : work) b.done.set_exception(std::current_exception());
       }
-      work.clear();
+      throw;
     }
   }
 
+  std::string path_;
   Connection writer_;
   mutable Connection reader_;
   mutable std::mutex read_mutex_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Batch> queue_;
-  bool stopping_ = false;
-  std::thread thread_;
+  std::unique_ptr<Statement> insert_event_, upsert_item_;  // the writer thread's own
+  detail::GroupCommitter committer_;                       // last: stopped before the rest
 };
 
 }  // namespace

@@ -30,7 +30,7 @@ expect_error() {
 }
 
 expect_ok "help" "$RECKON" --help
-for cmd in data import info split train recommend similar evaluate demo; do expect_ok "help $cmd" "$RECKON" "$cmd" --help; done
+for cmd in data import info split train recommend similar evaluate serve demo; do expect_ok "help $cmd" "$RECKON" "$cmd" --help; done
 expect_ok "data list" "$RECKON" data list
 grep -q "movielens-100k" "$work/out" && ok || fail "data list lacks movielens-100k"
 grep -q "gowalla" "$work/out" && ok || fail "data list lacks gowalla"
@@ -100,7 +100,7 @@ if [ -d "$DATA/movielens-100k" ]; then
   export RECKON_DATA_DIR=$DATA
   expect_ok "import ml-100k" "$RECKON" -q import movielens-100k -o "$work/ml.rkd"
   grep -q "943 users, 1682 items, 100000 interactions" "$work/out" && ok || fail "ml-100k counts: $(cat "$work/out")"
-  expect_ok "demo" "$RECKON" -q demo
+  expect_ok "demo" "$RECKON" -q demo --no-serve
   grep -q "100,000" "$work/out" && ok || fail "demo output: $(cat "$work/out")"
   expect_ok "kcore" "$RECKON" -q import "$work/ml.rkd" --kcore 50 -o "$work/k.rkd"
 fi

@@ -1,6 +1,7 @@
 #pragma once
 // Typed feature columns for users or items, one row per dense index.
 #include <cmath>
+#include <nlohmann/json_fwd.hpp>
 #include <cstdint>
 #include <deque>
 #include <span>
@@ -90,5 +91,9 @@ class FeatureTable {
   index_t rows_ = 0;
   std::deque<FeatureColumn> columns_;
 };
+
+// One row as a JSON object: numbers (integers without a fraction), labels, label arrays for
+// multi-label columns, texts; missing values left out. Item metadata in answers and the CLI.
+nlohmann::json feature_row_json(const FeatureTable& features, index_t row);
 
 }  // namespace reckon

@@ -1,8 +1,12 @@
 #pragma once
-// Durable storage of user events (views, plays, ratings) for the service. append() returns only
-// once the events are on disk, so an acknowledged event is never lost; concurrent appends are
-// group-committed (one transaction and one fsync for everything that queued meanwhile).
+// Durable storage of user events (views, plays, ratings) and of item metadata edits for the
+// service. Writes are acknowledged only once they are on disk, so an acknowledged event is never
+// lost; concurrent writes are group-committed (one transaction and one fsync for everything that
+// queued while the previous commit ran). Two implementations: an embedded SQLite file and a
+// PostgreSQL database that several servers can share.
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -20,19 +24,46 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
+// An item's metadata as a JSON object text (title, genres, any fields), set by PUT /items/{id}.
+struct ItemRecord {
+  std::string item_id;
+  std::string json;
+  bool operator==(const ItemRecord&) const = default;
+};
+
+// Called once the writes are durable (nullptr) or have failed (the error).
+using WriteDone = std::function<void(std::exception_ptr)>;
+
 class EventStore {
  public:
   virtual ~EventStore() = default;
-  // Stores the events durably before returning; safe to call from many threads.
-  virtual void append(std::span<const Event> events) = 0;
+  // Queues events and item records and returns at once; `done` runs on the store's writer thread
+  // after the commit. Safe to call from many threads. The destructor commits what is queued.
+  virtual void write_async(std::vector<Event> events, std::vector<ItemRecord> items,
+                           WriteDone done) = 0;
+  // Commits what is queued (running its callbacks) and refuses later writes. Idempotent; the
+  // destructor calls it too.
+  virtual void close() = 0;
+  // Blocking forms: return once durable, rethrow a write failure.
+  void append(std::span<const Event> events);
+  void put_item(std::string item_id, std::string json);
+
   // The user's latest events, newest first (ties: the later stored first).
   virtual std::vector<Event> latest(std::string_view user_id, std::size_t limit) const = 0;
   // The user's events with timestamp <= until_ms, oldest first.
   virtual std::vector<Event> history(std::string_view user_id, std::int64_t until_ms) const = 0;
   virtual std::int64_t count() const = 0;
+  // Every stored item record (the latest per item).
+  virtual std::vector<ItemRecord> items() const = 0;
+  // "sqlite:PATH" or "postgresql://host/db" (no password), for logs and /health.
+  virtual std::string describe() const = 0;
 };
 
 // An SQLite database file (WAL journal, synchronous=FULL); created when missing.
 std::unique_ptr<EventStore> open_sqlite_event_store(const std::string& path);
+// A PostgreSQL database by libpq URL (postgresql://user@host:port/db); tables created when missing.
+std::unique_ptr<EventStore> open_postgres_event_store(const std::string& url);
+// postgresql:// or postgres:// URLs go to PostgreSQL, anything else is an SQLite file path.
+std::unique_ptr<EventStore> open_event_store(const std::string& location);
 
 }  // namespace reckon

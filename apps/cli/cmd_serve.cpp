@@ -1,0 +1,110 @@
+#include <spdlog/async.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "commands.hpp"
+#include "reckon/core/error.hpp"
+#include "reckon/serve/http_server.hpp"
+#include "reckon/serve/service.hpp"
+#include "serve_run.hpp"
+
+namespace reckon::cli {
+
+std::string default_events_location(const std::filesystem::path& model) {
+  auto p = model;
+  p.replace_extension(".events.db");
+  return p.string();
+}
+
+namespace {
+
+std::shared_ptr<spdlog::logger> make_access_log(const std::string& where) {
+  if (where == "off" || where.empty()) return nullptr;
+  // Asynchronous: the I/O threads hand the line over and go on; a background thread writes.
+  if (!spdlog::thread_pool()) spdlog::init_thread_pool(1 << 14, 1);
+  std::shared_ptr<spdlog::logger> log;
+  if (where == "-")
+    log = spdlog::create_async<spdlog::sinks::stdout_sink_mt>("access");
+  else
+    log = spdlog::create_async<spdlog::sinks::basic_file_sink_mt>("access", where);
+  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %v");
+  log->flush_on(spdlog::level::err);
+  return log;
+}
+
+}  // namespace
+
+void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t port)>& on_ready) {
+  ServiceOptions so;
+  so.model_file = s.model;
+  so.snapshot.max_k = s.max_k;
+  so.snapshot.precompute_offline = !s.no_precompute;
+  so.default_k = std::min<std::size_t>(10, s.max_k);
+  const std::string events = s.events.empty() ? default_events_location(s.model) : s.events;
+  if (s.events_cache_ttl >= -0.5)
+    so.events_cache_ttl_seconds = s.events_cache_ttl;
+  else if (events.starts_with("postgres"))
+    so.events_cache_ttl_seconds = 1.0;  // other servers write to the same database
+  Service service(so, open_event_store(events));
+  const auto snap = service.snapshot();
+
+  ServerOptions o;
+  o.host = s.host;
+  o.port = s.port;
+  o.threads = s.threads;
+  o.body_limit = s.body_limit;
+  o.read_timeout = std::chrono::milliseconds(s.read_timeout_ms);
+  o.access_log = make_access_log(s.access_log);
+  HttpServer server(service, o);
+  fmt::print(
+      "reckon serve: model {} ({}), {} users, {} items; events in {} ({} stored)\n"
+      "listening on http://{}:{} with {} I/O threads; SIGHUP or POST /admin/reload reloads, "
+      "SIGTERM stops\n",
+      snap->model().name(), snap->version(), snap->train().num_users(),
+      snap->train().num_items(), service.store().describe(), service.store().count(), s.host,
+      server.port(), o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency()));
+  if (on_ready) on_ready(server.port());
+  std::fflush(stdout);
+  server.run(/*handle_signals=*/true);
+  service.close();  // pending events committed before the server's connections go
+  if (o.access_log) o.access_log->flush();
+  fmt::print("reckon serve: stopped; {} events stored by this run\n",
+             service.metrics().events_stored());
+  std::fflush(stdout);
+}
+
+void add_serve_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("serve", "serve recommendations over HTTP (see docs/openapi.yaml)");
+  static ServeSettings s;
+  cmd->add_option("--model", s.model, "a model file from reckon train (.rkm)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--host", s.host, "address to listen on (0.0.0.0: every interface)")
+      ->capture_default_str();
+  cmd->add_option("--port", s.port, "TCP port (0: any free port)")->capture_default_str();
+  cmd->add_option("--events", s.events,
+                  "event store: an SQLite file or a postgresql:// URL (default: MODEL.events.db "
+                  "beside the model)");
+  cmd->add_option("--threads", s.threads, "I/O threads (0: one per core)")->capture_default_str();
+  cmd->add_option("--max-k", s.max_k, "the largest k a request may ask for")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cmd->add_option("--body-limit", s.body_limit, "largest request body in bytes")
+      ->capture_default_str();
+  cmd->add_option("--read-timeout-ms", s.read_timeout_ms,
+                  "time a client has to send a request (and an idle keep-alive lasts)")
+      ->capture_default_str();
+  cmd->add_option("--access-log", s.access_log, "access log: - (stdout), a file, or off")
+      ->capture_default_str();
+  cmd->add_option("--events-cache-ttl", s.events_cache_ttl,
+                  "seconds a user's events stay cached (default: forever for SQLite, 1 for "
+                  "PostgreSQL where other servers write too)");
+  cmd->add_flag("--no-precompute", s.no_precompute,
+                "compute offline lists per request instead of once per model in the background");
+  cmd->callback([] { serve_model(s, nullptr); });
+}
+
+}  // namespace reckon::cli

@@ -1,0 +1,80 @@
+#pragma once
+// The HTTP API of ../shared/docs/CONTRACT.md as plain request -> response handling, without
+// sockets: the HTTP server (http_server.hpp) feeds it parsed requests, tests call it directly.
+// Handlers never block on training or on disk: event writes and reloads answer from the store's
+// writer thread or the reload thread once they are done.
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "reckon/serve/event_store.hpp"
+#include "reckon/serve/metrics.hpp"
+#include "reckon/serve/snapshot.hpp"
+
+namespace reckon {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // "/recommend/42?k=10&mode=online"
+  std::string body;
+  std::string content_type;  // empty when absent
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  Route route = Route::kOther;
+  std::string allow;  // the Allow header of a 405
+};
+
+// Called exactly once per request, possibly on another thread.
+using Respond = std::function<void(HttpResponse)>;
+
+struct ServiceOptions {
+  std::filesystem::path model_file;
+  SnapshotOptions snapshot;
+  std::size_t default_k = 10;
+  std::size_t max_events_per_request = 10'000;
+  std::size_t online_similar_sources = 3;  // latest events whose similar items join online lists
+  std::size_t max_user_events = 1'000;     // latest events per user used for recommendations
+  double events_cache_ttl_seconds = -1;    // < 0: never expires (single server, SQLite)
+};
+
+class Service {
+ public:
+  // Loads the model file (throws when it cannot be loaded) and reads the stored item edits.
+  Service(ServiceOptions options, std::unique_ptr<EventStore> store);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  void handle(HttpRequest request, Respond respond);
+
+  // Loads the model file again and swaps it in; the old snapshot stays when loading fails.
+  // `done` gets nullptr or the error; runs on the reload thread. Concurrent requests share one load.
+  void reload_async(std::function<void(std::exception_ptr)> done);
+  // Commits the queued events and item edits, ends the reload thread; their callbacks run now.
+  // Call after the HTTP server stopped and before it is destroyed.
+  void close();
+  std::shared_ptr<const Snapshot> snapshot() const { return snapshot_.load(); }
+  Metrics& metrics() noexcept { return metrics_; }
+  const EventStore& store() const noexcept { return *store_; }
+
+ private:
+  struct Impl;
+  ServiceOptions options_;
+  std::unique_ptr<EventStore> store_;
+  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  Metrics metrics_;
+  std::unique_ptr<Impl> impl_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace reckon

@@ -1,0 +1,96 @@
+#include "group_commit.hpp"
+
+#include <future>
+
+#include "reckon/core/error.hpp"
+
+namespace reckon {
+
+namespace detail {
+
+void GroupCommitter::start(Commit commit) {
+  commit_ = std::move(commit);
+  thread_ = std::thread([this] { loop(); });
+}
+
+void GroupCommitter::submit(PendingWrite write) {
+  std::unique_lock lock(mutex_);
+  if (stopping_) {
+    lock.unlock();
+    if (write.done) write.done(std::make_exception_ptr(IoError("event store is closing")));
+    return;
+  }
+  queue_.push_back(std::move(write));
+  lock.unlock();
+  wake_.notify_one();
+}
+
+void GroupCommitter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void GroupCommitter::loop() {
+  std::deque<PendingWrite> work;
+  std::vector<PendingWrite> batch;
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      work.swap(queue_);
+    }
+    batch.assign(std::make_move_iterator(work.begin()), std::make_move_iterator(work.end()));
+    work.clear();
+    std::exception_ptr error;
+    try {
+      commit_(batch);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    for (auto& w : batch)
+      if (w.done) w.done(error);
+    batch.clear();
+  }
+}
+
+}  // namespace detail
+
+void EventStore::append(std::span<const Event> events) {
+  if (events.empty()) return;
+  std::promise<void> promise;
+  auto done = promise.get_future();
+  write_async(std::vector<Event>(events.begin(), events.end()), {}, [&](std::exception_ptr e) {
+    if (e)
+      promise.set_exception(e);
+    else
+      promise.set_value();
+  });
+  done.get();
+}
+
+void EventStore::put_item(std::string item_id, std::string json) {
+  std::promise<void> promise;
+  auto done = promise.get_future();
+  std::vector<ItemRecord> items;
+  items.push_back({std::move(item_id), std::move(json)});
+  write_async({}, std::move(items), [&](std::exception_ptr e) {
+    if (e)
+      promise.set_exception(e);
+    else
+      promise.set_value();
+  });
+  done.get();
+}
+
+std::unique_ptr<EventStore> open_event_store(const std::string& location) {
+  if (location.starts_with("postgresql://") || location.starts_with("postgres://"))
+    return open_postgres_event_store(location);
+  return open_sqlite_event_store(location);
+}
+
+}  // namespace reckon

@@ -1,0 +1,48 @@
+#pragma once
+// The write path both event stores share: callers queue writes, one thread commits everything
+// queued since its last commit in one transaction, then acknowledges each write.
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <thread>
+
+#include "reckon/serve/event_store.hpp"
+
+namespace reckon::detail {
+
+struct PendingWrite {
+  std::vector<Event> events;
+  std::vector<ItemRecord> items;
+  WriteDone done;
+};
+
+class GroupCommitter {
+ public:
+  // `commit` writes every pending write in one transaction, or throws (and rolls back).
+  using Commit = std::function<void(std::span<const PendingWrite>)>;
+
+  GroupCommitter() = default;
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+  ~GroupCommitter() { stop(); }
+
+  void start(Commit commit);
+  void submit(PendingWrite write);
+  // Commits what is queued and joins the writer thread. The owning store calls it in its
+  // destructor, while its connection is still open.
+  void stop();
+
+ private:
+  void loop();
+
+  Commit commit_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<PendingWrite> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace reckon::detail

@@ -1,0 +1,804 @@
+#include "reckon/serve/service.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <shared_mutex>
+
+#include "reckon/core/error.hpp"
+#include "reckon/io/text.hpp"
+#include "reckon/retrieval/topk.hpp"
+#include "request.hpp"
+#include "user_events.hpp"
+
+namespace reckon {
+
+using detail::append_json_number;
+using detail::append_json_string;
+using detail::error_body;
+
+namespace {
+
+constexpr std::size_t kMaxIdBytes = 256;
+constexpr std::size_t kMaxTypeBytes = 64;
+constexpr std::size_t kMaxEventsLimit = 1000;
+
+HttpResponse error(int status, std::string_view code, std::string_view message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = error_body(code, message);
+  return r;
+}
+
+// A request that failed validation: thrown inside handlers, answered as a 4xx.
+struct HttpError {
+  int status;
+  std::string code, message;
+};
+
+[[noreturn]] void fail(int status, std::string code, std::string message) {
+  throw HttpError{status, std::move(code), std::move(message)};
+}
+
+std::size_t parse_count(const detail::Target& t, std::string_view name, std::size_t fallback,
+                        std::size_t max) {
+  const std::string* v = t.param(name);
+  if (!v) return fallback;
+  const auto n = parse_int(*v);
+  if (!n || *n < 1 || static_cast<std::size_t>(*n) > max)
+    fail(422, "invalid_parameter",
+         fmt::format("{} must be an integer from 1 to {}, got \"{}\"", name, max, excerpt(*v)));
+  return static_cast<std::size_t>(*n);
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool sorted_contains(const std::vector<index_t>& sorted, index_t item) {
+  return std::binary_search(sorted.begin(), sorted.end(), item);
+}
+
+// One user's view at a moment: training history (cut at `at` when asked) and stored events.
+struct Profile {
+  std::optional<index_t> user;
+  std::vector<index_t> train_items;
+  std::vector<float> train_weights;
+  std::vector<std::int64_t> train_times;
+  bool train_cut = false;            // at= removed training interactions
+  std::vector<index_t> new_items;    // event items not in the training history, oldest first
+  std::vector<index_t> latest;       // distinct event items, newest first
+  std::vector<index_t> seen;         // training + event items, sorted
+};
+
+struct Ranked {
+  std::vector<ScoredItem> items;
+  std::vector<const char*> from;  // "offline", "online", "similar", "popular" per item
+  bool model = false;             // false: popular items
+};
+
+// Takes from `b` at the positions where take_b(pos) holds and from `a` elsewhere; when one runs
+// out the other continues; an item appears once.
+template <typename Pattern>
+Ranked interleave(const Ranked& a, const Ranked& b, std::size_t k, Pattern take_b) {
+  Ranked out;
+  out.model = a.model || b.model;
+  std::size_t ia = 0, ib = 0;
+  auto taken = [&](index_t item) {
+    return std::any_of(out.items.begin(), out.items.end(),
+                       [&](const ScoredItem& s) { return s.item == item; });
+  };
+  auto next = [&](const Ranked& r, std::size_t& i) -> bool {
+    while (i < r.items.size()) {
+      const std::size_t j = i++;
+      if (taken(r.items[j].item)) continue;
+      out.items.push_back(r.items[j]);
+      out.from.push_back(r.from[j]);
+      return true;
+    }
+    return false;
+  };
+  while (out.items.size() < k) {
+    const bool prefer_b = take_b(out.items.size());
+    if (prefer_b ? next(b, ib) || next(a, ia) : next(a, ia) || next(b, ib)) continue;
+    break;
+  }
+  return out;
+}
+
+Ranked labelled(std::vector<ScoredItem> items, const char* from, bool model) {
+  Ranked r;
+  r.from.assign(items.size(), from);
+  r.items = std::move(items);
+  r.model = model;
+  return r;
+}
+
+}  // namespace
+
+struct Service::Impl {
+  Impl(Service& s)
+      : service(s),
+        events(*s.store_, s.options_.events_cache_ttl_seconds, s.options_.max_user_events) {
+    for (auto& record : s.store_->items()) set_overlay(record);
+    events_in_store = s.store_->count();
+    reload_thread = std::thread([this] { reload_loop(); });
+  }
+
+  ~Impl() { close(); }
+
+  void close() {
+    {
+      std::lock_guard lock(reload_mutex);
+      stopping = true;
+    }
+    reload_wake.notify_all();
+    if (reload_thread.joinable()) reload_thread.join();
+  }
+
+  Service& service;
+  detail::UserEventCache events;
+  std::atomic<std::int64_t> events_in_store{0};
+
+  // Item metadata set with PUT /items/{id}: replaces the training metadata of that item.
+  mutable std::shared_mutex overlay_mutex;
+  absl::flat_hash_map<std::string, std::pair<std::string, std::string>> overlay;  // json, fields
+  std::atomic<std::size_t> overlay_size{0};
+
+  std::mutex reload_mutex;
+  std::condition_variable reload_wake;
+  std::vector<std::function<void(std::exception_ptr)>> reload_waiting;
+  bool stopping = false;
+  std::thread reload_thread;
+  std::atomic<std::int64_t> reloads{0}, reload_failures{0};
+
+  void set_overlay(const ItemRecord& record) {
+    nlohmann::json object = nlohmann::json::parse(record.json, nullptr, false);
+    if (!object.is_object()) object = nlohmann::json::object();
+    std::string fields;
+    if (!object.empty()) {
+      fields = object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      fields.front() = ',';
+      fields.pop_back();
+    }
+    std::unique_lock lock(overlay_mutex);
+    overlay[record.item_id] = {record.json, std::move(fields)};
+    overlay_size = overlay.size();
+  }
+
+  // {"item_id":"..","score":..,<metadata>
+  void append_item(std::string& out, const Snapshot& snap, index_t item, float score,
+                   const char* from) const {
+    const std::string& id = snap.train().items.id(item);
+    out += "{\"item_id\":";
+    append_json_string(out, id);
+    out += ",\"score\":";
+    append_json_number(out, score);
+    if (from) {
+      out += ",\"from\":\"";
+      out += from;
+      out += '"';
+    }
+    if (overlay_size.load(std::memory_order_relaxed) > 0) {
+      std::shared_lock lock(overlay_mutex);
+      if (auto it = overlay.find(id); it != overlay.end()) {
+        out += it->second.second;
+        out += '}';
+        return;
+      }
+    }
+    out += snap.metadata_fields(item);
+    out += '}';
+  }
+
+  void append_items(std::string& out, const Snapshot& snap, const Ranked& r) const {
+    out += "\"items\":[";
+    for (std::size_t i = 0; i < r.items.size(); ++i) {
+      if (i) out += ',';
+      append_item(out, snap, r.items[i].item, r.items[i].score, r.from[i]);
+    }
+    out += "]";
+  }
+
+  // ---- recommendations ----------------------------------------------------------------------
+
+  Profile profile(const Snapshot& snap, const std::string& user_id,
+                  std::optional<std::int64_t> at_ms) {
+    const Dataset& d = snap.train();
+    Profile p;
+    p.user = d.users.find(user_id);
+    if (p.user) {
+      const auto items = d.interactions.row_indices(*p.user);
+      const auto weights = d.interactions.row_values(*p.user);
+      const auto times = d.interactions.row_times(*p.user);
+      for (std::size_t j = 0; j < items.size(); ++j) {
+        if (at_ms && !times.empty() && times[j] != kNoTime && times[j] * 1000 > *at_ms) {
+          p.train_cut = true;
+          continue;
+        }
+        p.train_items.push_back(items[j]);
+        p.train_weights.push_back(weights.empty() ? 1.0f : weights[j]);
+        if (!times.empty()) p.train_times.push_back(times[j]);
+      }
+    }
+    p.seen = p.train_items;  // CSR rows are sorted
+    std::sort(p.seen.begin(), p.seen.end());
+    const auto stored = events.get(user_id);
+    std::vector<index_t> event_items;
+    for (const Event& e : stored->events) {
+      if (at_ms && e.timestamp_ms > *at_ms) break;  // oldest first
+      if (auto i = d.items.find(e.item_id)) event_items.push_back(*i);
+    }
+    for (auto it = event_items.rbegin();
+         it != event_items.rend() && p.latest.size() < service.options_.online_similar_sources;
+         ++it)
+      if (std::find(p.latest.begin(), p.latest.end(), *it) == p.latest.end())
+        p.latest.push_back(*it);
+    std::vector<index_t> added;
+    for (index_t i : event_items) {
+      if (sorted_contains(p.seen, i) || std::find(added.begin(), added.end(), i) != added.end())
+        continue;
+      added.push_back(i);
+    }
+    p.new_items = added;
+    p.seen.insert(p.seen.end(), added.begin(), added.end());
+    std::sort(p.seen.begin(), p.seen.end());
+    return p;
+  }
+
+  static std::vector<float>& scratch(std::size_t n) {
+    thread_local std::vector<float> s;
+    s.resize(n);
+    return s;
+  }
+
+  Ranked popular(const Snapshot& snap, const Profile& p, std::size_t k) const {
+    std::vector<ScoredItem> out;
+    for (const ScoredItem& s : snap.popular()) {
+      if (out.size() == k) break;
+      if (!sorted_contains(p.seen, s.item)) out.push_back(s);
+    }
+    return labelled(std::move(out), "popular", false);
+  }
+
+  std::vector<ScoredItem> score_top(const Snapshot& snap, const UserContext& ctx,
+                                    const Profile& p, std::size_t k) const {
+    auto& s = scratch(static_cast<std::size_t>(snap.num_items()));
+    snap.model().score(ctx, s);
+    mask(s, p.seen);
+    std::vector<ScoredItem> out;
+    top_k(s, k, out);
+    return out;
+  }
+
+  Ranked offline(const Snapshot& snap, const Profile& p, std::size_t k) const {
+    if (!p.user && p.train_items.empty()) return popular(snap, p, k);
+    if (p.user && !p.train_cut && snap.offline_ready()) {
+      const auto list = snap.offline_list(*p.user);
+      std::vector<ScoredItem> out;
+      for (const ScoredItem& s : list) {
+        if (out.size() == k) break;
+        if (!sorted_contains(p.seen, s.item)) out.push_back(s);
+      }
+      // The list covers the request unless new events used up part of it.
+      if (out.size() == k || list.size() < snap.options().max_k)
+        return labelled(std::move(out), "offline", true);
+    }
+    UserContext ctx;
+    ctx.user = p.user;
+    ctx.history = p.train_items;
+    ctx.weights = p.train_weights;
+    ctx.times = p.train_times;
+    if (p.user) {
+      ctx.features = &snap.train().user_features;
+      ctx.feature_row = *p.user;
+    }
+    return labelled(score_top(snap, ctx, p, k), "offline", true);
+  }
+
+  Ranked online(const Snapshot& snap, const Profile& p, std::size_t k) const {
+    if (p.new_items.empty() && p.latest.empty()) {
+      Ranked r = offline(snap, p, k);
+      std::fill(r.from.begin(), r.from.end(), r.model ? "online" : "popular");
+      return r;
+    }
+    std::vector<index_t> history = p.train_items;
+    std::vector<float> weights = p.train_weights;
+    history.insert(history.end(), p.new_items.begin(), p.new_items.end());
+    weights.resize(history.size(), 1.0f);
+    UserContext ctx;
+    ctx.user = p.user;
+    ctx.history = history;
+    ctx.weights = weights;
+    if (p.user) {
+      ctx.features = &snap.train().user_features;
+      ctx.feature_row = *p.user;
+    }
+    Ranked model = labelled(score_top(snap, ctx, p, k), "online", true);
+    // Items similar to the latest events, taken in turn from each event's list.
+    Ranked similar;
+    similar.model = true;
+    std::vector<std::span<const ScoredItem>> lists;
+    for (index_t i : p.latest) lists.push_back(snap.similar(i));
+    for (std::size_t depth = 0; similar.items.size() < k; ++depth) {
+      bool any = false;
+      for (const auto& l : lists) {
+        if (depth >= l.size()) continue;
+        any = true;
+        const ScoredItem& s = l[depth];
+        if (sorted_contains(p.seen, s.item)) continue;
+        similar.items.push_back(s);
+        similar.from.push_back("similar");
+      }
+      if (!any) break;
+    }
+    // Two places in three from the fold-in scores, one from the similar items.
+    return interleave(model, similar, k, [](std::size_t pos) { return pos % 3 == 2; });
+  }
+
+  HttpResponse recommend(const Snapshot& snap, const detail::Target& t) {
+    const std::string& user_id = t.segments[1];
+    const std::size_t k =
+        parse_count(t, "k", service.options_.default_k, snap.options().max_k);
+    std::string mode = "blended";
+    if (const auto* m = t.param("mode")) mode = *m;
+    if (mode != "blended" && mode != "offline" && mode != "online")
+      fail(422, "invalid_parameter",
+           fmt::format("mode must be blended, offline or online, got \"{}\"", excerpt(mode)));
+    std::optional<std::int64_t> at_ms;
+    if (const auto* at = t.param("at")) {
+      const auto seconds = parse_timestamp(*at);
+      if (!seconds)
+        fail(422, "invalid_parameter",
+             fmt::format("at must be an ISO 8601 time or unix seconds, got \"{}\"", excerpt(*at)));
+      at_ms = *seconds * 1000;
+    }
+    const Profile p = profile(snap, user_id, at_ms);
+    Ranked r;
+    if (mode == "offline") {
+      r = offline(snap, p, k);
+    } else if (mode == "online") {
+      r = online(snap, p, k);
+    } else {
+      r = interleave(offline(snap, p, k), online(snap, p, k), k,
+                     [](std::size_t pos) { return pos % 2 == 1; });
+    }
+    HttpResponse out;
+    out.route = Route::kRecommend;
+    std::string& b = out.body;
+    b.reserve(256 + k * 160);
+    b += "{\"user_id\":";
+    append_json_string(b, user_id);
+    b += ",\"mode\":\"" + mode + "\",\"source\":\"";
+    b += r.model ? "model" : "popular";
+    b += "\",\"model\":\"";
+    b += snap.model().name();
+    b += "\",\"version\":";
+    append_json_string(b, snap.version());
+    b += ',';
+    append_items(b, snap, r);
+    b += '}';
+    return out;
+  }
+
+  // ---- other routes -------------------------------------------------------------------------
+
+  HttpResponse similar(const Snapshot& snap, const detail::Target& t) {
+    const std::string& item_id = t.segments[1];
+    const std::size_t k = parse_count(t, "k", service.options_.default_k, snap.options().max_k);
+    const auto item = snap.train().items.find(item_id);
+    if (!item) fail(404, "not_found", fmt::format("unknown item \"{}\"", item_id));
+    if (!snap.similar_supported())
+      fail(422, "not_supported",
+           fmt::format("model {} has no notion of similar items", snap.model().name()));
+    const auto cached = snap.similar(*item);  // max_k long: covers every allowed k
+    std::vector<ScoredItem> list(cached.begin(),
+                                 cached.begin() + static_cast<std::ptrdiff_t>(std::min(k, cached.size())));
+    HttpResponse out;
+    out.route = Route::kSimilar;
+    out.body = "{\"item_id\":";
+    append_json_string(out.body, item_id);
+    out.body += ',';
+    append_items(out.body, snap, labelled(std::move(list), nullptr, true));
+    out.body += '}';
+    return out;
+  }
+
+  HttpResponse popular_route(const Snapshot& snap, const detail::Target& t) {
+    const std::size_t k = parse_count(t, "k", service.options_.default_k, snap.options().max_k);
+    const auto all = snap.popular();
+    std::vector<ScoredItem> list(all.begin(),
+                                 all.begin() + static_cast<std::ptrdiff_t>(std::min(k, all.size())));
+    HttpResponse out;
+    out.route = Route::kPopular;
+    out.body = "{\"source\":\"popular\",";
+    append_items(out.body, snap, labelled(std::move(list), nullptr, false));
+    out.body += '}';
+    return out;
+  }
+
+  HttpResponse health(const Snapshot& snap) {
+    HttpResponse out;
+    out.route = Route::kHealth;
+    out.body = nlohmann::json{{"status", "ok"},
+                              {"model", snap.model().name()},
+                              {"version", snap.version()},
+                              {"users", snap.train().num_users()},
+                              {"items", snap.train().num_items()},
+                              {"offline_ready", snap.offline_ready()},
+                              {"events", events_in_store.load()},
+                              {"event_store", service.store_->describe()}}
+                   .dump();
+    return out;
+  }
+
+  HttpResponse item_get(const Snapshot& snap, const std::string& item_id) {
+    HttpResponse out;
+    out.route = Route::kItems;
+    out.body = "{\"item_id\":";
+    append_json_string(out.body, item_id);
+    const auto item = snap.train().items.find(item_id);
+    out.body += ",\"in_model\":";
+    out.body += item ? "true" : "false";
+    {
+      std::shared_lock lock(overlay_mutex);
+      if (auto it = overlay.find(item_id); it != overlay.end()) {
+        out.body += it->second.second + "}";
+        return out;
+      }
+    }
+    if (!item) fail(404, "not_found", fmt::format("unknown item \"{}\"", item_id));
+    out.body += snap.metadata_fields(*item) + "}";
+    return out;
+  }
+
+  HttpResponse user_events(const detail::Target& t) {
+    const std::size_t limit = parse_count(t, "limit", 20, kMaxEventsLimit);
+    const auto list = service.store_->latest(t.segments[1], limit);
+    HttpResponse out;
+    out.route = Route::kUserEvents;
+    std::string& b = out.body;
+    b = "{\"user_id\":";
+    append_json_string(b, t.segments[1]);
+    b += ",\"events\":[";
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const Event& e = list[i];
+      if (i) b += ',';
+      b += "{\"item_id\":";
+      append_json_string(b, e.item_id);
+      b += ",\"type\":";
+      append_json_string(b, e.type);
+      b += ",\"value\":";
+      append_json_number(b, e.value);
+      b += ",\"timestamp\":";
+      const std::int64_t ms = e.timestamp_ms;
+      std::string ts = format_timestamp(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+      const auto frac = ((ms % 1000) + 1000) % 1000;
+      if (frac) ts.insert(ts.size() - 1, fmt::format(".{:03}", frac));
+      append_json_string(b, ts);
+      b += '}';
+    }
+    b += "]}";
+    return out;
+  }
+
+  // ---- reload -------------------------------------------------------------------------------
+
+  void reload_loop() {
+    while (true) {
+      std::vector<std::function<void(std::exception_ptr)>> waiting;
+      {
+        std::unique_lock lock(reload_mutex);
+        reload_wake.wait(lock, [this] { return stopping || !reload_waiting.empty(); });
+        if (stopping) {
+          waiting.swap(reload_waiting);
+          lock.unlock();
+          for (auto& w : waiting)
+            w(std::make_exception_ptr(IoError("the server is shutting down")));
+          return;
+        }
+        waiting.swap(reload_waiting);
+      }
+      std::exception_ptr error;
+      try {
+        auto fresh = Snapshot::load(service.options_.model_file, service.options_.snapshot);
+        service.snapshot_.store(std::move(fresh));
+        ++reloads;
+      } catch (...) {
+        error = std::current_exception();
+        ++reload_failures;
+      }
+      for (auto& w : waiting) w(error);
+    }
+  }
+};
+
+Service::Service(ServiceOptions options, std::unique_ptr<EventStore> store)
+    : options_(std::move(options)), store_(std::move(store)) {
+  options_.snapshot.similar_cache = std::max(options_.snapshot.similar_cache, options_.snapshot.max_k);
+  snapshot_.store(Snapshot::load(options_.model_file, options_.snapshot));
+  impl_ = std::make_unique<Impl>(*this);
+}
+
+Service::~Service() { close(); }
+
+void Service::close() {
+  store_->close();
+  impl_->close();
+}
+
+void Service::reload_async(std::function<void(std::exception_ptr)> done) {
+  {
+    std::lock_guard lock(impl_->reload_mutex);
+    impl_->reload_waiting.push_back(std::move(done));
+  }
+  impl_->reload_wake.notify_one();
+}
+
+namespace {
+
+// Parses the body of POST /events: one event object or an array of them.
+std::vector<Event> parse_events(const std::string& body, std::size_t max_events) {
+  const auto json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded())
+    fail(400, "malformed_json", "the body is not valid JSON (UTF-8)");
+  if (!json.is_object() && !json.is_array())
+    fail(422, "invalid_event", "expected an event object or an array of event objects");
+  const std::size_t n = json.is_array() ? json.size() : 1;
+  if (n > max_events)
+    fail(413, "too_many_events",
+         fmt::format("{} events in one request; at most {}", n, max_events));
+  std::vector<Event> out;
+  out.reserve(n);
+  const std::int64_t now = now_ms();
+  auto one = [&](const nlohmann::json& j, const std::string& where) {
+    if (!j.is_object()) fail(422, "invalid_event", where + ": expected an object");
+    Event e;
+    auto id = [&](const char* key) {
+      const auto it = j.find(key);
+      if (it == j.end()) fail(422, "invalid_event", fmt::format("{}: missing \"{}\"", where, key));
+      std::string v;
+      if (it->is_string())
+        v = it->get<std::string>();
+      else if (it->is_number_integer())
+        v = it->dump();
+      else
+        fail(422, "invalid_event",
+             fmt::format("{}.{}: expected a string, got {}", where, key, it->type_name()));
+      if (v.empty() || v.size() > kMaxIdBytes)
+        fail(422, "invalid_event",
+             fmt::format("{}.{}: expected 1 to {} bytes", where, key, kMaxIdBytes));
+      return v;
+    };
+    e.user_id = id("user_id");
+    e.item_id = id("item_id");
+    if (const auto it = j.find("type"); it != j.end()) {
+      if (!it->is_string() || it->get_ref<const std::string&>().empty() ||
+          it->get_ref<const std::string&>().size() > kMaxTypeBytes)
+        fail(422, "invalid_event",
+             fmt::format("{}.type: expected a string of 1 to {} bytes", where, kMaxTypeBytes));
+      e.type = it->get<std::string>();
+    }
+    if (const auto it = j.find("value"); it != j.end()) {
+      if (!it->is_number() || !std::isfinite(it->get<double>()))
+        fail(422, "invalid_event", fmt::format("{}.value: expected a number", where));
+      e.value = it->get<double>();
+    }
+    e.timestamp_ms = now;
+    if (const auto it = j.find("timestamp"); it != j.end()) {
+      if (it->is_number()) {
+        const double s = it->get<double>();
+        if (!std::isfinite(s) || std::abs(s) > 1e13)
+          fail(422, "invalid_event", fmt::format("{}.timestamp: out of range", where));
+        e.timestamp_ms = static_cast<std::int64_t>(std::llround(s * 1000));
+      } else if (it->is_string()) {
+        const auto s = parse_timestamp(it->get_ref<const std::string&>());
+        if (!s)
+          fail(422, "invalid_event",
+               fmt::format("{}.timestamp: expected ISO 8601 or unix seconds, got \"{}\"", where,
+                           excerpt(it->get_ref<const std::string&>())));
+        e.timestamp_ms = *s * 1000;
+      } else if (!it->is_null()) {
+        fail(422, "invalid_event", fmt::format("{}.timestamp: expected a string or number", where));
+      }
+    }
+    out.push_back(std::move(e));
+  };
+  if (json.is_array())
+    for (std::size_t i = 0; i < json.size(); ++i) one(json[i], fmt::format("events[{}]", i));
+  else
+    one(json, "event");
+  return out;
+}
+
+bool json_content_type(const std::string& ct) {
+  // curl -d sends application/x-www-form-urlencoded unless told otherwise: accept it too.
+  return ct.empty() || ct.find("json") != std::string::npos ||
+         ct.starts_with("application/x-www-form-urlencoded") || ct.starts_with("text/plain");
+}
+
+struct RouteMatch {
+  Route route = Route::kOther;
+  const char* allow = nullptr;  // allowed methods
+};
+
+// `allow` is "GET" or "GET, PUT".
+bool method_allowed(std::string_view allow, std::string_view method) {
+  while (!allow.empty()) {
+    const auto comma = allow.find(", ");
+    if (allow.substr(0, comma) == method) return true;
+    if (comma == std::string_view::npos) break;
+    allow.remove_prefix(comma + 2);
+  }
+  return false;
+}
+
+RouteMatch match(const std::vector<std::string>& s) {
+  const auto n = s.size();
+  if (n == 1 && s[0] == "health") return {Route::kHealth, "GET"};
+  if (n == 2 && s[0] == "recommend") return {Route::kRecommend, "GET"};
+  if (n == 2 && s[0] == "similar") return {Route::kSimilar, "GET"};
+  if (n == 1 && s[0] == "popular") return {Route::kPopular, "GET"};
+  if (n == 1 && s[0] == "events") return {Route::kEvents, "POST"};
+  if (n == 3 && s[0] == "users" && s[2] == "events") return {Route::kUserEvents, "GET"};
+  if (n == 2 && s[0] == "items") return {Route::kItems, "GET, PUT"};
+  if (n == 1 && s[0] == "metrics") return {Route::kMetrics, "GET"};
+  if (n == 2 && s[0] == "admin" && s[1] == "reload") return {Route::kReload, "POST"};
+  return {};
+}
+
+}  // namespace
+
+void Service::handle(HttpRequest req, Respond respond) {
+  Route route = Route::kOther;
+  auto reply = [&](HttpResponse r) {
+    r.route = route;
+    respond(std::move(r));
+  };
+  try {
+    const auto target = detail::parse_target(req.target);
+    if (!target)
+      fail(400, "bad_request", "the request target is not a valid path (percent-escapes, UTF-8)");
+    const RouteMatch m = match(target->segments);
+    route = m.route;
+    if (!m.allow) fail(404, "not_found", fmt::format("no route {}", excerpt(req.target, 100)));
+    if (!method_allowed(m.allow, req.method)) {
+      HttpResponse r = error(405, "method_not_allowed",
+                             fmt::format("{} does not take {}", route_label(route),
+                                         excerpt(req.method, 20)));
+      r.allow = m.allow;
+      return reply(std::move(r));
+    }
+    const auto snap = snapshot_.load();
+    switch (route) {
+      case Route::kHealth: return reply(impl_->health(*snap));
+      case Route::kRecommend: return reply(impl_->recommend(*snap, *target));
+      case Route::kSimilar: return reply(impl_->similar(*snap, *target));
+      case Route::kPopular: return reply(impl_->popular_route(*snap, *target));
+      case Route::kUserEvents: return reply(impl_->user_events(*target));
+      case Route::kMetrics: {
+        ServiceGauges g{std::string(snap->model().name()),
+                        snap->version(),
+                        snap->train().num_users(),
+                        snap->train().num_items(),
+                        snap->offline_ready(),
+                        impl_->events_in_store.load(),
+                        impl_->reloads.load(),
+                        impl_->reload_failures.load(),
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_)
+                            .count()};
+        HttpResponse r;
+        r.body = metrics_.render(g);
+        r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        return reply(std::move(r));
+      }
+      case Route::kItems: {
+        const std::string& item_id = target->segments[1];
+        if (req.method == "GET") return reply(impl_->item_get(*snap, item_id));
+        if (!json_content_type(req.content_type))
+          fail(415, "unsupported_media_type", "expected a JSON body (application/json)");
+        auto json = nlohmann::json::parse(req.body, nullptr, false);
+        if (json.is_discarded()) fail(400, "malformed_json", "the body is not valid JSON (UTF-8)");
+        if (!json.is_object())
+          fail(422, "invalid_item", "expected a JSON object of metadata fields");
+        if (item_id.size() > kMaxIdBytes)
+          fail(422, "invalid_item", fmt::format("item ids have at most {} bytes", kMaxIdBytes));
+        json.erase("item_id");
+        json.erase("score");
+        json.erase("from");
+        json.erase("in_model");
+        ItemRecord record{item_id, json.dump()};
+        std::vector<ItemRecord> records{record};
+        auto done = [this, record, respond, snap](std::exception_ptr e) {
+          HttpResponse r;
+          r.route = Route::kItems;
+          if (e) {
+            r = error(503, "store_unavailable", "the item could not be stored; try again");
+            r.route = Route::kItems;
+            return respond(std::move(r));
+          }
+          impl_->set_overlay(record);
+          try {
+            r = impl_->item_get(*snap, record.item_id);
+          } catch (const HttpError& h) {
+            r = error(h.status, h.code, h.message);
+          }
+          r.route = Route::kItems;
+          respond(std::move(r));
+        };
+        store_->write_async({}, std::move(records), std::move(done));
+        return;
+      }
+      case Route::kEvents: {
+        if (!json_content_type(req.content_type))
+          fail(415, "unsupported_media_type", "expected a JSON body (application/json)");
+        auto events = parse_events(req.body, options_.max_events_per_request);
+        const auto n = static_cast<std::int64_t>(events.size());
+        if (n == 0) {
+          HttpResponse r;
+          r.body = "{\"accepted\":0}";
+          return reply(std::move(r));
+        }
+        auto stored = std::make_shared<std::vector<Event>>(events);
+        store_->write_async(std::move(events), {}, [this, n, stored, respond](std::exception_ptr e) {
+          HttpResponse r;
+          if (e) {
+            r = error(503, "store_unavailable", "the events were not stored; send them again");
+          } else {
+            impl_->events.add(*stored);
+            metrics_.add_events_stored(n);
+            impl_->events_in_store += n;
+            r.body = fmt::format("{{\"accepted\":{}}}", n);
+          }
+          r.route = Route::kEvents;
+          respond(std::move(r));
+        });
+        return;
+      }
+      case Route::kReload: {
+        reload_async([this, respond](std::exception_ptr e) {
+          HttpResponse r;
+          if (e) {
+            std::string what = "unknown error";
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& x) {
+              what = x.what();
+            }
+            r = error(500, "reload_failed",
+                      "the model could not be loaded; still serving the previous one: " + what);
+          } else {
+            const auto now = snapshot_.load();
+            r.body = nlohmann::json{{"status", "reloaded"},
+                                    {"model", now->model().name()},
+                                    {"version", now->version()}}
+                         .dump();
+          }
+          r.route = Route::kReload;
+          respond(std::move(r));
+        });
+        return;
+      }
+      case Route::kOther:
+      case Route::kCount: break;
+    }
+    fail(404, "not_found", "no such route");
+  } catch (const HttpError& e) {
+    reply(error(e.status, e.code, e.message));
+  } catch (const InvalidInput& e) {
+    reply(error(422, "invalid_input", e.what()));
+  } catch (const IoError& e) {
+    reply(error(503, "unavailable", e.what()));
+  } catch (const std::bad_alloc&) {
+    reply(error(503, "overloaded", "out of memory"));
+  } catch (const std::exception& e) {
+    reply(error(500, "internal", e.what()));
+  }
+}
+
+}  // namespace reckon

@@ -1,0 +1,162 @@
+#include "reckon/serve/snapshot.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "reckon/core/error.hpp"
+#include "reckon/retrieval/topk.hpp"
+
+namespace reckon {
+
+namespace {
+
+// `{"a":1,"b":2}` -> `,"a":1,"b":2`; `{}` -> empty.
+std::string inner_fields(const nlohmann::json& object) {
+  if (object.empty()) return {};
+  std::string s = object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  s.front() = ',';
+  s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::shared_ptr<Snapshot> Snapshot::load(const std::filesystem::path& model_file,
+                                         const SnapshotOptions& options) {
+  TrainedModel t = load_model_file(model_file);
+  // The model name, the file's modification time (UTC) and size: changes when the file does.
+  std::error_code ec;
+  const auto mtime = std::filesystem::last_write_time(model_file, ec);
+  std::string stamp = "unknown";
+  if (!ec) {
+    const auto sys = std::chrono::file_clock::to_sys(mtime);
+    stamp = fmt::format("{:%Y%m%dT%H%M%S}", std::chrono::floor<std::chrono::seconds>(sys));
+  }
+  const std::string version =
+      fmt::format("{}-{}-{}", t.model->name(), stamp, std::filesystem::file_size(model_file));
+  return std::make_shared<Snapshot>(std::move(t), version, options);
+}
+
+Snapshot::Snapshot(TrainedModel trained, std::string version, const SnapshotOptions& options)
+    : trained_(std::move(trained)), version_(std::move(version)), options_(options) {
+  const Dataset& d = train();
+  const index_t n = d.num_items();
+  std::vector<float> counts(static_cast<std::size_t>(n), 0.0f);
+  for (index_t c : d.interactions.indices()) counts[c] += 1;
+  top_k(counts, static_cast<std::size_t>(n), popular_);
+
+  metadata_fields_.reserve(static_cast<std::size_t>(n));
+  for (index_t i = 0; i < n; ++i)
+    metadata_fields_.push_back(inner_fields(feature_row_json(d.item_features, i)));
+
+  similar_ = std::make_unique<SimilarSlot[]>(static_cast<std::size_t>(n));
+  if (n > 0) {
+    try {
+      (void)model().similar_items(0, 1);
+    } catch (const NotSupported&) {
+      similar_supported_ = false;
+    }
+  }
+  if (options_.precompute_offline && d.num_users() > 0) {
+    lists_state_ = kComputing;
+    precompute_ = std::thread([this] {
+      try {
+        compute_offline_lists();
+      } catch (const std::exception& e) {
+        // Offline answers stay on demand; nothing is lost but speed.
+        fmt::print(stderr, "offline lists not computed: {}\n", e.what());
+        lists_state_.store(kFailed, std::memory_order_release);
+        lists_state_.notify_all();
+      }
+    });
+  }
+}
+
+Snapshot::~Snapshot() {
+  stopping_ = true;
+  if (precompute_.joinable()) precompute_.join();
+}
+
+void Snapshot::compute_offline_lists() {
+  const Dataset& d = train();
+  const index_t users = d.num_users();
+  const std::size_t k = std::min<std::size_t>(options_.max_k, static_cast<std::size_t>(num_items()));
+  std::vector<ScoredItem> lists;
+  std::vector<std::size_t> offsets{0};
+  lists.reserve(static_cast<std::size_t>(users) * k);
+  offsets.reserve(static_cast<std::size_t>(users) + 1);
+  constexpr index_t kBlock = 64;
+  std::vector<UserContext> ctx;
+  std::vector<std::vector<ScoredItem>> out;
+  std::vector<float> scores;
+  for (index_t begin = 0; begin < users; begin += kBlock) {
+    if (stopping_.load(std::memory_order_relaxed)) {
+      lists_state_.store(kFailed, std::memory_order_release);
+      lists_state_.notify_all();
+      return;
+    }
+    const index_t end = std::min(users, begin + kBlock);
+    ctx.clear();
+    for (index_t u = begin; u < end; ++u) {
+      UserContext c;
+      c.user = u;
+      c.history = d.interactions.row_indices(u);
+      c.weights = d.interactions.row_values(u);
+      c.times = d.interactions.row_times(u);
+      c.features = &d.user_features;
+      c.feature_row = u;
+      ctx.push_back(c);
+    }
+    if (!model().top_k_batch(ctx, k, out)) {
+      const std::size_t n = static_cast<std::size_t>(num_items());
+      scores.resize(ctx.size() * n);
+      model().score_batch(ctx, scores);
+      out.resize(ctx.size());
+      for (std::size_t b = 0; b < ctx.size(); ++b) {
+        std::span<float> row(scores.data() + b * n, n);
+        mask(row, ctx[b].history);
+        top_k(row, k, out[b]);
+      }
+    }
+    for (const auto& list : out) {
+      lists.insert(lists.end(), list.begin(), list.end());
+      offsets.push_back(lists.size());
+    }
+  }
+  lists_ = std::move(lists);
+  offsets_ = std::move(offsets);
+  lists_state_.store(kReady, std::memory_order_release);
+  lists_state_.notify_all();
+}
+
+void Snapshot::wait_offline_ready() const {
+  for (int s = lists_state_.load(std::memory_order_acquire); s == kComputing;
+       s = lists_state_.load(std::memory_order_acquire))
+    lists_state_.wait(s, std::memory_order_acquire);
+}
+
+std::span<const ScoredItem> Snapshot::offline_list(index_t user) const {
+  if (!offline_ready()) return {};
+  const auto u = static_cast<std::size_t>(user);
+  return {lists_.data() + offsets_[u], offsets_[u + 1] - offsets_[u]};
+}
+
+std::span<const ScoredItem> Snapshot::similar(index_t item) const {
+  if (!similar_supported_) return {};
+  SimilarSlot& slot = similar_[static_cast<std::size_t>(item)];
+  if (!slot.ready.load(std::memory_order_acquire)) {
+    auto items = model().similar_items(item, options_.similar_cache);  // outside the lock
+    std::lock_guard lock(similar_locks_[static_cast<std::size_t>(item) % similar_locks_.size()]);
+    if (!slot.ready.load(std::memory_order_relaxed)) {
+      slot.items = std::move(items);
+      slot.ready.store(true, std::memory_order_release);
+    }
+  }
+  return slot.items;
+}
+
+}  // namespace reckon
