@@ -198,7 +198,8 @@ class Session : public std::enable_shared_from_this<Session> {
       counted_ = false;
       --server_.in_flight;
     }
-    if (ec || !res_.keep_alive()) return close();
+    if (ec) return close();
+    if (!res_.keep_alive()) return linger();
     method_.clear();
     target_.clear();
     read();
@@ -209,6 +210,27 @@ class Session : public std::enable_shared_from_this<Session> {
     for (char& c : t)
       if (static_cast<unsigned char>(c) < 0x20 || c == '"') c = '?';
     return t.empty() ? "-" : t;
+  }
+
+  // Closing a socket with unread input makes the kernel send a reset, which can destroy the
+  // answer before the client reads it (a 413 or 431 sent while the client is still sending).
+  // So: stop sending, read and drop what still arrives for a moment, then close.
+  void linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    stream_.expires_after(std::chrono::seconds(2));
+    drain_ = std::make_unique<std::array<char, 16384>>();
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(*drain_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > (8u << 20)) return self->close();
+                              self->drain();
+                            });
   }
 
   void close() {
@@ -229,6 +251,8 @@ class Session : public std::enable_shared_from_this<Session> {
   int status_ = 0;
   Route route_ = Route::kOther;
   Clock::time_point started_;
+  std::unique_ptr<std::array<char, 16384>> drain_;
+  std::size_t drained_ = 0;
 };
 
 }  // namespace

@@ -206,7 +206,8 @@ TEST_F(ServiceTest, ItemMetadataCanBeReplacedAndPersists) {
     EXPECT_EQ(get(*s, "/items/i4").at("topic"), "news");
     // Answers carry the new metadata.
     bool found = false;
-    for (const auto& item : get(*s, "/recommend/u3?k=20&mode=offline").at("items"))
+    const auto answer = get(*s, "/recommend/u3?k=20&mode=offline");  // (outlives the loop)
+    for (const auto& item : answer.at("items"))
       if (item.at("item_id") == "i4") found = item.at("title") == "Renamed";
     const auto seen = training_items("u3");
     if (!seen.count("i4")) EXPECT_TRUE(found);
