@@ -19,6 +19,12 @@ std::vector<ScoredItem> Model::similar_items(index_t, std::size_t) const {
   throw NotSupported(fmt::format("model {} does not compute similar items", name()));
 }
 
+void Model::similar_items_batch(std::span<const index_t> items, std::size_t k,
+                                std::vector<std::vector<ScoredItem>>& out) const {
+  out.resize(items.size());
+  for (std::size_t b = 0; b < items.size(); ++b) out[b] = similar_items(items[b], k);
+}
+
 void Model::score_batch(std::span<const UserContext> users, std::span<float> out) const {
   if (users.empty()) return;
   const std::size_t n = out.size() / users.size();

@@ -71,7 +71,7 @@ struct Profile {
   std::vector<float> train_weights;
   std::vector<std::int64_t> train_times;
   bool train_cut = false;            // at= removed training interactions
-  std::vector<index_t> new_items;    // event items not in the training history, oldest first
+  std::vector<index_t> new_items;    // distinct event items not in the training history, sorted
   std::vector<index_t> latest;       // distinct event items, newest first
   std::vector<index_t> seen;         // training + event items, sorted
 };
@@ -228,26 +228,28 @@ struct Service::Impl {
     }
     p.seen = p.train_items;  // CSR rows are sorted
     std::sort(p.seen.begin(), p.seen.end());
-    const auto stored = events.get(user_id);
+    const auto stored = events.get(user_id, snap);
     std::vector<index_t> event_items;
-    for (const Event& e : stored->events) {
+    for (const auto& e : stored->events) {
       if (at_ms && e.timestamp_ms > *at_ms) break;  // oldest first
-      if (auto i = d.items.find(e.item_id)) event_items.push_back(*i);
+      event_items.push_back(e.item);
     }
     for (auto it = event_items.rbegin();
          it != event_items.rend() && p.latest.size() < service.options_.online_similar_sources;
          ++it)
       if (std::find(p.latest.begin(), p.latest.end(), *it) == p.latest.end())
         p.latest.push_back(*it);
-    std::vector<index_t> added;
-    for (index_t i : event_items) {
-      if (sorted_contains(p.seen, i) || std::find(added.begin(), added.end(), i) != added.end())
-        continue;
-      added.push_back(i);
-    }
-    p.new_items = added;
-    p.seen.insert(p.seen.end(), added.begin(), added.end());
-    std::sort(p.seen.begin(), p.seen.end());
+    // New items: the distinct event items outside the training history (sorted).
+    std::vector<index_t> distinct = event_items;
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    std::set_difference(distinct.begin(), distinct.end(), p.seen.begin(), p.seen.end(),
+                        std::back_inserter(p.new_items));
+    std::vector<index_t> seen;
+    seen.reserve(p.seen.size() + p.new_items.size());
+    std::merge(p.seen.begin(), p.seen.end(), p.new_items.begin(), p.new_items.end(),
+               std::back_inserter(seen));
+    p.seen = std::move(seen);
     return p;
   }
 
@@ -750,7 +752,7 @@ void Service::handle(HttpRequest req, Respond respond) {
           if (e) {
             r = error(503, "store_unavailable", "the events were not stored; send them again");
           } else {
-            impl_->events.add(*stored);
+            impl_->events.add(*stored, *snapshot_.load());
             metrics_.add_events_stored(n);
             impl_->events_in_store += n;
             r.body = fmt::format("{{\"accepted\":{}}}", n);

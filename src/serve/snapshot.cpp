@@ -41,8 +41,15 @@ std::shared_ptr<Snapshot> Snapshot::load(const std::filesystem::path& model_file
   return std::make_shared<Snapshot>(std::move(t), version, options);
 }
 
+namespace {
+std::atomic<std::uint64_t> next_serial{1};
+}
+
 Snapshot::Snapshot(TrainedModel trained, std::string version, const SnapshotOptions& options)
-    : trained_(std::move(trained)), version_(std::move(version)), options_(options) {
+    : trained_(std::move(trained)),
+      version_(std::move(version)),
+      options_(options),
+      serial_(next_serial.fetch_add(1)) {
   const Dataset& d = train();
   const index_t n = d.num_items();
   std::vector<float> counts(static_cast<std::size_t>(n), 0.0f);
@@ -66,6 +73,7 @@ Snapshot::Snapshot(TrainedModel trained, std::string version, const SnapshotOpti
     precompute_ = std::thread([this] {
       try {
         compute_offline_lists();
+        compute_similar_lists();
       } catch (const std::exception& e) {
         // Offline answers stay on demand; nothing is lost but speed.
         fmt::print(stderr, "offline lists not computed: {}\n", e.what());
@@ -131,6 +139,33 @@ void Snapshot::compute_offline_lists() {
   offsets_ = std::move(offsets);
   lists_state_.store(kReady, std::memory_order_release);
   lists_state_.notify_all();
+}
+
+// Every item's similar list, in blocks (factor models: one tiled product per block). Requests
+// that come first fill their own slots; those are kept.
+void Snapshot::compute_similar_lists() {
+  if (!similar_supported_) return;
+  const index_t n = num_items();
+  constexpr index_t kBlock = 256;
+  std::vector<index_t> block;
+  std::vector<std::vector<ScoredItem>> out;
+  for (index_t begin = 0; begin < n; begin += kBlock) {
+    if (stopping_.load(std::memory_order_relaxed)) return;
+    block.clear();
+    for (index_t i = begin; i < std::min(n, begin + kBlock); ++i)
+      if (!similar_[static_cast<std::size_t>(i)].ready.load(std::memory_order_acquire))
+        block.push_back(i);
+    if (block.empty()) continue;
+    model().similar_items_batch(block, options_.similar_cache, out);
+    for (std::size_t b = 0; b < block.size(); ++b) {
+      const auto i = static_cast<std::size_t>(block[b]);
+      SimilarSlot& slot = similar_[i];
+      std::lock_guard lock(similar_locks_[i % similar_locks_.size()]);
+      if (slot.ready.load(std::memory_order_relaxed)) continue;
+      slot.items = std::move(out[b]);
+      slot.ready.store(true, std::memory_order_release);
+    }
+  }
 }
 
 void Snapshot::wait_offline_ready() const {

@@ -1,7 +1,9 @@
 #pragma once
-// Each user's stored events, kept in memory so that a recommendation does not query the store:
-// loaded from the store on a user's first request, extended by this server's own commits. With
-// a shared (PostgreSQL) store other servers write too, so entries there expire after a TTL.
+// Each user's stored events, kept in memory so that a recommendation neither queries the store
+// nor looks up item ids: loaded from the store on a user's first request, extended by this
+// server's own commits. An entry holds item indexes of one snapshot (16 bytes an event; events
+// for items the model does not know are left out) and is loaded again after a reload. With a
+// shared (PostgreSQL) store other servers write too, so entries there expire after a TTL.
 #include <absl/container/flat_hash_map.h>
 
 #include <array>
@@ -13,11 +15,18 @@
 #include <vector>
 
 #include "reckon/serve/event_store.hpp"
+#include "reckon/serve/snapshot.hpp"
 
 namespace reckon::detail {
 
+struct UserEvent {
+  index_t item;               // in the snapshot's catalogue
+  std::int64_t timestamp_ms;
+};
+
 struct UserEvents {
-  std::vector<Event> events;  // oldest first, at most the latest `max_events`
+  std::uint64_t snapshot = 0;     // Snapshot::serial() the item indexes belong to
+  std::vector<UserEvent> events;  // oldest first, at most the latest `max_events`
   std::chrono::steady_clock::time_point loaded;
 };
 
@@ -26,9 +35,9 @@ class UserEventCache {
   // ttl < 0: entries never expire (this server is the only writer).
   UserEventCache(const EventStore& store, double ttl_seconds, std::size_t max_events);
 
-  std::shared_ptr<const UserEvents> get(const std::string& user_id);
+  std::shared_ptr<const UserEvents> get(const std::string& user_id, const Snapshot& snapshot);
   // Called after events were committed by this server.
-  void add(std::span<const Event> events);
+  void add(std::span<const Event> events, const Snapshot& snapshot);
 
  private:
   struct Shard {
@@ -36,7 +45,7 @@ class UserEventCache {
     absl::flat_hash_map<std::string, std::shared_ptr<const UserEvents>> users;
     std::uint64_t version = 0;  // bumped by every add(): a load that raced with one is dropped
   };
-  Shard& shard(const std::string& user_id);
+  Shard& shard(std::string_view user_id);
 
   const EventStore& store_;
   std::chrono::steady_clock::duration ttl_;

@@ -18,6 +18,8 @@ class FactorModel : public Model {
   bool top_k_batch(std::span<const UserContext> users, std::size_t k,
                    std::vector<std::vector<ScoredItem>>& out) const override;
   std::vector<ScoredItem> similar_items(index_t item, std::size_t k) const override;
+  void similar_items_batch(std::span<const index_t> items, std::size_t k,
+                           std::vector<std::vector<ScoredItem>>& out) const override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
 

@@ -58,6 +58,10 @@ class Model {
   virtual void load(BinaryReader& in) = 0;
   // Up to k items most similar to `item`, best first, without `item` (default: NotSupported).
   virtual std::vector<ScoredItem> similar_items(index_t item, std::size_t k) const;
+  // similar_items() for many items (the service fills its similar-item lists with it). Factor
+  // models override it with tiled products over normalised factors. Default: one by one.
+  virtual void similar_items_batch(std::span<const index_t> items, std::size_t k,
+                                   std::vector<std::vector<ScoredItem>>& out) const;
 };
 
 struct ModelInfo {

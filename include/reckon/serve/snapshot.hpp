@@ -6,7 +6,8 @@
 //
 // Per snapshot, a background thread computes every training user's offline top list once, so an
 // offline request is a lookup; until it is done (or for lists cut short by new events), offline
-// answers are computed on demand. Similar-item lists are cached per item as they are asked for.
+// answers are computed on demand. Then it computes every item's similar-item list (a request that
+// needs one before then computes and caches it).
 #include <array>
 #include <atomic>
 #include <filesystem>
@@ -40,6 +41,8 @@ class Snapshot {
   const Model& model() const noexcept { return *trained_.model; }
   const Dataset& train() const noexcept { return *trained_.train; }
   const std::string& version() const noexcept { return version_; }
+  // Unique per snapshot of this process (what caches keyed on item indexes check).
+  std::uint64_t serial() const noexcept { return serial_; }
   const SnapshotOptions& options() const noexcept { return options_; }
   index_t num_items() const noexcept { return train().num_items(); }
 
@@ -64,10 +67,12 @@ class Snapshot {
 
  private:
   void compute_offline_lists();
+  void compute_similar_lists();
 
   TrainedModel trained_;
   std::string version_;
   SnapshotOptions options_;
+  std::uint64_t serial_;
   std::vector<ScoredItem> popular_;
   std::vector<std::string> metadata_fields_;
 

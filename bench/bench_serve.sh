@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# HTTP service throughput and latency with wrk on loopback (issue 5's figures).
+#   bench/bench_serve.sh [--dataset ml100k|gowalla|all] [--duration 10] [--connections 64]
+# Trains ials (64 factors) on the dataset, starts `reckon serve --threads 2` with an access log
+# file, waits for the offline lists, runs wrk for each mode and for events, prints a table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dataset=all duration=10 connections=64 wrk_threads=2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dataset) dataset=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --wrk-threads) wrk_threads=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+command -v wrk >/dev/null || { echo "bench_serve: wrk is missing (scripts/install-deps)" >&2; exit 1; }
+export RECKON_DATA_DIR=${RECKON_DATA_DIR:-$(cd .. && pwd)/shared/data}
+reckon=build/reckon
+work=$(mktemp -d "${TMPDIR:-/tmp}/reckon-bench-serve.XXXXXX")
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+rows=()
+run_wrk() {  # name script args...
+  local name=$1 script=$2; shift 2
+  local out
+  out=$(wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" --latency -s "$script" \
+        "http://127.0.0.1:$port" -- "$@")
+  local rps p50 p99 errors
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$out")
+  rows+=("$(printf '| %-34s | %10s | %8s | %8s | %s' "$name" "$rps" "$p50" "$p99" "${errors:-0}")")
+  echo "$out" >&2
+}
+
+serve() {  # dataset-label model-file
+  local label=$1 model=$2
+  "$reckon" serve --model "$model" --port 0 --threads 2 --events "$work/$label.events.db" \
+    --access-log "$work/$label.access.log" >"$work/$label.serve.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 300); do
+    grep -q "listening on" "$work/$label.serve.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/$label.serve.log")
+  for _ in $(seq 1 600); do  # offline lists are computed in the background
+    curl -s "http://127.0.0.1:$port/health" | grep -q '"offline_ready":true' && break
+    sleep 0.1
+  done
+}
+
+stop_server() {
+  local label=$1
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
+  kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
+  rows+=("$(printf '| %-34s | resident %d MB (peak %d MB) after the runs |' "$label server memory" $((rss / 1024)) $((hwm / 1024)))")
+}
+
+bench_dataset() {  # label data-args user-lo user-hi item-lo item-hi
+  local label=$1 data=$2 ulo=$3 uhi=$4 ilo=$5 ihi=$6
+  echo "== $label: training ials (64 factors)" >&2
+  # shellcheck disable=SC2086
+  "$reckon" -q train $data --model ials -p factors=64 -o "$work/$label.rkm" >&2
+  serve "$label" "$work/$label.rkm"
+  # Events first: afterwards users have new events, so online answers fold them in (and
+  # offline answers drop the items those events saw).
+  run_wrk "$label POST /events (1 per request)" bench/wrk/events.lua 1 "$ulo" "$uhi" "$ilo" "$ihi"
+  run_wrk "$label POST /events (100 per request)" bench/wrk/events.lua 100 "$ulo" "$uhi" "$ilo" "$ihi"
+  local events
+  events=$(curl -s "http://127.0.0.1:$port/health" | sed -n 's/.*"events":\([0-9]*\).*/\1/p')
+  rows+=("$(printf '| %-34s | %s events stored: %s per user on average |' "$label events" "$events" $((events / (uhi - ulo + 1))))")
+  for mode in offline online blended; do
+    run_wrk "$label recommend k=10 $mode" bench/wrk/recommend.lua "$mode" "$ulo" "$uhi"
+  done
+  stop_server "$label"
+}
+
+case "$dataset" in
+  ml100k|all) bench_dataset ml100k movielens-100k 1 943 1 1682 ;;&
+  gowalla|all) bench_dataset gowalla "$RECKON_DATA_DIR/gowalla/train.txt --format lightgcn" 0 29857 0 40980 ;;
+esac
+
+echo
+echo "reckon serve --threads 2, wrk -t$wrk_threads -c$connections -d${duration}s on loopback, $(nproc) cores, $(date -u +%Y-%m-%d)"
+printf '| %-34s | %10s | %8s | %8s | %s\n' "run" "requests/s" "p50" "p99" "errors"
+printf '|%s|%s|%s|%s|%s\n' "------------------------------------" "------------" "----------" "----------" "------"
+for r in "${rows[@]}"; do echo "$r"; done
