@@ -283,9 +283,9 @@ struct Service::Impl {
     if (p.user && !p.train_cut && snap.offline_ready()) {
       const auto list = snap.offline_list(*p.user);
       std::vector<ScoredItem> out;
-      for (const ScoredItem& s : list) {
+      for (const StoredItem& s : list) {
         if (out.size() == k) break;
-        if (!sorted_contains(p.seen, s.item)) out.push_back(s);
+        if (!sorted_contains(p.seen, s.item)) out.push_back(s.scored());
       }
       // The list covers the request unless new events used up part of it.
       if (out.size() == k || list.size() < snap.options().max_k)
@@ -325,16 +325,16 @@ struct Service::Impl {
     // Items similar to the latest events, taken in turn from each event's list.
     Ranked similar;
     similar.model = true;
-    std::vector<std::span<const ScoredItem>> lists;
+    std::vector<std::span<const StoredItem>> lists;
     for (index_t i : p.latest) lists.push_back(snap.similar(i));
     for (std::size_t depth = 0; similar.items.size() < k; ++depth) {
       bool any = false;
       for (const auto& l : lists) {
         if (depth >= l.size()) continue;
         any = true;
-        const ScoredItem& s = l[depth];
+        const StoredItem& s = l[depth];
         if (sorted_contains(p.seen, s.item)) continue;
-        similar.items.push_back(s);
+        similar.items.push_back(s.scored());
         similar.from.push_back("similar");
       }
       if (!any) break;
@@ -399,8 +399,8 @@ struct Service::Impl {
       fail(422, "not_supported",
            fmt::format("model {} has no notion of similar items", snap.model().name()));
     const auto cached = snap.similar(*item);  // max_k long: covers every allowed k
-    std::vector<ScoredItem> list(cached.begin(),
-                                 cached.begin() + static_cast<std::ptrdiff_t>(std::min(k, cached.size())));
+    std::vector<ScoredItem> list;
+    for (std::size_t r = 0; r < std::min(k, cached.size()); ++r) list.push_back(cached[r].scored());
     HttpResponse out;
     out.route = Route::kSimilar;
     out.body = "{\"item_id\":";

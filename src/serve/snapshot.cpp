@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "reckon/core/error.hpp"
 #include "reckon/retrieval/topk.hpp"
@@ -42,8 +43,19 @@ std::shared_ptr<Snapshot> Snapshot::load(const std::filesystem::path& model_file
 }
 
 namespace {
+
 std::atomic<std::uint64_t> next_serial{1};
+
+StoredItem stored(const ScoredItem& s) { return {static_cast<std::int32_t>(s.item), s.score}; }
+
+std::vector<StoredItem> stored(const std::vector<ScoredItem>& list) {
+  std::vector<StoredItem> out;
+  out.reserve(list.size());
+  for (const ScoredItem& s : list) out.push_back(stored(s));
+  return out;
 }
+
+}  // namespace
 
 Snapshot::Snapshot(TrainedModel trained, std::string version, const SnapshotOptions& options)
     : trained_(std::move(trained)),
@@ -52,6 +64,8 @@ Snapshot::Snapshot(TrainedModel trained, std::string version, const SnapshotOpti
       serial_(next_serial.fetch_add(1)) {
   const Dataset& d = train();
   const index_t n = d.num_items();
+  RECKON_CHECK(n < std::numeric_limits<std::int32_t>::max(),
+               "{} items: the service keeps item indexes in 32 bits", n);
   std::vector<float> counts(static_cast<std::size_t>(n), 0.0f);
   for (index_t c : d.interactions.indices()) counts[c] += 1;
   top_k(counts, static_cast<std::size_t>(n), popular_);
@@ -93,7 +107,7 @@ void Snapshot::compute_offline_lists() {
   const Dataset& d = train();
   const index_t users = d.num_users();
   const std::size_t k = std::min<std::size_t>(options_.max_k, static_cast<std::size_t>(num_items()));
-  std::vector<ScoredItem> lists;
+  std::vector<StoredItem> lists;
   std::vector<std::size_t> offsets{0};
   lists.reserve(static_cast<std::size_t>(users) * k);
   offsets.reserve(static_cast<std::size_t>(users) + 1);
@@ -131,7 +145,7 @@ void Snapshot::compute_offline_lists() {
       }
     }
     for (const auto& list : out) {
-      lists.insert(lists.end(), list.begin(), list.end());
+      for (const ScoredItem& s : list) lists.push_back(stored(s));
       offsets.push_back(lists.size());
     }
   }
@@ -162,7 +176,7 @@ void Snapshot::compute_similar_lists() {
       SimilarSlot& slot = similar_[i];
       std::lock_guard lock(similar_locks_[i % similar_locks_.size()]);
       if (slot.ready.load(std::memory_order_relaxed)) continue;
-      slot.items = std::move(out[b]);
+      slot.items = stored(out[b]);
       slot.ready.store(true, std::memory_order_release);
     }
   }
@@ -174,17 +188,17 @@ void Snapshot::wait_offline_ready() const {
     lists_state_.wait(s, std::memory_order_acquire);
 }
 
-std::span<const ScoredItem> Snapshot::offline_list(index_t user) const {
+std::span<const StoredItem> Snapshot::offline_list(index_t user) const {
   if (!offline_ready()) return {};
   const auto u = static_cast<std::size_t>(user);
   return {lists_.data() + offsets_[u], offsets_[u + 1] - offsets_[u]};
 }
 
-std::span<const ScoredItem> Snapshot::similar(index_t item) const {
+std::span<const StoredItem> Snapshot::similar(index_t item) const {
   if (!similar_supported_) return {};
   SimilarSlot& slot = similar_[static_cast<std::size_t>(item)];
   if (!slot.ready.load(std::memory_order_acquire)) {
-    auto items = model().similar_items(item, options_.similar_cache);  // outside the lock
+    auto items = stored(model().similar_items(item, options_.similar_cache));  // outside the lock
     std::lock_guard lock(similar_locks_[static_cast<std::size_t>(item) % similar_locks_.size()]);
     if (!slot.ready.load(std::memory_order_relaxed)) {
       slot.items = std::move(items);
