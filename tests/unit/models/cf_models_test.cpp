@@ -152,5 +152,30 @@ TEST(RatingModels, LearnItemEffects) {
   }
 }
 
+// The batched similar lists (what the service precomputes) equal the one-item lists.
+TEST(SimilarItems, BatchEqualsOneByOne) {
+  const auto d = two_groups();
+  for (const std::string name : {"ials", "bpr", "itemknn", "ease"}) {
+    FitContext ctx;
+    ctx.threads = 1;
+    ctx.verbose = false;
+    TrainedModel t = train_model(name, d, {}, ctx);
+    const std::vector<index_t> items = {0, 3, 12, 19};
+    std::vector<std::vector<ScoredItem>> batch;
+    t.model->similar_items_batch(items, 5, batch);
+    ASSERT_EQ(batch.size(), items.size()) << name;
+    for (std::size_t b = 0; b < items.size(); ++b) {
+      const auto one = t.model->similar_items(items[b], 5);
+      ASSERT_EQ(batch[b].size(), one.size()) << name;
+      for (std::size_t r = 0; r < one.size(); ++r) {
+        EXPECT_NEAR(batch[b][r].score, one[r].score, 1e-5) << name << " item " << items[b];
+        EXPECT_NE(batch[b][r].item, items[b]) << name;
+      }
+      // The item's own group comes first.
+      EXPECT_EQ(batch[b][0].item / 10, items[b] / 10) << name;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace reckon
