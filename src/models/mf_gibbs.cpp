@@ -1,0 +1,151 @@
+#include "mf_gibbs.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Dense>
+#include <cmath>
+#include <random>
+
+#include "reckon/core/progress.hpp"
+#include "reckon/core/random.hpp"
+
+namespace reckon::detail {
+namespace {
+
+using Mat = Eigen::MatrixXd;
+using Vec = Eigen::VectorXd;
+
+double standard_normal(Rng& r) {  // Box-Muller
+  const double u1 = std::max(r.uniform(), 1e-300), u2 = r.uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+struct Hyper {
+  Vec mu;
+  Mat lambda;
+};
+
+// Wishart(W, nu) by the Bartlett decomposition.
+Mat sample_wishart(const Mat& w, double nu, std::mt19937_64& gen) {
+  const auto d = w.rows();
+  const Mat l = w.llt().matrixL();
+  Mat a = Mat::Zero(d, d);
+  std::normal_distribution<double> n01;
+  for (Eigen::Index i = 0; i < d; ++i) {
+    std::chi_squared_distribution<double> chi(nu - static_cast<double>(i));
+    a(i, i) = std::sqrt(chi(gen));
+    for (Eigen::Index j = 0; j < i; ++j) a(i, j) = n01(gen);
+  }
+  const Mat la = l * a;
+  return la * la.transpose();
+}
+
+// The Normal-Wishart posterior of the rows of `x` (prior: mu0 = 0, beta0 = 2, nu0 = d, W0 = I).
+Hyper sample_hyper(const Mat& x, std::mt19937_64& gen) {
+  const auto n = static_cast<double>(x.rows());
+  const auto d = x.cols();
+  const Vec mean = x.colwise().mean().transpose();
+  const Mat centred = x.rowwise() - mean.transpose();
+  const Mat scatter = centred.transpose() * centred;
+  const double beta0 = 2, beta = beta0 + n, nu = static_cast<double>(d) + n;
+  Mat w_inv = Mat::Identity(d, d) + scatter + (beta0 * n / beta) * mean * mean.transpose();
+  Mat w = w_inv.llt().solve(Mat::Identity(d, d));
+  w = 0.5 * (w + w.transpose());
+  Hyper h;
+  h.lambda = sample_wishart(w, nu, gen);
+  const Vec mu_star = (n / beta) * mean;
+  Vec z(d);
+  std::normal_distribution<double> n01;
+  for (Eigen::Index k = 0; k < d; ++k) z[k] = n01(gen);
+  const Eigen::LLT<Mat> llt(beta * h.lambda);
+  h.mu = mu_star + llt.matrixU().solve(z);  // covariance (beta lambda)^-1
+  return h;
+}
+
+// Samples every row of `x` (each row: f factors then the row's bias) given the other side `y`:
+// rating - mu - bias_j ~ N(x_r . [y_j factors, 1], 1 / alpha).
+void sample_rows(const CsrMatrix& m, const Mat& y, float mu, const Hyper& h, double alpha,
+                 std::uint64_t seed, Mat& x) {
+  const auto d = x.cols();
+  const auto f = d - 1;
+  const Vec prior = h.lambda * h.mu;
+#pragma omp parallel for schedule(dynamic, 64)
+  for (index_t r = 0; r < m.rows(); ++r) {
+    Mat precision = h.lambda;
+    Vec b = prior;
+    Vec z(d);
+    const auto items = m.row_indices(r);
+    const auto values = m.row_values(r);
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      const index_t j = items[k];
+      z.head(f) = y.row(j).head(f).transpose();
+      z[f] = 1.0;
+      const double t = values[k] - mu - y(j, f);
+      precision.selfadjointView<Eigen::Lower>().rankUpdate(z, alpha);
+      b.noalias() += (alpha * t) * z;
+    }
+    const Eigen::LLT<Mat> llt(precision.selfadjointView<Eigen::Lower>());
+    // Each row its own generator: the same samples whatever the thread count.
+    Rng rng(seed ^ (static_cast<std::uint64_t>(r) * 0x9E3779B97F4A7C15ull));
+    Vec e(d);
+    for (Eigen::Index k = 0; k < d; ++k) e[k] = standard_normal(rng);
+    x.row(r) = (llt.solve(b) + llt.matrixU().solve(e)).transpose();
+  }
+}
+
+}  // namespace
+
+GibbsResult gibbs_mf(const CsrMatrix& ratings, float mu, const GibbsOptions& o) {
+  const CsrMatrix t = ratings.transposed();
+  const int f = o.factors;
+  std::mt19937_64 gen(o.seed);
+  Rng init(o.seed + 1);
+  Mat users(ratings.rows(), f + 1), items(ratings.cols(), f + 1);
+  for (Eigen::Index i = 0; i < users.size(); ++i) users.data()[i] = 0.1 * standard_normal(init);
+  for (Eigen::Index i = 0; i < items.size(); ++i) items.data()[i] = 0.1 * standard_normal(init);
+  users.col(f).setZero();
+  items.col(f).setZero();
+
+  GibbsResult out;
+  out.users = FactorMatrix::Zero(ratings.rows(), static_cast<Eigen::Index>(o.samples) * f);
+  out.items = FactorMatrix::Zero(ratings.cols(), static_cast<Eigen::Index>(o.samples) * f);
+  Vec user_bias = Vec::Zero(ratings.rows()), item_bias = Vec::Zero(ratings.cols());
+  const int sweeps = o.burn_in + o.samples;
+  Progress progress("fit mf (mcmc)", sweeps, "sweeps");
+  double alpha = o.precision > 0 ? o.precision : 2.0;
+  for (int s = 0; s < sweeps; ++s) {
+    const std::uint64_t sweep_seed = o.seed * 0x2545F4914F6CDD1Dull + static_cast<std::uint64_t>(s);
+    sample_rows(ratings, items, mu, sample_hyper(users, gen), alpha, sweep_seed * 2, users);
+    sample_rows(t, users, mu, sample_hyper(items, gen), alpha, sweep_seed * 2 + 1, items);
+    if (o.precision <= 0) {
+      // The noise precision from its posterior, Gamma(1 + N/2, 1 + SSE/2).
+      double sse = 0;
+      for (index_t u = 0; u < ratings.rows(); ++u) {
+        const auto its = ratings.row_indices(u);
+        const auto vals = ratings.row_values(u);
+        for (std::size_t k = 0; k < its.size(); ++k) {
+          const double pred = mu + users(u, f) + items(its[k], f) +
+                              users.row(u).head(f).dot(items.row(its[k]).head(f));
+          sse += (vals[k] - pred) * (vals[k] - pred);
+        }
+      }
+      std::gamma_distribution<double> g(1.0 + 0.5 * static_cast<double>(ratings.nnz()),
+                                        1.0 / (1.0 + 0.5 * sse));
+      alpha = g(gen);
+    }
+    if (s >= o.burn_in) {
+      const Eigen::Index at = static_cast<Eigen::Index>(s - o.burn_in) * f;
+      out.users.middleCols(at, f) = (users.leftCols(f) / o.samples).cast<float>();
+      out.items.middleCols(at, f) = items.leftCols(f).cast<float>();
+      user_bias += users.col(f) / o.samples;
+      item_bias += items.col(f) / o.samples;
+    }
+    progress.update(s + 1);
+  }
+  progress.finish();
+  const Eigen::VectorXf ub = user_bias.cast<float>(), ib = item_bias.cast<float>();
+  out.user_bias.assign(ub.data(), ub.data() + ub.size());
+  out.item_bias.assign(ib.data(), ib.data() + ib.size());
+  return out;
+}
+
+}  // namespace reckon::detail
