@@ -84,7 +84,8 @@ class SqliteEventStore final : public EventStore {
         "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, user_id TEXT NOT "
         "NULL, item_id TEXT NOT NULL, type TEXT NOT NULL, value REAL NOT NULL, ts INTEGER NOT "
         "NULL)");
-    writer_.exec("CREATE INDEX IF NOT EXISTS events_user_ts ON events (user_id, ts, id)");
+    // Entries end with the rowid (= id), so this also orders by (user_id, ts, id).
+    writer_.exec("CREATE INDEX IF NOT EXISTS events_user_ts ON events (user_id, ts)");
     writer_.exec(
         "CREATE TABLE IF NOT EXISTS items (item_id TEXT PRIMARY KEY, json TEXT NOT NULL)");
     committer_.start([this](std::span<const detail::PendingWrite> batch) { commit(batch); });
