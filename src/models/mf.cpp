@@ -236,8 +236,22 @@ void MfModel::load_extra(BinaryReader& r) {
                "{}: corrupt rating model", r.what());
 }
 
+// Default: Bayesian SVD++ (10 factors, 100 samples after 20 sweeps): 0.8988 RMSE on ML-100K u1;
+// sgd does best with -p factors=100 -p epochs=60 (0.9091).
 std::vector<ParamSpec> SvdppModel::param_specs() {
-  return rating_specs("100", "60", "0.005", "0.05", "0.05");
+  auto specs = rating_specs("10", "100", "0.005", "0.05", "0.05");
+  specs.push_back({"solver",
+                   ParamType::kString,
+                   "mcmc",
+                   0,
+                   -1,
+                   "sgd, or mcmc (Bayesian SVD++ by Gibbs sampling, predictions averaged over "
+                   "samples; epochs = samples kept)",
+                   {"sgd", "mcmc"}});
+  specs.push_back({"burn_in", ParamType::kInt, "20", 0, 100000, "mcmc: sweeps discarded first"});
+  specs.push_back({"noise_precision", ParamType::kFloat, "0", 0, 1000,
+                   "mcmc: precision (1/variance) of the rating noise; 0: sampled from its posterior"});
+  return specs;
 }
 
 Eigen::VectorXf SvdppModel::implicit_part(std::span<const index_t> history) const {
@@ -255,6 +269,20 @@ void SvdppModel::fit(const Dataset& train, const Params& params, FitContext& ctx
   const float breg = static_cast<float>(params.get_float("bias_regularization"));
   const CsrMatrix& m = train.interactions;
   initialise(m, params, ctx);
+  if (params.get_string("solver") == "mcmc") {
+    detail::GibbsOptions o;
+    o.factors = static_cast<int>(f);
+    o.burn_in = static_cast<int>(params.get_int("burn_in"));
+    o.samples = static_cast<int>(epochs);
+    o.precision = params.get_float("noise_precision");
+    o.seed = ctx.seed;
+    auto g = detail::gibbs_svdpp(m, mu_, o, y_);
+    user_factors_ = std::move(g.users);
+    item_factors_ = std::move(g.items);
+    user_bias_ = std::move(g.user_bias);
+    item_bias_ = std::move(g.item_bias);
+    return;
+  }
   y_.resize(m.cols(), f);
   random_init(y_, static_cast<float>(params.get_float("init_scale")), ctx.seed + 2);
   Rng rng(ctx.seed);

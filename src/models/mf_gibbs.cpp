@@ -63,8 +63,9 @@ Hyper sample_hyper(const Mat& x, std::mt19937_64& gen) {
 
 // Samples every row of `x` (each row: f factors then the row's bias) given the other side `y`:
 // rating - mu - bias_j ~ N(x_r . [y_j factors, 1], 1 / alpha).
+// With `offset` (SVD++'s users): the target also loses y_j's factors . offset.row(r).
 void sample_rows(const CsrMatrix& m, const Mat& y, float mu, const Hyper& h, double alpha,
-                 std::uint64_t seed, Mat& x) {
+                 std::uint64_t seed, Mat& x, const Mat* offset = nullptr) {
   const auto d = x.cols();
   const auto f = d - 1;
   const Vec prior = h.lambda * h.mu;
@@ -79,7 +80,8 @@ void sample_rows(const CsrMatrix& m, const Mat& y, float mu, const Hyper& h, dou
       const index_t j = items[k];
       z.head(f) = y.row(j).head(f).transpose();
       z[f] = 1.0;
-      const double t = values[k] - mu - y(j, f);
+      double t = values[k] - mu - y(j, f);
+      if (offset) t -= z.head(f).dot(offset->row(r).transpose());
       precision.selfadjointView<Eigen::Lower>().rankUpdate(z, alpha);
       b.noalias() += (alpha * t) * z;
     }
@@ -140,6 +142,113 @@ GibbsResult gibbs_mf(const CsrMatrix& ratings, float mu, const GibbsOptions& o) 
       item_bias += items.col(f) / o.samples;
     }
     progress.update(s + 1);
+  }
+  progress.finish();
+  const Eigen::VectorXf ub = user_bias.cast<float>(), ib = item_bias.cast<float>();
+  out.user_bias.assign(ub.data(), ub.data() + ub.size());
+  out.item_bias.assign(ib.data(), ib.data() + ib.size());
+  return out;
+}
+
+GibbsResult gibbs_svdpp(const CsrMatrix& ratings, float mu, const GibbsOptions& o,
+                        FactorMatrix& implicit) {
+  const CsrMatrix t = ratings.transposed();
+  const int f = o.factors;
+  const index_t nu = ratings.rows(), ni = ratings.cols();
+  std::mt19937_64 gen(o.seed);
+  Rng init(o.seed + 1);
+  Mat users(nu, f + 1), items(ni, f + 1);
+  for (Eigen::Index i = 0; i < users.size(); ++i) users.data()[i] = 0.1 * standard_normal(init);
+  for (Eigen::Index i = 0; i < items.size(); ++i) items.data()[i] = 0.1 * standard_normal(init);
+  users.col(f).setZero();
+  items.col(f).setZero();
+  Mat y = Mat::Zero(ni, f);     // implicit item factors
+  Mat s = Mat::Zero(nu, f);     // s_u = |N(u)|^-1/2 sum_{j in N(u)} y_j
+  std::vector<double> norm(static_cast<std::size_t>(nu));
+  for (index_t u = 0; u < nu; ++u) {
+    const auto n = ratings.row_indices(u).size();
+    norm[static_cast<std::size_t>(u)] = n ? 1.0 / std::sqrt(static_cast<double>(n)) : 0.0;
+  }
+
+  GibbsResult out;
+  out.users = FactorMatrix::Zero(nu, static_cast<Eigen::Index>(o.samples) * f);
+  out.items = FactorMatrix::Zero(ni, static_cast<Eigen::Index>(o.samples) * f);
+  implicit = FactorMatrix::Zero(ni, static_cast<Eigen::Index>(o.samples) * f);
+  Vec user_bias = Vec::Zero(nu), item_bias = Vec::Zero(ni);
+  std::vector<Mat> q_u(static_cast<std::size_t>(nu));
+  Mat g_u(nu, f);
+  Mat effective(nu, f + 1);
+  double alpha = o.precision > 0 ? o.precision : 2.0;
+  const int sweeps = o.burn_in + o.samples;
+  Progress progress("fit svdpp (mcmc)", sweeps, "sweeps");
+  for (int sweep = 0; sweep < sweeps; ++sweep) {
+    const std::uint64_t seed = o.seed * 0x2545F4914F6CDD1Dull + static_cast<std::uint64_t>(sweep);
+    sample_rows(ratings, items, mu, sample_hyper(users, gen), alpha, seed * 3, users, &s);
+    effective = users;
+    effective.leftCols(f) += s;
+    sample_rows(t, effective, mu, sample_hyper(items, gen), alpha, seed * 3 + 1, items);
+    // The implicit factors, one item at a time (each changes s_u of the users who rated it):
+    // r_ui - mu - b_u - b_i - q_i . (p_u + s_u without y_j) = q_i . y_j / sqrt|N(u)| + noise.
+#pragma omp parallel for schedule(dynamic, 64)
+    for (index_t u = 0; u < nu; ++u) {
+      Mat q = Mat::Zero(f, f);
+      Vec g = Vec::Zero(f);
+      const auto its = ratings.row_indices(u);
+      const auto vals = ratings.row_values(u);
+      for (std::size_t k = 0; k < its.size(); ++k) {
+        const auto qi = items.row(its[k]).head(f).transpose();
+        q.selfadjointView<Eigen::Lower>().rankUpdate(qi);
+        g.noalias() += (vals[k] - mu - users(u, f) - items(its[k], f)) * qi;
+      }
+      q_u[static_cast<std::size_t>(u)] = q.selfadjointView<Eigen::Lower>();
+      g_u.row(u) = g.transpose();
+    }
+    const Hyper hy = sample_hyper(y, gen);
+    const Vec prior = hy.lambda * hy.mu;
+    Rng rng(seed * 3 + 2);
+    for (index_t j = 0; j < ni; ++j) {
+      Mat precision = hy.lambda;
+      Vec b = prior;
+      const auto who = t.row_indices(j);
+      const Vec yj = y.row(j).transpose();
+      for (index_t u : who) {
+        const double w = norm[static_cast<std::size_t>(u)];
+        const Mat& q = q_u[static_cast<std::size_t>(u)];
+        const Vec base = users.row(u).head(f).transpose() + s.row(u).transpose() - w * yj;
+        precision.noalias() += (alpha * w * w) * q;
+        b.noalias() += (alpha * w) * (g_u.row(u).transpose() - q * base);
+      }
+      const Eigen::LLT<Mat> llt(precision);
+      Vec e(f);
+      for (Eigen::Index k = 0; k < f; ++k) e[k] = standard_normal(rng);
+      const Vec fresh = llt.solve(b) + llt.matrixU().solve(e);
+      for (index_t u : who) s.row(u) += norm[static_cast<std::size_t>(u)] * (fresh - yj).transpose();
+      y.row(j) = fresh.transpose();
+    }
+    if (o.precision <= 0) {
+      double sse = 0;
+      for (index_t u = 0; u < nu; ++u) {
+        const auto its = ratings.row_indices(u);
+        const auto vals = ratings.row_values(u);
+        const Vec pu = users.row(u).head(f).transpose() + s.row(u).transpose();
+        for (std::size_t k = 0; k < its.size(); ++k) {
+          const double pred = mu + users(u, f) + items(its[k], f) + items.row(its[k]).head(f).dot(pu.transpose());
+          sse += (vals[k] - pred) * (vals[k] - pred);
+        }
+      }
+      std::gamma_distribution<double> g(1.0 + 0.5 * static_cast<double>(ratings.nnz()),
+                                        1.0 / (1.0 + 0.5 * sse));
+      alpha = g(gen);
+    }
+    if (sweep >= o.burn_in) {
+      const Eigen::Index at = static_cast<Eigen::Index>(sweep - o.burn_in) * f;
+      out.users.middleCols(at, f) = ((users.leftCols(f) + s) / o.samples).cast<float>();
+      out.items.middleCols(at, f) = items.leftCols(f).cast<float>();
+      implicit.middleCols(at, f) = (y / o.samples).cast<float>();
+      user_bias += users.col(f) / o.samples;
+      item_bias += items.col(f) / o.samples;
+    }
+    progress.update(sweep + 1);
   }
   progress.finish();
   const Eigen::VectorXf ub = user_bias.cast<float>(), ib = item_bias.cast<float>();

@@ -1,7 +1,7 @@
 #pragma once
 // Bayesian biased matrix factorisation by Gibbs sampling (BPMF, Salakhutdinov & Mnih 2008, with
 // the user and item biases as one more Gaussian coordinate of each vector): the `mcmc` solver of
-// `mf`. Predictions are averaged over the posterior samples; the average of the samples' dot
+// `mf` and `svdpp`. Predictions are averaged over the posterior samples; the average of the samples' dot
 // products p_u^s . q_i^s is itself one dot product of the concatenated samples, so the result
 // is an ordinary factor model of samples x factors dimensions.
 #include <cstdint>
@@ -27,5 +27,11 @@ struct GibbsResult {
 
 // `ratings` users x items; `mu` the global mean rating.
 GibbsResult gibbs_mf(const CsrMatrix& ratings, float mu, const GibbsOptions& options);
+
+// Bayesian SVD++: r_ui = mu + b_u + b_i + q_i . (p_u + |N(u)|^-1/2 sum_{j in N(u)} y_j), the
+// implicit factors y_j sampled one item at a time. `users` holds p_u + the implicit part (as
+// SvdppModel stores them); `implicit` gets the y_j samples, scaled by 1 / samples like `users`.
+GibbsResult gibbs_svdpp(const CsrMatrix& ratings, float mu, const GibbsOptions& options,
+                        FactorMatrix& implicit);
 
 }  // namespace reckon::detail
