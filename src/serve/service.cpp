@@ -509,6 +509,8 @@ struct Service::Impl {
       std::exception_ptr error;
       try {
         auto fresh = Snapshot::load(service.options_.model_file, service.options_.snapshot);
+        // Item edits other servers stored (a shared PostgreSQL store) come with the reload.
+        for (auto& record : service.store_->items()) set_overlay(record);
         service.snapshot_.store(std::move(fresh));
         ++reloads;
       } catch (...) {

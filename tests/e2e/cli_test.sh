@@ -103,6 +103,17 @@ if [ -d "$DATA/movielens-100k" ]; then
   expect_ok "demo" "$RECKON" -q demo --no-serve
   grep -q "100,000" "$work/out" && ok || fail "demo output: $(cat "$work/out")"
   expect_ok "kcore" "$RECKON" -q import "$work/ml.rkd" --kcore 50 -o "$work/k.rkd"
+
+  # The demo ends by serving its best model and printing curl lines to try.
+  "$RECKON" -q demo --port 0 --dir "$work/demo" >"$work/demo.out" 2>&1 &
+  demo_pid=$!
+  for _ in $(seq 1 900); do grep -q "curl '" "$work/demo.out" && break; sleep 0.1; done
+  url=$(sed -n "s|.*curl '\(http://127.0.0.1:[0-9]*\)/recommend.*|\1|p" "$work/demo.out" | head -1)
+  if [ -n "$url" ] && curl -sf "$url/recommend/1?k=3" | grep -q '"source":"model"'; then ok
+  else fail "demo server: $(cat "$work/demo.out")"; fi
+  kill -TERM "$demo_pid"
+  if wait "$demo_pid"; then ok; else fail "demo server did not stop cleanly on SIGTERM"; fi
+  [ -f "$work/demo/model.rkm" ] && [ -f "$work/demo/model.events.db" ] && ok || fail "demo files"
 fi
 
 echo "$passed passed, $failed failed"

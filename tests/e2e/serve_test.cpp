@@ -200,7 +200,7 @@ TEST_F(ServeE2E, SigtermFinishesAndStoresEverything) {
 }
 
 TEST_F(ServeE2E, LimitsAndKeepAlive) {
-  auto server = start({"--body-limit", "1000"});
+  auto server = start({"--body-limit", "1000", "--read-timeout-ms", "300"});
   HttpClient http(server.port());
   for (int i = 0; i < 200; ++i) ASSERT_EQ(http.get("/recommend/u1?k=3").status, 200);  // one connection
   HttpClient big(server.port());
@@ -213,6 +213,14 @@ TEST_F(ServeE2E, LimitsAndKeepAlive) {
   EXPECT_EQ(h.status, 431);
   HttpClient garbage(server.port());
   EXPECT_EQ(garbage.raw("\x01\x02 nonsense\r\n\r\n").status, 400);
+  // A client that starts a request and stalls is cut off after the read timeout.
+  HttpClient slow(server.port());
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(slow.raw("GET /health HTTP/1.1\r\nHost: x\r\n").status, 0);  // closed, no answer
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  // (An idle keep-alive connection is closed after the same timeout, like `http` above by now.)
+  HttpClient fresh(server.port());
+  EXPECT_EQ(fresh.get("/health").status, 200);
 }
 
 }  // namespace

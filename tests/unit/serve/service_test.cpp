@@ -121,6 +121,21 @@ TEST_F(ServiceTest, UnknownUsersGetPopularItems) {
   }
 }
 
+TEST_F(ServiceTest, NewUsersWithEventsGetTheModelOnline) {
+  auto s = start();
+  post_events(*s, json{{{"user_id", "newcomer"}, {"item_id", "i13"}},
+                       {{"user_id", "newcomer"}, {"item_id", "i14"}}});
+  const auto online = get(*s, "/recommend/newcomer?k=4&mode=online");
+  EXPECT_EQ(online.at("source"), "model");
+  for (const auto& id : ids(online)) {
+    EXPECT_EQ(group_of(id), 1) << id;  // folded in from two group-B items
+    EXPECT_TRUE(id != "i13" && id != "i14");
+  }
+  // Offline knows nothing of them: popular items, minus what they saw.
+  const auto offline = get(*s, "/recommend/newcomer?k=4&mode=offline");
+  EXPECT_EQ(offline.at("source"), "popular");
+}
+
 TEST_F(ServiceTest, OnlineFollowsNewEventsAndExcludesThem) {
   auto s = start();
   const auto before = get(*s, "/recommend/u3?k=6&mode=online");
@@ -217,6 +232,10 @@ TEST_F(ServiceTest, ItemMetadataCanBeReplacedAndPersists) {
   }
   auto again = start();
   EXPECT_EQ(get(*again, "/items/i4").at("title"), "Renamed");
+  // An edit another server stored reaches this one at the next reload.
+  open_sqlite_event_store((dir_ / "events.db").string())->put_item("i5", R"({"title":"Elsewhere"})");
+  ASSERT_EQ(call(*again, "POST", "/admin/reload").status, 200);
+  EXPECT_EQ(get(*again, "/items/i5").at("title"), "Elsewhere");
   EXPECT_EQ(get(*again, "/items/new-post").at("text"), "hello");
 }
 
