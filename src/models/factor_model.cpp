@@ -20,7 +20,15 @@ void random_init(FactorMatrix& m, float scale, std::uint64_t seed) {
   }
 }
 
+const InnerProductIndex& FactorModel::search_index() const {
+  std::lock_guard lock(index_mutex_);
+  if (!index_) index_ = std::make_shared<const InnerProductIndex>(item_factors_, item_biases());
+  return *index_;
+}
+
 void FactorModel::remember_history_sizes(const CsrMatrix& train) {
+  // Every fit starts here: an index of earlier factors is stale.
+  index_.reset();
   history_sizes_.resize(static_cast<std::size_t>(train.rows()));
   for (index_t u = 0; u < train.rows(); ++u)
     history_sizes_[u] = static_cast<std::int32_t>(train.row_size(u));
@@ -73,7 +81,7 @@ bool FactorModel::top_k_batch(std::span<const UserContext> users, std::size_t k,
     if (!std::is_sorted(ctx.history.begin(), ctx.history.end()))
       queries[static_cast<std::size_t>(r)].exclude = sorted[next++];
   }
-  inner_product_top_k(u, item_factors_, item_biases(), queries, k, out);
+  search_index().top_k(u, queries, k, out);
   return true;
 }
 
@@ -151,6 +159,7 @@ void FactorModel::load(BinaryReader& r) {
   user_factors_ = read_matrix(r);
   item_factors_ = read_matrix(r);
   history_sizes_ = r.get_vector<std::int32_t>();
+  index_.reset();
   RECKON_CHECK(user_factors_.cols() == item_factors_.cols(),
                "{}: corrupt model (factor sizes differ)", r.what());
   load_extra(r);

@@ -3,6 +3,8 @@
 // matrices, scores as dot products (one matrix product per batch of users), fold-in of a user
 // whose history changed, similar items by cosine of item factors, save/load.
 #include <Eigen/Core>
+#include <memory>
+#include <mutex>
 
 #include "reckon/models/model.hpp"
 #include "reckon/retrieval/inner_product.hpp"
@@ -45,6 +47,12 @@ class FactorModel : public Model {
   FactorMatrix user_factors_;
   FactorMatrix item_factors_;
   std::vector<std::int32_t> history_sizes_;
+
+ private:
+  // The items by decreasing norm for top_k_batch, built on first use after fit or load.
+  const InnerProductIndex& search_index() const;
+  mutable std::mutex index_mutex_;
+  mutable std::shared_ptr<const InnerProductIndex> index_;
 };
 
 // Fills a matrix with N(0, scale^2)-ish values from a seeded generator (Box-Muller).

@@ -5,7 +5,6 @@
 // running top-k per user. Gives exactly the list of top_k() on the full score vector (same
 // order, same tie-breaking by item index), for factor models.
 #include <Eigen/Core>
-
 #include <span>
 #include <vector>
 
@@ -26,5 +25,27 @@ void inner_product_top_k(const RowMatrix& users, const RowMatrix& items,
                          std::span<const float> item_bias,
                          std::span<const InnerProductQuery> queries, std::size_t k,
                          std::vector<std::vector<ScoredItem>>& out);
+
+// The items of a factor model ordered by decreasing norm, for the same exact search with early
+// stopping: once a user's k-th best score beats |u| * (largest norm left) + (largest bias left),
+// no item left can enter its list (Cauchy-Schwarz), and the user stops. Factor models put their
+// popular items first this way (they have the large norms), so most users stop after a small
+// part of the catalogue. Build once per model (a copy of the item factors).
+class InnerProductIndex {
+ public:
+  InnerProductIndex(const RowMatrix& items, std::span<const float> item_bias);
+
+  // Exactly inner_product_top_k(users, items, item_bias, queries, k, out).
+  void top_k(const RowMatrix& users, std::span<const InnerProductQuery> queries, std::size_t k,
+             std::vector<std::vector<ScoredItem>>& out) const;
+
+ private:
+  RowMatrix items_;                // rows in order of decreasing norm
+  std::vector<index_t> ids_;       // the item of each row
+  std::vector<index_t> position_;  // the row of each item
+  std::vector<float> bias_;        // per row; empty when there are no biases
+  std::vector<float> norm_;        // per row, decreasing
+  std::vector<float> bias_left_;   // per row: the largest bias from this row on
+};
 
 }  // namespace reckon
