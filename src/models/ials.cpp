@@ -98,6 +98,7 @@ class BlockCg {
     const Eigen::Index total = offsets_.back();
     gathered_.resize(total, f_);
     c1_.resize(total);
+    t_.resize(total);
     reg_.resize(nb);
     xb_.resize(nb, f_);
     // The gather reads rows of y at random: it waited on memory (perf: 70% of this function
@@ -119,13 +120,15 @@ class BlockCg {
       xb_.row(r) = x.row(u);
     }
     // r = b - A x, with b = sum c y = sum (1 + c1) y.
-    rb_.noalias() = -(xb_ * yty);
+    rb_.noalias() = xb_ * yty;  // negated below, row by row
     for (Eigen::Index r = 0; r < nb; ++r) {
       const auto g = rows_of(r);
       const auto c1 = c1_.segment(offsets_[r], g.rows());
-      t_.noalias() = g * xb_.row(r).transpose();
-      rb_.row(r) -= reg_[r] * xb_.row(r);
-      rb_.row(r).noalias() += (Vec::Ones(g.rows()) + c1 - c1.cwiseProduct(t_)).transpose() * g;
+      auto t = t_.segment(offsets_[r], g.rows());  // slices of one buffer: no allocation per row
+      t.noalias() = g * xb_.row(r).transpose();
+      t = (1.0f + c1.array() - c1.array() * t.array()).matrix();
+      rb_.row(r) = -rb_.row(r) - reg_[r] * xb_.row(r);
+      rb_.row(r).noalias() += t.transpose() * g;
     }
     pb_ = rb_;
     rs_ = rb_.rowwise().squaredNorm();
@@ -143,9 +146,11 @@ class BlockCg {
         if (!active_[r]) continue;
         const auto g = rows_of(r);
         const auto c1 = c1_.segment(offsets_[r], g.rows());
-        t_.noalias() = g * pb_.row(r).transpose();
+        auto t = t_.segment(offsets_[r], g.rows());
+        t.noalias() = g * pb_.row(r).transpose();
+        t.array() *= c1.array();
         apb_.row(r) += reg_[r] * pb_.row(r);
-        apb_.row(r).noalias() += c1.cwiseProduct(t_).transpose() * g;
+        apb_.row(r).noalias() += t.transpose() * g;
         const float pap = pb_.row(r).dot(apb_.row(r));
         if (pap <= 0) {
           active_[r] = false;
