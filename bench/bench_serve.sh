@@ -48,8 +48,9 @@ serve() {  # dataset-label model-file
     sleep 0.1
   done
   port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/$label.serve.log")
-  for _ in $(seq 1 600); do  # offline lists are computed in the background
-    curl -s "http://127.0.0.1:$port/health" | grep -q '"offline_ready":true' && break
+  # Offline and similar-item lists are computed in the background: measure after, not during.
+  for _ in $(seq 1 1200); do
+    curl -s "http://127.0.0.1:$port/health" | grep -q '"similar_ready":true' && break
     sleep 0.1
   done
 }

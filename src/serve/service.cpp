@@ -70,10 +70,10 @@ struct Profile {
   std::vector<index_t> train_items;
   std::vector<float> train_weights;
   std::vector<std::int64_t> train_times;
-  bool train_cut = false;            // at= removed training interactions
-  std::vector<index_t> new_items;    // distinct event items not in the training history, sorted
-  std::vector<index_t> latest;       // distinct event items, newest first
-  std::vector<index_t> seen;         // training + event items, sorted
+  bool train_cut = false;          // at= removed training interactions
+  std::vector<index_t> new_items;  // distinct event items not in the training history, sorted
+  std::vector<index_t> latest;     // distinct event items, newest first
+  std::vector<index_t> seen;       // training + event items, sorted
 };
 
 struct Ranked {
@@ -268,8 +268,8 @@ struct Service::Impl {
     return labelled(std::move(out), "popular", false);
   }
 
-  std::vector<ScoredItem> score_top(const Snapshot& snap, const UserContext& ctx,
-                                    const Profile& p, std::size_t k) const {
+  std::vector<ScoredItem> score_top(const Snapshot& snap, const UserContext& ctx, const Profile& p,
+                                    std::size_t k) const {
     auto& s = scratch(static_cast<std::size_t>(snap.num_items()));
     snap.model().score(ctx, s);
     mask(s, p.seen);
@@ -345,8 +345,7 @@ struct Service::Impl {
 
   HttpResponse recommend(const Snapshot& snap, const detail::Target& t) {
     const std::string& user_id = t.segments[1];
-    const std::size_t k =
-        parse_count(t, "k", service.options_.default_k, snap.options().max_k);
+    const std::size_t k = parse_count(t, "k", service.options_.default_k, snap.options().max_k);
     std::string mode = "blended";
     if (const auto* m = t.param("mode")) mode = *m;
     if (mode != "blended" && mode != "offline" && mode != "online")
@@ -414,8 +413,8 @@ struct Service::Impl {
   HttpResponse popular_route(const Snapshot& snap, const detail::Target& t) {
     const std::size_t k = parse_count(t, "k", service.options_.default_k, snap.options().max_k);
     const auto all = snap.popular();
-    std::vector<ScoredItem> list(all.begin(),
-                                 all.begin() + static_cast<std::ptrdiff_t>(std::min(k, all.size())));
+    std::vector<ScoredItem> list(
+        all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min(k, all.size())));
     HttpResponse out;
     out.route = Route::kPopular;
     out.body = "{\"source\":\"popular\",";
@@ -433,6 +432,7 @@ struct Service::Impl {
                               {"users", snap.train().num_users()},
                               {"items", snap.train().num_items()},
                               {"offline_ready", snap.offline_ready()},
+                              {"similar_ready", snap.similar_ready()},
                               {"events", events_in_store.load()},
                               {"event_store", service.store_->describe()}}
                    .dump();
@@ -524,7 +524,8 @@ struct Service::Impl {
 
 Service::Service(ServiceOptions options, std::unique_ptr<EventStore> store)
     : options_(std::move(options)), store_(std::move(store)) {
-  options_.snapshot.similar_cache = std::max(options_.snapshot.similar_cache, options_.snapshot.max_k);
+  options_.snapshot.similar_cache =
+      std::max(options_.snapshot.similar_cache, options_.snapshot.max_k);
   snapshot_.store(Snapshot::load(options_.model_file, options_.snapshot));
   impl_ = std::make_unique<Impl>(*this);
 }
@@ -549,8 +550,7 @@ namespace {
 // Parses the body of POST /events: one event object or an array of them.
 std::vector<Event> parse_events(const std::string& body, std::size_t max_events) {
   const auto json = nlohmann::json::parse(body, nullptr, false);
-  if (json.is_discarded())
-    fail(400, "malformed_json", "the body is not valid JSON (UTF-8)");
+  if (json.is_discarded()) fail(400, "malformed_json", "the body is not valid JSON (UTF-8)");
   if (!json.is_object() && !json.is_array())
     fail(422, "invalid_event", "expected an event object or an array of event objects");
   const std::size_t n = json.is_array() ? json.size() : 1;
@@ -672,30 +672,35 @@ void Service::handle(HttpRequest req, Respond respond) {
     route = m.route;
     if (!m.allow) fail(404, "not_found", fmt::format("no route {}", excerpt(req.target, 100)));
     if (!method_allowed(m.allow, req.method)) {
-      HttpResponse r = error(405, "method_not_allowed",
-                             fmt::format("{} does not take {}", route_label(route),
-                                         excerpt(req.method, 20)));
+      HttpResponse r =
+          error(405, "method_not_allowed",
+                fmt::format("{} does not take {}", route_label(route), excerpt(req.method, 20)));
       r.allow = m.allow;
       return reply(std::move(r));
     }
     const auto snap = snapshot_.load();
     switch (route) {
-      case Route::kHealth: return reply(impl_->health(*snap));
-      case Route::kRecommend: return reply(impl_->recommend(*snap, *target));
-      case Route::kSimilar: return reply(impl_->similar(*snap, *target));
-      case Route::kPopular: return reply(impl_->popular_route(*snap, *target));
-      case Route::kUserEvents: return reply(impl_->user_events(*target));
+      case Route::kHealth:
+        return reply(impl_->health(*snap));
+      case Route::kRecommend:
+        return reply(impl_->recommend(*snap, *target));
+      case Route::kSimilar:
+        return reply(impl_->similar(*snap, *target));
+      case Route::kPopular:
+        return reply(impl_->popular_route(*snap, *target));
+      case Route::kUserEvents:
+        return reply(impl_->user_events(*target));
       case Route::kMetrics: {
-        ServiceGauges g{std::string(snap->model().name()),
-                        snap->version(),
-                        snap->train().num_users(),
-                        snap->train().num_items(),
-                        snap->offline_ready(),
-                        impl_->events_in_store.load(),
-                        impl_->reloads.load(),
-                        impl_->reload_failures.load(),
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_)
-                            .count()};
+        ServiceGauges g{
+            std::string(snap->model().name()),
+            snap->version(),
+            snap->train().num_users(),
+            snap->train().num_items(),
+            snap->offline_ready(),
+            impl_->events_in_store.load(),
+            impl_->reloads.load(),
+            impl_->reload_failures.load(),
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()};
         HttpResponse r;
         r.body = metrics_.render(g);
         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -749,19 +754,20 @@ void Service::handle(HttpRequest req, Respond respond) {
           return reply(std::move(r));
         }
         auto stored = std::make_shared<std::vector<Event>>(events);
-        store_->write_async(std::move(events), {}, [this, n, stored, respond](std::exception_ptr e) {
-          HttpResponse r;
-          if (e) {
-            r = error(503, "store_unavailable", "the events were not stored; send them again");
-          } else {
-            impl_->events.add(*stored, *snapshot_.load());
-            metrics_.add_events_stored(n);
-            impl_->events_in_store += n;
-            r.body = fmt::format("{{\"accepted\":{}}}", n);
-          }
-          r.route = Route::kEvents;
-          respond(std::move(r));
-        });
+        store_->write_async(
+            std::move(events), {}, [this, n, stored, respond](std::exception_ptr e) {
+              HttpResponse r;
+              if (e) {
+                r = error(503, "store_unavailable", "the events were not stored; send them again");
+              } else {
+                impl_->events.add(*stored, *snapshot_.load());
+                metrics_.add_events_stored(n);
+                impl_->events_in_store += n;
+                r.body = fmt::format("{{\"accepted\":{}}}", n);
+              }
+              r.route = Route::kEvents;
+              respond(std::move(r));
+            });
         return;
       }
       case Route::kReload: {
@@ -789,7 +795,8 @@ void Service::handle(HttpRequest req, Respond respond) {
         return;
       }
       case Route::kOther:
-      case Route::kCount: break;
+      case Route::kCount:
+        break;
     }
     fail(404, "not_found", "no such route");
   } catch (const HttpError& e) {

@@ -106,7 +106,8 @@ Snapshot::~Snapshot() {
 void Snapshot::compute_offline_lists() {
   const Dataset& d = train();
   const index_t users = d.num_users();
-  const std::size_t k = std::min<std::size_t>(options_.max_k, static_cast<std::size_t>(num_items()));
+  const std::size_t k =
+      std::min<std::size_t>(options_.max_k, static_cast<std::size_t>(num_items()));
   std::vector<StoredItem> lists;
   std::vector<std::size_t> offsets{0};
   lists.reserve(static_cast<std::size_t>(users) * k);
@@ -158,7 +159,10 @@ void Snapshot::compute_offline_lists() {
 // Every item's similar list, in blocks (factor models: one tiled product per block). Requests
 // that come first fill their own slots; those are kept.
 void Snapshot::compute_similar_lists() {
-  if (!similar_supported_) return;
+  if (!similar_supported_) {
+    similar_done_.store(true, std::memory_order_release);
+    return;
+  }
   const index_t n = num_items();
   constexpr index_t kBlock = 256;
   std::vector<index_t> block;
@@ -180,6 +184,7 @@ void Snapshot::compute_similar_lists() {
       slot.ready.store(true, std::memory_order_release);
     }
   }
+  similar_done_.store(true, std::memory_order_release);
 }
 
 void Snapshot::wait_offline_ready() const {

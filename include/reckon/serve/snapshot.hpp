@@ -62,6 +62,9 @@ class Snapshot {
   }
   // Blocks until the background lists are done (tests and benchmarks).
   void wait_offline_ready() const;
+  // Every item's similar list is cached too: the background work of this snapshot is over (until
+  // then it shares the cores with the requests).
+  bool similar_ready() const noexcept { return similar_done_.load(std::memory_order_acquire); }
 
   // Items by training interactions, most first (the whole catalogue).
   std::span<const ScoredItem> popular() const noexcept { return popular_; }
@@ -100,6 +103,7 @@ class Snapshot {
   mutable std::unique_ptr<SimilarSlot[]> similar_;
   mutable std::array<std::mutex, 64> similar_locks_;
   bool similar_supported_ = true;
+  std::atomic<bool> similar_done_{false};
 };
 
 }  // namespace reckon

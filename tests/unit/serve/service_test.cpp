@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "serve_fixture.hpp"
 
@@ -71,6 +73,13 @@ TEST_F(ServiceTest, HealthDescribesTheModel) {
   EXPECT_EQ(h.at("items"), 20);
   EXPECT_EQ(h.at("offline_ready"), true);
   EXPECT_FALSE(h.at("version").get<std::string>().empty());
+  // The similar lists follow the offline ones in the background; bounded wait.
+  bool similar = false;
+  for (int i = 0; i < 500 && !similar; ++i) {
+    similar = get(*s, "/health").at("similar_ready").get<bool>();
+    if (!similar) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(similar);
 }
 
 TEST_F(ServiceTest, OfflineRanksTheUsersGroupAndExcludesTraining) {
@@ -178,8 +187,8 @@ TEST_F(ServiceTest, AtAlsoCutsTheTrainingHistory) {
 
 TEST_F(ServiceTest, BlendedAlternatesWithoutDuplicates) {
   auto s = start();
-  post_events(*s, json{{{"user_id", "u3"}, {"item_id", "i10"}},
-                       {{"user_id", "u3"}, {"item_id", "i11"}}});
+  post_events(
+      *s, json{{{"user_id", "u3"}, {"item_id", "i10"}}, {{"user_id", "u3"}, {"item_id", "i11"}}});
   const auto r = get(*s, "/recommend/u3?k=12");
   EXPECT_EQ(r.at("mode"), "blended");
   const auto items = ids(r);
@@ -195,7 +204,10 @@ TEST_F(ServiceTest, BlendedAlternatesWithoutDuplicates) {
 
 TEST_F(ServiceTest, EventsAreStoredAndListedNewestFirst) {
   auto s = start();
-  post_events(*s, json{{"user_id", "u1"}, {"item_id", "i2"}, {"type", "play"}, {"value", 3.5},
+  post_events(*s, json{{"user_id", "u1"},
+                       {"item_id", "i2"},
+                       {"type", "play"},
+                       {"value", 3.5},
                        {"timestamp", "2026-01-02T03:04:05Z"}});
   post_events(*s, json{{{"user_id", "u1"}, {"item_id", "i3"}, {"timestamp", 1767323046.5}},
                        {{"user_id", 7}, {"item_id", 8}}});
@@ -225,7 +237,9 @@ TEST_F(ServiceTest, ItemMetadataCanBeReplacedAndPersists) {
     for (const auto& item : answer.at("items"))
       if (item.at("item_id") == "i4") found = item.at("title") == "Renamed";
     const auto seen = training_items("u3");
-    if (!seen.count("i4")) EXPECT_TRUE(found);
+    if (!seen.count("i4")) {
+      EXPECT_TRUE(found);
+    }
     // A new item (not in the model) can be described too.
     ASSERT_EQ(call(*s, "PUT", "/items/new-post", R"({"text":"hello"})").status, 200);
     EXPECT_EQ(get(*s, "/items/new-post").at("in_model"), false);
@@ -233,7 +247,8 @@ TEST_F(ServiceTest, ItemMetadataCanBeReplacedAndPersists) {
   auto again = start();
   EXPECT_EQ(get(*again, "/items/i4").at("title"), "Renamed");
   // An edit another server stored reaches this one at the next reload.
-  open_sqlite_event_store((dir_ / "events.db").string())->put_item("i5", R"({"title":"Elsewhere"})");
+  open_sqlite_event_store((dir_ / "events.db").string())
+      ->put_item("i5", R"({"title":"Elsewhere"})");
   ASSERT_EQ(call(*again, "POST", "/admin/reload").status, 200);
   EXPECT_EQ(get(*again, "/items/i5").at("title"), "Elsewhere");
   EXPECT_EQ(get(*again, "/items/new-post").at("text"), "hello");
@@ -279,7 +294,8 @@ TEST_F(ServiceTest, BadRequestsGetJsonErrors) {
       {"POST", "/events", "42", "", 422, "invalid_event"},
       {"POST", "/events", R"({"user_id":true,"item_id":"i1"})", "", 422, "invalid_event"},
       {"POST", "/events", R"({"user_id":"u1"})", "", 422, "invalid_event"},
-      {"POST", "/events", R"({"user_id":"u1","item_id":"i1","value":"x"})", "", 422, "invalid_event"},
+      {"POST", "/events", R"({"user_id":"u1","item_id":"i1","value":"x"})", "", 422,
+       "invalid_event"},
       {"POST", "/events", R"({"user_id":"u1","item_id":"i1","timestamp":"soon"})", "", 422,
        "invalid_event"},
       {"POST", "/events", R"([{"user_id":"u1","item_id":"i1"}, 3])", "", 422, "invalid_event"},
@@ -312,13 +328,14 @@ TEST_F(ServiceTest, MetricsCountRequestsPerRoute) {
   const auto m = call(*s, "GET", "/metrics");
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.content_type.find("text/plain"), std::string::npos);
-  for (const char* line : {"reckon_http_requests_total{route=\"/recommend\",code=\"200\"} 1",
-                           "reckon_http_requests_total{route=\"other\",code=\"404\"} 1",
-                           "reckon_http_request_duration_seconds_bucket{route=\"/recommend\",le=\"0.0005\"} 1",
-                           "reckon_http_request_duration_seconds_bucket{route=\"/recommend\",le=\"0.00025\"} 0",
-                           "reckon_http_request_duration_seconds_count{route=\"/recommend\"} 1",
-                           "reckon_events_stored_total 1", "reckon_events_in_store 1",
-                           "reckon_model_info{model=\"ials\"", "reckon_offline_lists_ready 1"})
+  for (const char* line :
+       {"reckon_http_requests_total{route=\"/recommend\",code=\"200\"} 1",
+        "reckon_http_requests_total{route=\"other\",code=\"404\"} 1",
+        "reckon_http_request_duration_seconds_bucket{route=\"/recommend\",le=\"0.0005\"} 1",
+        "reckon_http_request_duration_seconds_bucket{route=\"/recommend\",le=\"0.00025\"} 0",
+        "reckon_http_request_duration_seconds_count{route=\"/recommend\"} 1",
+        "reckon_events_stored_total 1", "reckon_events_in_store 1",
+        "reckon_model_info{model=\"ials\"", "reckon_offline_lists_ready 1"})
     EXPECT_NE(m.body.find(line), std::string::npos) << line << "\n" << m.body;
 }
 
