@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "reckon/core/error.hpp"
+#include "reckon/core/prefetch.hpp"
 #include "reckon/core/progress.hpp"
 #include "reckon/core/random.hpp"
 
@@ -73,10 +74,7 @@ constexpr index_t kBatch = 16;
 inline void prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
 
 // All cache lines of a factor row, for writing.
-inline void prefetch_row(const float* p, Eigen::Index f) {
-  for (Eigen::Index k = 0; k < f; k += 16) __builtin_prefetch(p + k, 1, 3);
-  __builtin_prefetch(p + f - 1, 1, 3);
-}
+inline void prefetch_row(const float* p, Eigen::Index f) { prefetch_floats<true>(p, f); }
 
 // What the binary search for an unseen item in a row of `size` indices will read: the whole
 // row when short (the usual case), else the first levels of the search.

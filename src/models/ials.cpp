@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "reckon/core/error.hpp"
+#include "reckon/core/prefetch.hpp"
 #include "reckon/core/progress.hpp"
 
 namespace reckon {
@@ -65,12 +66,6 @@ void solve_row_cholesky(const CsrMatrix& m, const FactorMatrix& y, const Eigen::
   xu = a.selfadjointView<Eigen::Lower>().llt().solve(b);
 }
 
-// All cache lines of a factor row.
-inline void prefetch_row(const float* p, Eigen::Index f) {
-  for (Eigen::Index k = 0; k < f; k += 16) __builtin_prefetch(p + k);
-  __builtin_prefetch(p + f - 1);
-}
-
 // How many gathered rows ahead the gather prefetches.
 constexpr Eigen::Index kAhead = 8;
 
@@ -112,7 +107,8 @@ class BlockCg {
       const auto values = m.row_values(u);
       for (std::size_t k = 0; k < items.size(); ++k) {
         const Eigen::Index at = offsets_[r] + static_cast<Eigen::Index>(k);
-        if (contiguous && at + kAhead < total) prefetch_row(y.row(first[at + kAhead]).data(), f_);
+        if (contiguous && at + kAhead < total)
+          prefetch_floats(y.row(first[at + kAhead]).data(), f_);
         gathered_.row(at) = y.row(items[k]);
         c1_[at] = h.alpha * values[k];
       }
@@ -175,8 +171,8 @@ class BlockCg {
   std::vector<bool> active_;
 };
 
-// Rows per CG block, and the largest row whose factors are gathered (longer rows, the most
-// popular items of a large catalogue, are solved in blocks of their own).
+// Rows per CG block, and the largest row gathered with others (a longer row, the most popular
+// item of a large catalogue, is solved alone: its gather is as large as the row).
 constexpr index_t kCgBlock = 64;
 constexpr index_t kGatherLimit = 1 << 20;  // floats: 4 MB
 
