@@ -96,7 +96,10 @@ void inner_product_top_k(const RowMatrix& users, const RowMatrix& items,
 InnerProductIndex::InnerProductIndex(const RowMatrix& items, std::span<const float> item_bias) {
   const Eigen::Index n = items.rows();
   RECKON_ASSERT(item_bias.empty() || static_cast<Eigen::Index>(item_bias.size()) == n);
-  const Eigen::VectorXf norms = items.rowwise().norm();
+  // A diverged model's NaN rows go last (as -inf: they never score into a list anyway), so that
+  // the order is a strict weak one.
+  Eigen::VectorXf norms = items.rowwise().norm();
+  for (auto& v : norms) v = std::isnan(v) ? -std::numeric_limits<float>::infinity() : v;
   ids_.resize(static_cast<std::size_t>(n));
   for (index_t i = 0; i < n; ++i) ids_[static_cast<std::size_t>(i)] = i;
   std::stable_sort(ids_.begin(), ids_.end(),

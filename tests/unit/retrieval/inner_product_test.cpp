@@ -119,5 +119,23 @@ TEST(InnerProduct, PrunedIndexMatchesFullScoring) {
   }
 }
 
+// A diverged model (NaN factors) must not break the ordering of the index: its NaN items never
+// enter a list, in either search.
+TEST(InnerProduct, NanRowsAreLeftOut) {
+  RowMatrix items(4, 2), users(1, 2);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  items << 1, 0, nan, 0, 0.5f, 0, 0.25f, nan;
+  users << 1, 0;
+  const std::vector<InnerProductQuery> queries(1);
+  std::vector<std::vector<ScoredItem>> tiled, pruned;
+  inner_product_top_k(users, items, {}, queries, 4, tiled);
+  InnerProductIndex(items, {}).top_k(users, queries, 4, pruned);
+  for (const auto* got : {&tiled, &pruned}) {
+    ASSERT_EQ((*got)[0].size(), 2u);
+    EXPECT_EQ((*got)[0][0].item, 0);
+    EXPECT_EQ((*got)[0][1].item, 2);
+  }
+}
+
 }  // namespace
 }  // namespace reckon
