@@ -83,8 +83,8 @@ class BlockCg {
     return gathered_.middleRows(offsets_[r], offsets_[r + 1] - offsets_[r]);
   }
 
-  // Solves rows `rows` of `x` (none empty); `gathered` rows of `y` per row, `weights` their
-  // interaction values, in `m`'s order.
+  // Solves rows `rows` (none empty) of `x` against `y`: a few CG steps warm-started from the
+  // current x, for A = YtY + reg I + sum (c - 1) y y^T and b = sum c y over each row of `m`.
   void solve(const CsrMatrix& m, const FactorMatrix& y, const Eigen::MatrixXf& yty,
              const HalfStep& h, std::span<const index_t> rows, FactorMatrix& x) {
     const auto nb = static_cast<Eigen::Index>(rows.size());
