@@ -42,6 +42,7 @@ void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t 
   so.model_file = s.model;
   so.snapshot.max_k = s.max_k;
   so.snapshot.precompute_offline = !s.no_precompute;
+  so.keep_online_lists = !s.recompute_online;
   so.default_k = std::min<std::size_t>(10, s.max_k);
   const std::string events = s.events.empty() ? default_events_location(s.model) : s.events;
   if (s.events_cache_ttl >= -0.5)
@@ -63,9 +64,9 @@ void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t 
       "reckon serve: model {} ({}), {} users, {} items; events in {} ({} stored)\n"
       "listening on http://{}:{} with {} I/O threads; SIGHUP or POST /admin/reload reloads, "
       "SIGTERM stops\n",
-      snap->model().name(), snap->version(), snap->train().num_users(),
-      snap->train().num_items(), service.store().describe(), service.store().count(), s.host,
-      server.port(), o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency()));
+      snap->model().name(), snap->version(), snap->train().num_users(), snap->train().num_items(),
+      service.store().describe(), service.store().count(), s.host, server.port(),
+      o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency()));
   if (on_ready) on_ready(server.port());
   std::fflush(stdout);
   server.run(/*handle_signals=*/true);
@@ -77,7 +78,8 @@ void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t 
 }
 
 void add_serve_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("serve", "serve recommendations over HTTP (see docs/openapi.yaml)");
+  auto* cmd =
+      app.add_subcommand("serve", "serve recommendations over HTTP (see docs/openapi.yaml)");
   static ServeSettings s;
   cmd->add_option("--model", s.model, "a model file from reckon train (.rkm)")
       ->required()
@@ -104,6 +106,9 @@ void add_serve_command(CLI::App& app) {
                   "PostgreSQL where other servers write too)");
   cmd->add_flag("--no-precompute", s.no_precompute,
                 "compute offline lists per request instead of once per model in the background");
+  cmd->add_flag("--recompute-online", s.recompute_online,
+                "compute online lists on every request instead of keeping each user's until "
+                "their next event (to measure the fold-in)");
   cmd->callback([] { serve_model(s, nullptr); });
 }
 

@@ -19,6 +19,7 @@ struct ServeSettings {
   std::string access_log = "-";
   double events_cache_ttl = -1;
   bool no_precompute = false;
+  bool recompute_online = false;
 };
 
 // Serves until SIGTERM/SIGINT; `on_ready` runs once the port is bound.

@@ -38,8 +38,8 @@ struct HttpServer::Impl {
     if (!ec) acceptor.bind(endpoint, ec);
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
     if (ec)
-      throw IoError(fmt::format("cannot listen on {}:{}: {}", options.host, options.port,
-                                ec.message()));
+      throw IoError(
+          fmt::format("cannot listen on {}:{}: {}", options.host, options.port, ec.message()));
     bound_port = acceptor.local_endpoint().port();
   }
 
@@ -100,7 +100,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       // curl asks before sending a body over 1 KiB; answer so that it does not wait a second.
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
-                                                                      req.version());
+                                                                     req.version());
       http::async_write(stream_, *cont,
                         [self = shared_from_this(), cont](beast::error_code e, std::size_t) {
                           if (e) return self->close();
@@ -120,16 +120,17 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       if (ec == http::error::body_limit) {
         begin_request();
-        return finish(make_error(413, "payload_too_large",
-                                 fmt::format("the body is over {} bytes", server_.options.body_limit)),
-                      Route::kOther, true);
+        return finish(
+            make_error(413, "payload_too_large",
+                       fmt::format("the body is over {} bytes", server_.options.body_limit)),
+            Route::kOther, true);
       }
       if (ec == http::error::header_limit) {
         begin_request();
-        return finish(make_error(431, "headers_too_large",
-                                 fmt::format("the headers are over {} bytes",
-                                             server_.options.header_limit)),
-                      Route::kOther, true);
+        return finish(
+            make_error(431, "headers_too_large",
+                       fmt::format("the headers are over {} bytes", server_.options.header_limit)),
+            Route::kOther, true);
       }
       if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
           ec != http::error::end_of_stream && ec != http::error::partial_message) {
@@ -147,13 +148,35 @@ class Session : public std::enable_shared_from_this<Session> {
     target_ = std::string(req.target());
     HttpRequest r{method_, target_, std::move(req.body()),
                   std::string(req[http::field::content_type])};
-    server_.service.handle(std::move(r), [self = shared_from_this()](HttpResponse resp) {
-      net::post(self->stream_.get_executor(), [self, resp = std::move(resp)]() mutable {
-        const Route route = resp.route;
-        self->finish(std::move(resp), route, false);
+    // Most routes answer before handle() returns, on this thread: write the answer now rather
+    // than queue it (a queued handler may wake the other I/O thread for nothing). Answers that
+    // come later from another thread (stored events) are posted to this session's strand.
+    handling = this;
+    {
+      struct Done {
+        ~Done() { handling = nullptr; }
+      } done;
+      server_.service.handle(std::move(r), [self = shared_from_this()](HttpResponse resp) {
+        if (handling == self.get()) {
+          self->immediate_ = std::move(resp);
+          return;
+        }
+        net::post(self->stream_.get_executor(), [self, resp = std::move(resp)]() mutable {
+          const Route route = resp.route;
+          self->finish(std::move(resp), route, false);
+        });
       });
-    });
+    }
+    if (immediate_) {
+      HttpResponse resp = std::move(*immediate_);
+      immediate_.reset();
+      const Route route = resp.route;
+      finish(std::move(resp), route, false);
+    }
   }
+
+  // The session whose request this thread is handling (see on_read).
+  static thread_local Session* handling;
 
   HttpResponse make_error(int status, std::string_view code, std::string_view message) {
     HttpResponse r;
@@ -253,7 +276,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point started_;
   std::unique_ptr<std::array<char, 16384>> drain_;
   std::size_t drained_ = 0;
+  std::optional<HttpResponse> immediate_;  // an answer given during handle()
 };
+
+thread_local Session* Session::handling = nullptr;
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <shared_mutex>
@@ -74,6 +75,9 @@ struct Profile {
   std::vector<index_t> new_items;  // distinct event items not in the training history, sorted
   std::vector<index_t> latest;     // distinct event items, newest first
   std::vector<index_t> seen;       // training + event items, sorted
+  // The user's cached events when the profile is exactly them (no at=): where the online list
+  // computed from this profile is kept.
+  std::shared_ptr<const detail::UserEvents> events;
 };
 
 struct Ranked {
@@ -250,6 +254,7 @@ struct Service::Impl {
     std::merge(p.seen.begin(), p.seen.end(), p.new_items.begin(), p.new_items.end(),
                std::back_inserter(seen));
     p.seen = std::move(seen);
+    if (!at_ms) p.events = stored;
     return p;
   }
 
@@ -309,6 +314,41 @@ struct Service::Impl {
       std::fill(r.from.begin(), r.from.end(), r.model ? "online" : "popular");
       return r;
     }
+    // The list is computed max_k long, so that every k gets a prefix of the same list (pages
+    // agree), and kept with the user's events until the next one (see UserEvents::online).
+    std::shared_ptr<const detail::OnlineList> list;
+    if (p.events && service.options_.keep_online_lists)
+      list = p.events->online.load(std::memory_order_acquire);
+    if (!list) {
+      list = compact(online_list(snap, p, snap.options().max_k));
+      if (p.events && service.options_.keep_online_lists)
+        p.events->online.store(list, std::memory_order_release);
+    }
+    Ranked r;
+    r.model = list->model;
+    const std::size_t n = std::min(k, list->items.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      r.items.push_back(list->items[i].scored());
+      r.from.push_back(list->similar[i] ? "similar" : r.model ? "online" : "popular");
+    }
+    return r;
+  }
+
+  static std::shared_ptr<const detail::OnlineList> compact(const Ranked& r) {
+    auto out = std::make_shared<detail::OnlineList>();
+    out->model = r.model;
+    out->items.reserve(r.items.size());
+    out->similar.reserve(r.items.size());
+    for (std::size_t i = 0; i < r.items.size(); ++i) {
+      out->items.push_back({static_cast<std::int32_t>(r.items[i].item), r.items[i].score});
+      out->similar.push_back(std::strcmp(r.from[i], "similar") == 0);
+    }
+    return out;
+  }
+
+  // Fold-in scores of the training history plus the new events, two places in three, and items
+  // similar to the latest events, one in three.
+  Ranked online_list(const Snapshot& snap, const Profile& p, std::size_t k) const {
     std::vector<index_t> history = p.train_items;
     std::vector<float> weights = p.train_weights;
     history.insert(history.end(), p.new_items.begin(), p.new_items.end());
@@ -321,7 +361,13 @@ struct Service::Impl {
       ctx.features = &snap.train().user_features;
       ctx.feature_row = *p.user;
     }
-    Ranked model = labelled(score_top(snap, ctx, p, k), "online", true);
+    // The history is exactly what the user has seen, so the model's own top-k search (factor
+    // models: a pruned scan of the items by decreasing norm) gives the same list as scoring
+    // every item.
+    std::vector<std::vector<ScoredItem>> found;
+    Ranked model = snap.model().top_k_batch(std::span<const UserContext>(&ctx, 1), k, found)
+                       ? labelled(std::move(found.front()), "online", true)
+                       : labelled(score_top(snap, ctx, p, k), "online", true);
     // Items similar to the latest events, taken in turn from each event's list.
     Ranked similar;
     similar.model = true;

@@ -7,6 +7,7 @@
 #include <absl/container/flat_hash_map.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -20,14 +21,30 @@
 namespace reckon::detail {
 
 struct UserEvent {
-  index_t item;               // in the snapshot's catalogue
+  index_t item;  // in the snapshot's catalogue
   std::int64_t timestamp_ms;
 };
 
+// The online answer for a user's current events (see UserEvents::online), in 9 bytes an item.
+struct OnlineList {
+  std::vector<StoredItem> items;      // best first, max_k long (or all there are)
+  std::vector<std::uint8_t> similar;  // per item: 1 = from the similar items, 0 = from the model
+  bool model = false;                 // false: popular items (the model had nothing to say)
+};
+
 struct UserEvents {
+  UserEvents() = default;
+  // A copy takes the events, not the online answer (a copy is made to add events to).
+  UserEvents(const UserEvents& o) : snapshot(o.snapshot), events(o.events), loaded(o.loaded) {}
+
   std::uint64_t snapshot = 0;     // Snapshot::serial() the item indexes belong to
   std::vector<UserEvent> events;  // oldest first, at most the latest `max_events`
   std::chrono::steady_clock::time_point loaded;
+  // The online list computed from exactly these events and this snapshot, set by the first
+  // online request that needs it. Entries are immutable otherwise: a new event replaces the
+  // entry, so the list can never be stale, and asking again before the next event (a refreshed
+  // feed, the next page) costs a lookup instead of a fold-in and a scan of the catalogue.
+  mutable std::atomic<std::shared_ptr<const OnlineList>> online;
 };
 
 class UserEventCache {

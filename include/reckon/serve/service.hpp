@@ -45,6 +45,8 @@ struct ServiceOptions {
   std::size_t online_similar_sources = 3;  // latest events whose similar items join online lists
   std::size_t max_user_events = 1'000;     // latest events per user used for recommendations
   double events_cache_ttl_seconds = -1;    // < 0: never expires (single server, SQLite)
+  // Keep each user's online list until their next event (false: compute it every request).
+  bool keep_online_lists = true;
 };
 
 class Service {

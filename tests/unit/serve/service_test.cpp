@@ -23,12 +23,14 @@ class ServiceTest : public ::testing::Test {
     test::write_serving_model(model_);
   }
 
-  std::unique_ptr<Service> start(bool precompute = true, std::size_t max_events = 10'000) {
+  std::unique_ptr<Service> start(bool precompute = true, std::size_t max_events = 10'000,
+                                 bool keep_online = true, const char* db = "events.db") {
     ServiceOptions o;
     o.model_file = model_;
     o.snapshot.precompute_offline = precompute;
     o.max_events_per_request = max_events;
-    auto s = std::make_unique<Service>(o, open_sqlite_event_store((dir_ / "events.db").string()));
+    o.keep_online_lists = keep_online;
+    auto s = std::make_unique<Service>(o, open_sqlite_event_store((dir_ / db).string()));
     s->snapshot()->wait_offline_ready();
     return s;
   }
@@ -171,6 +173,34 @@ TEST_F(ServiceTest, OnlineFollowsNewEventsAndExcludesThem) {
     EXPECT_TRUE(id != "i10" && id != "i11" && id != "i12") << id;
   // at= before the events: as if they had not happened (timestamps are unix seconds).
   EXPECT_EQ(ids(get(*s, "/recommend/u3?k=6&mode=online&at=1970-01-20T00:00:00Z")), ids(before));
+}
+
+// Online lists are kept with the user's events until the next one: the kept answer equals the
+// one computed afresh, every k gets a prefix of the same list, and a new event replaces it.
+TEST_F(ServiceTest, KeptOnlineListsEqualRecomputedOnesUntilTheNextEvent) {
+  auto kept = start();
+  auto fresh = start(true, 10'000, /*keep_online=*/false, "fresh.db");
+  auto both = [&](const json& events) {
+    post_events(*kept, events);
+    post_events(*fresh, events);
+  };
+  both(json{{{"user_id", "u3"}, {"item_id", "i10"}, {"timestamp", 2'000'000}},
+            {{"user_id", "u3"}, {"item_id", "i14"}, {"timestamp", 2'000'001}}});
+  for (const char* mode : {"online", "blended"}) {
+    const std::string target = std::string("/recommend/u3?k=8&mode=") + mode;
+    const auto first = get(*kept, target);         // computes and keeps the list
+    EXPECT_EQ(get(*kept, target), first) << mode;  // from the kept list
+    EXPECT_EQ(get(*fresh, target).at("items"), first.at("items")) << mode;
+    // Pages agree: k=3 is the start of k=8.
+    const auto short_list = ids(get(*kept, std::string("/recommend/u3?k=3&mode=") + mode));
+    const auto long_list = ids(first);
+    EXPECT_EQ(short_list, std::vector<std::string>(long_list.begin(), long_list.begin() + 3));
+  }
+  const auto before = ids(get(*kept, "/recommend/u3?k=8&mode=online"));
+  both(json{{{"user_id", "u3"}, {"item_id", before.front()}, {"timestamp", 2'000'002}}});
+  const auto after = ids(get(*kept, "/recommend/u3?k=8&mode=online"));
+  EXPECT_EQ(after, ids(get(*fresh, "/recommend/u3?k=8&mode=online")));
+  for (const auto& id : after) EXPECT_NE(id, before.front()) << "a kept list outlived an event";
 }
 
 TEST_F(ServiceTest, AtAlsoCutsTheTrainingHistory) {
