@@ -75,9 +75,13 @@ class SqliteEventStore final : public EventStore {
     writer_.exec("PRAGMA synchronous=FULL");
     // A page cache that holds the index (32 MiB rather than 2) saves re-reading its pages.
     writer_.exec("PRAGMA cache_size=-32768");
-    // Commits rewrite the same index pages again and again; checkpointing (copying the WAL into
-    // the database) every 40 MiB instead of every 4 copies each page once for many commits.
-    writer_.exec("PRAGMA wal_autocheckpoint=10000");
+    // Commits rewrite the same index pages again and again (events of random users land on
+    // random pages of the (user_id, ts) index); checkpointing (copying the WAL into the database)
+    // every 200 MiB instead of every 4 copies each page once for many commits. Measured on
+    // Gowalla, 100 events per request: 40 MiB 84-98k events/s, 200 MiB 86-117k. The WAL file
+    // is cut back to 64 MiB after each checkpoint; reopening replays at most the 200 MiB.
+    writer_.exec("PRAGMA wal_autocheckpoint=50000");
+    writer_.exec("PRAGMA journal_size_limit=67108864");
     reader_.exec("PRAGMA cache_size=-16384");
     writer_.exec(
         "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, user_id TEXT NOT "
