@@ -27,7 +27,8 @@ struct UserEvent {
 
 // The online answer for a user's current events (see UserEvents::online), in 9 bytes an item.
 struct OnlineList {
-  std::vector<StoredItem> items;      // best first, max_k long (or all there are)
+  std::vector<StoredItem> items;  // best first, as long as the request that computed it asked
+  bool complete = false;  // shorter than asked: every candidate there is (longer k: the same)
   std::vector<std::uint8_t> similar;  // per item: 1 = from the similar items, 0 = from the model
   bool model = false;                 // false: popular items (the model had nothing to say)
 };

@@ -195,6 +195,12 @@ TEST_F(ServiceTest, KeptOnlineListsEqualRecomputedOnesUntilTheNextEvent) {
     const auto short_list = ids(get(*kept, std::string("/recommend/u3?k=3&mode=") + mode));
     const auto long_list = ids(first);
     EXPECT_EQ(short_list, std::vector<std::string>(long_list.begin(), long_list.begin() + 3));
+    // More than there is: every candidate, starting with the same 8, as computed afresh.
+    const std::string all = std::string("/recommend/u3?k=30&mode=") + mode;
+    const auto every = ids(get(*kept, all));
+    ASSERT_GT(every.size(), long_list.size());
+    EXPECT_EQ(std::vector<std::string>(every.begin(), every.begin() + 8), long_list);
+    EXPECT_EQ(every, ids(get(*fresh, all)));
   }
   const auto before = ids(get(*kept, "/recommend/u3?k=8&mode=online"));
   both(json{{{"user_id", "u3"}, {"item_id", before.front()}, {"timestamp", 2'000'002}}});
