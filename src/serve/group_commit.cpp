@@ -8,8 +8,9 @@ namespace reckon {
 
 namespace detail {
 
-void GroupCommitter::start(Commit commit) {
+void GroupCommitter::start(Commit commit, Maintain maintain) {
   commit_ = std::move(commit);
+  maintain_ = std::move(maintain);
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -55,6 +56,7 @@ void GroupCommitter::loop() {
     for (auto& w : batch)
       if (w.done) w.done(error);
     batch.clear();
+    if (maintain_) maintain_();
   }
 }
 

@@ -22,13 +22,16 @@ class GroupCommitter {
  public:
   // `commit` writes every pending write in one transaction, or throws (and rolls back).
   using Commit = std::function<void(std::span<const PendingWrite>)>;
+  // Runs on the writer thread after each commit's writes were acknowledged: upkeep that should
+  // not delay an acknowledgement (the SQLite store merges its buffer of recent events there).
+  using Maintain = std::function<void()>;
 
   GroupCommitter() = default;
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
   ~GroupCommitter() { stop(); }
 
-  void start(Commit commit);
+  void start(Commit commit, Maintain maintain = {});
   void submit(PendingWrite write);
   // Commits what is queued and joins the writer thread. The owning store calls it in its
   // destructor, while its connection is still open.
@@ -38,6 +41,7 @@ class GroupCommitter {
   void loop();
 
   Commit commit_;
+  Maintain maintain_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<PendingWrite> queue_;

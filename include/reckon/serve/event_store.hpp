@@ -59,8 +59,15 @@ class EventStore {
   virtual std::string describe() const = 0;
 };
 
-// An SQLite database file (WAL journal, synchronous=FULL); created when missing.
-std::unique_ptr<EventStore> open_sqlite_event_store(const std::string& path);
+// An SQLite database file (WAL journal, synchronous=FULL); created when missing. Events are
+// appended and indexed by user in sorted rounds once `index_every` wait, `index_chunk` per
+// transaction (see sqlite_event_store.cpp; the defaults suit the service, tests use small ones).
+struct SqliteStoreOptions {
+  std::size_t index_every = 1 << 19;
+  std::size_t index_chunk = 16384;
+};
+std::unique_ptr<EventStore> open_sqlite_event_store(const std::string& path,
+                                                   SqliteStoreOptions options = {});
 // A PostgreSQL database by libpq URL (postgresql://user@host:port/db); tables created when missing.
 std::unique_ptr<EventStore> open_postgres_event_store(const std::string& url);
 // postgresql:// or postgres:// URLs go to PostgreSQL, anything else is an SQLite file path.

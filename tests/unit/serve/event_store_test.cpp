@@ -5,6 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
 #include <thread>
 
 #include "test_support.hpp"
@@ -98,4 +103,88 @@ TEST(SqliteEventStore, AcknowledgedEventsSurviveKill9) {
 }
 
 }  // namespace
+// The store indexes events by user in rounds (appended first, found through in-memory ids until
+// indexed). Small rounds and chunks put reads before, during and after rounds, and reopen the file
+// mid-round; every read must equal a reference kept here.
+TEST(SqliteEventStore, ReadsAgreeBeforeDuringAndAfterIndexingRounds) {
+  test::TempDir dir;
+  const auto path = (dir / "events.db").string();
+  const SqliteStoreOptions small{.index_every = 7, .index_chunk = 3};
+  auto store = open_sqlite_event_store(path, small);
+  std::map<std::string, std::vector<Event>> expected;  // per user, in the order stored
+  std::mt19937 rng(7);
+  const auto check = [&](const std::string& user) {
+    auto want = expected[user];
+    std::stable_sort(want.begin(), want.end(), [](const Event& a, const Event& b) {
+      return a.timestamp_ms < b.timestamp_ms;
+    });
+    ASSERT_EQ(store->history(user, std::numeric_limits<std::int64_t>::max()), want) << user;
+    std::vector<Event> until;
+    for (const auto& e : want)
+      if (e.timestamp_ms <= 50) until.push_back(e);
+    ASSERT_EQ(store->history(user, 50), until) << user;
+    std::vector<Event> newest(want.rbegin(), want.rend());
+    if (newest.size() > 4) newest.resize(4);
+    ASSERT_EQ(store->latest(user, 4), newest) << user;
+  };
+  std::int64_t total = 0;
+  for (int step = 0; step < 120; ++step) {
+    std::vector<Event> batch;
+    const int n = 1 + static_cast<int>(rng() % 4);
+    for (int j = 0; j < n; ++j) {
+      const Event e{"u" + std::to_string(rng() % 6), "i" + std::to_string(step * 10 + j), "view",
+                    1.0, static_cast<std::int64_t>(rng() % 100)};  // equal times happen
+      expected[e.user_id].push_back(e);
+      batch.push_back(e);
+    }
+    store->append(batch);
+    total += n;
+    for (int u = 0; u < 6; ++u) check("u" + std::to_string(u));
+    if (step % 37 == 36) {  // reopen, most likely mid-round
+      store.reset();
+      store = open_sqlite_event_store(path, small);
+    }
+  }
+  EXPECT_EQ(store->count(), total);
+  // Everything indexed at last: a store that never indexes (rounds of 10^9) reads the same.
+  store.reset();
+  store = open_sqlite_event_store(path, {.index_every = 1u << 30, .index_chunk = 1});
+  for (int u = 0; u < 6; ++u) check("u" + std::to_string(u));
+}
+
+// Files written by 0.2 have an ordinary index on events (user_id, ts); opening one moves its
+// events into the user index once and keeps every event readable.
+TEST(SqliteEventStore, OpensAFileOfTheEarlierLayout) {
+  test::TempDir dir;
+  const auto path = (dir / "events.db").string();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE events (id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, "
+                         "item_id TEXT NOT NULL, type TEXT NOT NULL, value REAL NOT NULL, ts "
+                         "INTEGER NOT NULL);"
+                         "CREATE INDEX events_user_ts ON events (user_id, ts);"
+                         "CREATE TABLE items (item_id TEXT PRIMARY KEY, json TEXT NOT NULL);"
+                         "INSERT INTO events (user_id, item_id, type, value, ts) VALUES "
+                         "('u', 'a', 'view', 1, 20), ('v', 'b', 'play', 2, 10), "
+                         "('u', 'c', 'rate', 4, 10);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  {
+    auto store = open_sqlite_event_store(path);
+    EXPECT_EQ(store->count(), 3);
+    const auto hist = store->history("u", 100);
+    ASSERT_EQ(hist.size(), 2u);
+    EXPECT_EQ(hist[0].item_id, "c");
+    EXPECT_EQ(hist[1].item_id, "a");
+    const Event e{"u", "d", "view", 1, 15};
+    store->append(std::span<const Event>(&e, 1));
+    EXPECT_EQ(store->latest("u", 2).at(1).item_id, "d");
+  }
+  auto again = open_sqlite_event_store(path);
+  EXPECT_EQ(again->history("u", 100).size(), 3u);
+  EXPECT_EQ(again->latest("v", 5).at(0).item_id, "b");
+}
+
 }  // namespace reckon
