@@ -201,6 +201,12 @@ class SqliteEventStore final : public EventStore {
     writer_.exec(
         "CREATE TABLE events_by_user (user_id TEXT NOT NULL, ts INTEGER NOT NULL, id INTEGER NOT "
         "NULL, PRIMARY KEY (user_id, ts, id)) WITHOUT ROWID");
+    {
+      Statement any(writer_.prepare("SELECT EXISTS (SELECT 1 FROM events)"));
+      if (sqlite3_step(any.s) == SQLITE_ROW && sqlite3_column_int(any.s, 0))
+        spdlog::info("{}: indexing the stored events by user (once, for this version's layout)",
+                     path_);
+    }
     writer_.exec(
         "INSERT INTO events_by_user SELECT user_id, ts, id FROM events ORDER BY user_id, ts, id");
     writer_.exec(
