@@ -74,7 +74,7 @@ std::string column_text(sqlite3_stmt* s, int i) {
 // A commit only appends rows to `events` (rowid = id, so the pages written are the few at the
 // table's end). Reads by user go through `events_by_user`, a (user_id, ts, id) b-tree that the
 // writer extends in rounds, after the acknowledgements: once `index_every` events are waiting,
-// they are sorted by (user, ts, id) and inserted `index_chunk` per commit cycle, so each
+// they are taken in user order and inserted `index_chunk` per commit cycle, so each
 // chunk covers the next stretch of users and each index page is written about once a round
 // instead of once per event, and no single transaction holds the writer for long. Indexing each
 // commit's events at once, as an ordinary SQLite index does, dirtied about one index page per
@@ -95,8 +95,8 @@ class SqliteEventStore final : public EventStore {
         reader_(path) {
     writer_.exec("PRAGMA journal_mode=WAL");
     writer_.exec("PRAGMA synchronous=FULL");
-    writer_.exec("PRAGMA cache_size=-32768");
-        reader_.exec("PRAGMA cache_size=-16384");
+    writer_.exec("PRAGMA cache_size=-8192");
+    reader_.exec("PRAGMA cache_size=-8192");
     writer_.exec("BEGIN IMMEDIATE");
     try {
       create_schema();
@@ -349,17 +349,16 @@ class SqliteEventStore final : public EventStore {
         indexing_.swap(buffered_);  // indexing_ was empty; not changed again until the round ends
         buffered_count_ = 0;
       }
+      // Only the users are sorted: a user's entries share one or two index pages whatever
+      // their order (and reads copy indexing_ meanwhile, so it is not rearranged).
       round_upto_ = 0;
-      for (const auto& [user, events] : indexing_)
-        for (const auto& e : events) {
-          round_.push_back({&user, e.ts, e.id});
-          round_upto_ = std::max(round_upto_, e.id);
-        }
-      std::sort(round_.begin(), round_.end(), [](const Entry& a, const Entry& b) {
-        if (const int c = a.user->compare(*b.user); c != 0) return c < 0;
-        return a.ts != b.ts ? a.ts < b.ts : a.id < b.id;
-      });
-      round_done_ = 0;
+      for (const auto& entry : indexing_) {
+        round_.push_back(&entry);
+        for (const auto& e : entry.second) round_upto_ = std::max(round_upto_, e.id);
+      }
+      std::sort(round_.begin(), round_.end(),
+                [](const auto* a, const auto* b) { return a->first < b->first; });
+      round_user_ = round_event_ = 0;
     }
     index_chunk();
   }
@@ -367,21 +366,23 @@ class SqliteEventStore final : public EventStore {
   // One transaction; a failure leaves the index as it was and the chunk is tried again after the
   // next commit.
   void index_chunk() {
-    const std::size_t end = std::min(round_.size(), round_done_ + index_chunk_);
     if (!insert_index_)
       insert_index_ = std::make_unique<Statement>(writer_.prepare(
           "INSERT OR IGNORE INTO events_by_user (user_id, ts, id) VALUES (?, ?, ?)"));
+    std::size_t user = round_user_, event = round_event_;
     try {
       writer_.exec("BEGIN IMMEDIATE");
-      for (std::size_t i = round_done_; i < end; ++i) {
+      for (std::size_t n = 0; n < index_chunk_ && user < round_.size(); ++n) {
+        const auto& [user_id, events] = *round_[user];
         sqlite3_stmt* s = insert_index_->s;
         sqlite3_reset(s);
-        bind(s, 1, *round_[i].user);
-        sqlite3_bind_int64(s, 2, round_[i].ts);
-        sqlite3_bind_int64(s, 3, round_[i].id);
+        bind(s, 1, user_id);
+        sqlite3_bind_int64(s, 2, events[event].ts);
+        sqlite3_bind_int64(s, 3, events[event].id);
         if (sqlite3_step(s) != SQLITE_DONE) writer_.fail("index events");
+        if (++event == events.size()) ++user, event = 0;
       }
-      if (end == round_.size()) {
+      if (user == round_.size()) {
         // Every id <= round_upto_ is in the index now: this thread commits ids in order and the
         // round took every one not indexed before.
         Statement mark(writer_.prepare(
@@ -399,8 +400,9 @@ class SqliteEventStore final : public EventStore {
                     e.what());
       return;
     }
-    round_done_ = end;
-    if (end < round_.size()) return;
+    round_user_ = user;
+    round_event_ = event;
+    if (user < round_.size()) return;
     round_.clear();
     // Not while a read is between its snapshot and its copy of the ids: one whose snapshot
     // predates the commit above finds the round's events only through the ids.
@@ -425,13 +427,10 @@ class SqliteEventStore final : public EventStore {
   // round yet, and those of the round in progress.
   WaitingMap buffered_, indexing_;
   std::size_t buffered_count_ = 0;
-  // The round in progress (the writer thread's own): indexing_'s events, sorted.
-  struct Entry {
-    const std::string* user;  // a key of indexing_
-    std::int64_t ts, id;
-  };
-  std::vector<Entry> round_;
-  std::size_t round_done_ = 0;
+  // The round in progress (the writer thread's own): indexing_'s users in key order, and how far
+  // the chunks got (user, event of that user).
+  std::vector<const WaitingMap::value_type*> round_;
+  std::size_t round_user_ = 0, round_event_ = 0;
   std::int64_t round_upto_ = 0;
   std::unique_ptr<Statement> insert_index_;
   detail::GroupCommitter committer_;  // last: stopped before the rest

@@ -70,7 +70,14 @@ void UserEventCache::add(std::span<const Event> events, const Snapshot& snapshot
       if (it->second->snapshot != snapshot.serial()) {
         s.users.erase(it);  // loaded again, with the current catalogue, when next asked for
       } else {
-        auto updated = std::make_shared<UserEvents>(*it->second);
+        // Sized exactly: inserting into a copy (capacity = size) would double its capacity, and
+        // with many users that is half the cache's memory.
+        const UserEvents& old = *it->second;
+        auto updated = std::make_shared<UserEvents>();
+        updated->snapshot = old.snapshot;
+        updated->loaded = old.loaded;
+        updated->events.reserve(old.events.size() + (end - begin));
+        updated->events.assign(old.events.begin(), old.events.end());
         for (std::size_t j = begin; j < end; ++j) {
           const auto i = items.find(events[j].item_id);
           if (!i) continue;
