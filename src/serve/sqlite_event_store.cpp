@@ -96,7 +96,7 @@ class SqliteEventStore final : public EventStore {
     writer_.exec("PRAGMA journal_mode=WAL");
     writer_.exec("PRAGMA synchronous=FULL");
     writer_.exec("PRAGMA cache_size=-8192");
-    reader_.exec("PRAGMA cache_size=-8192");
+    reader_.exec("PRAGMA cache_size=-16384");
     writer_.exec("BEGIN IMMEDIATE");
     try {
       create_schema();
@@ -134,12 +134,13 @@ class SqliteEventStore final : public EventStore {
 
   std::vector<Event> latest(std::string_view user_id, std::size_t limit) const override {
     std::lock_guard lock(read_mutex_);
-    Statement st(reader_.prepare(
-        "SELECT e.id, e.user_id, e.item_id, e.type, e.value, e.ts FROM events_by_user b JOIN "
-        "events e ON e.id = b.id WHERE b.user_id = ? ORDER BY b.ts DESC, b.id DESC LIMIT ?"));
-    sqlite3_bind_text(st.s, 1, user_id.data(), static_cast<int>(user_id.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st.s, 2, static_cast<sqlite3_int64>(limit));
-    auto rows = read_with_buffered(st.s, user_id, std::numeric_limits<std::int64_t>::max());
+    sqlite3_stmt* st = reused(
+        latest_, "SELECT e.id, e.user_id, e.item_id, e.type, e.value, e.ts FROM events_by_user b "
+                 "JOIN events e ON e.id = b.id WHERE b.user_id = ? ORDER BY b.ts DESC, b.id "
+                 "DESC LIMIT ?");
+    sqlite3_bind_text(st, 1, user_id.data(), static_cast<int>(user_id.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(limit));
+    auto rows = read_with_buffered(st, user_id, std::numeric_limits<std::int64_t>::max());
     std::reverse(rows.begin(), rows.end());  // oldest first -> newest first
     if (rows.size() > limit) rows.resize(limit);
     return events_of(std::move(rows));
@@ -147,12 +148,12 @@ class SqliteEventStore final : public EventStore {
 
   std::vector<Event> history(std::string_view user_id, std::int64_t until_ms) const override {
     std::lock_guard lock(read_mutex_);
-    Statement st(reader_.prepare(
-        "SELECT e.id, e.user_id, e.item_id, e.type, e.value, e.ts FROM events_by_user b JOIN "
-        "events e ON e.id = b.id WHERE b.user_id = ? AND b.ts <= ?"));
-    sqlite3_bind_text(st.s, 1, user_id.data(), static_cast<int>(user_id.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st.s, 2, until_ms);
-    return events_of(read_with_buffered(st.s, user_id, until_ms));
+    sqlite3_stmt* st = reused(
+        history_, "SELECT e.id, e.user_id, e.item_id, e.type, e.value, e.ts FROM events_by_user b "
+                  "JOIN events e ON e.id = b.id WHERE b.user_id = ? AND b.ts <= ?");
+    sqlite3_bind_text(st, 1, user_id.data(), static_cast<int>(user_id.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, until_ms);
+    return events_of(read_with_buffered(st, user_id, until_ms));
   }
 
   std::int64_t count() const override {
@@ -215,6 +216,15 @@ class SqliteEventStore final : public EventStore {
     writer_.exec("DROP INDEX IF EXISTS events_user_ts");
   }
 
+  // The reader's statement for `sql`, prepared on first use and kept (the caller holds
+  // read_mutex_): preparing costs as much as a small read.
+  sqlite3_stmt* reused(std::unique_ptr<Statement>& slot, const char* sql) const {
+    if (!slot) slot = std::make_unique<Statement>(reader_.prepare(sql));
+    sqlite3_reset(slot->s);
+    sqlite3_clear_bindings(slot->s);
+    return slot->s;
+  }
+
   static Row read_row(sqlite3_stmt* s) {
     return {sqlite3_column_int64(s, 0),
             {column_text(s, 1), column_text(s, 2), column_text(s, 3), sqlite3_column_double(s, 4),
@@ -248,23 +258,25 @@ class SqliteEventStore final : public EventStore {
         std::lock_guard lock(buffer_mutex_);
         for (const auto* waiting : {&buffered_, &indexing_})
           if (auto it = waiting->find(key); it != waiting->end())
-            for (const auto& e : it->second) ids.push_back(e.id);
+            for (const auto& e : it->second)
+              if (e.ts <= until_ms) ids.push_back(e.id);
       }
       if (!ids.empty()) {
-        Statement st(reader_.prepare(
-            "SELECT id, user_id, item_id, type, value, ts FROM events WHERE id = ?"));
+        sqlite3_stmt* st =
+            reused(by_id_, "SELECT id, user_id, item_id, type, value, ts FROM events WHERE id = ?");
         for (const auto id : ids) {
-          sqlite3_reset(st.s);
-          sqlite3_bind_int64(st.s, 1, id);
-          rc = sqlite3_step(st.s);
+          sqlite3_reset(st);
+          sqlite3_bind_int64(st, 1, id);
+          rc = sqlite3_step(st);
           if (rc == SQLITE_ROW) {
-            Row r = read_row(st.s);
-            if (r.event.timestamp_ms <= until_ms) rows.push_back(std::move(r));
+            rows.push_back(read_row(st));
           } else if (rc != SQLITE_DONE) {
             reader_.fail("read events");
           }
         }
+        sqlite3_reset(st);
       }
+      sqlite3_reset(indexed);
       reader_.exec("COMMIT");
     } catch (...) {
       try {
@@ -416,6 +428,7 @@ class SqliteEventStore final : public EventStore {
   Connection writer_;
   mutable Connection reader_;
   mutable std::mutex read_mutex_;
+  mutable std::unique_ptr<Statement> latest_, history_, by_id_;  // the reader's, under the mutex
   std::unique_ptr<Statement> insert_event_, upsert_item_;  // the writer thread's own
   std::vector<std::int64_t> ids_;                          // the writer thread's own
   struct Waiting {
