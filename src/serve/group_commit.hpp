@@ -23,7 +23,7 @@ class GroupCommitter {
   // `commit` writes every pending write in one transaction, or throws (and rolls back).
   using Commit = std::function<void(std::span<const PendingWrite>)>;
   // Runs on the writer thread after each commit's writes were acknowledged: upkeep that should
-  // not delay an acknowledgement (the SQLite store merges its buffer of recent events there).
+  // not delay an acknowledgement (the SQLite store indexes the events it appended there).
   using Maintain = std::function<void()>;
 
   GroupCommitter() = default;

@@ -46,6 +46,9 @@ class Connection {
       throw IoError(fmt::format("{}: {} ({})", path_, sqlite3_errmsg(db_), sql));
     return s;
   }
+  // Ends a failed transaction; a failure here cannot add to the error already being handled
+  // (SQLite rolls back by itself when it cannot).
+  void rollback() noexcept { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
   [[noreturn]] void fail(const char* what) const {
     throw IoError(fmt::format("{}: {}: {}", path_, what, sqlite3_errmsg(db_)));
   }
@@ -102,7 +105,7 @@ class SqliteEventStore final : public EventStore {
       create_schema();
       writer_.exec("COMMIT");
     } catch (...) {
-      writer_.exec("ROLLBACK");
+      writer_.rollback();
       throw;
     }
     std::int64_t indexed_upto = 0;
@@ -279,10 +282,7 @@ class SqliteEventStore final : public EventStore {
       sqlite3_reset(indexed);
       reader_.exec("COMMIT");
     } catch (...) {
-      try {
-        reader_.exec("ROLLBACK");
-      } catch (...) {
-      }
+      reader_.rollback();
       throw;
     }
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
@@ -333,10 +333,7 @@ class SqliteEventStore final : public EventStore {
       }
       writer_.exec("COMMIT");
     } catch (...) {
-      try {
-        writer_.exec("ROLLBACK");
-      } catch (...) {
-      }
+      writer_.rollback();
       throw;
     }
     // Before the acknowledgements: a read that starts after one finds the event.
@@ -344,9 +341,7 @@ class SqliteEventStore final : public EventStore {
     std::size_t j = 0;
     for (const auto& w : batch)
       for (const Event& e : w.events) {
-        auto it = buffered_.find(e.user_id);
-        if (it == buffered_.end()) it = buffered_.emplace(e.user_id, std::vector<Waiting>{}).first;
-        it->second.push_back({ids_[j++], e.timestamp_ms});
+        buffered_[e.user_id].push_back({ids_[j++], e.timestamp_ms});
       }
     buffered_count_ += j;
   }
@@ -404,10 +399,7 @@ class SqliteEventStore final : public EventStore {
       }
       writer_.exec("COMMIT");
     } catch (const std::exception& e) {
-      try {
-        writer_.exec("ROLLBACK");
-      } catch (...) {
-      }
+      writer_.rollback();
       spdlog::error("{}: indexing the latest events failed (tried again later): {}", path_,
                     e.what());
       return;
