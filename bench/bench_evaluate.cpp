@@ -46,6 +46,7 @@ class DotModel final : public Model {
   }
   void save(BinaryWriter&) const override {}
   void load(BinaryReader&) override {}
+  void validate(const Dataset&) const override {}  // never loaded from a file
 
  private:
   int f_;

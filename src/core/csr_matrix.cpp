@@ -1,6 +1,7 @@
 #include "reckon/core/csr_matrix.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "reckon/core/error.hpp"
@@ -26,8 +27,13 @@ CsrMatrix::CsrMatrix(index_t rows, index_t cols, std::vector<index_t> indptr,
                values_.size(), indices_.size());
   RECKON_CHECK(times_.empty() || times_.size() == indices_.size(),
                "matrix has {} timestamps for {} nonzeros", times_.size(), indices_.size());
-  for (index_t r = 0; r < rows_; ++r) {
+  // Every row pointer is checked before any row is read: a pointer beyond the nonzeros with a
+  // smaller one after it passes a row-by-row check and reads past the end.
+  for (index_t r = 0; r < rows_; ++r)
     RECKON_CHECK(indptr_[r] <= indptr_[r + 1], "matrix row pointer decreases at row {}", r);
+  for (float v : values_)
+    RECKON_CHECK(std::isfinite(v), "matrix has a weight that is not a finite number ({})", v);
+  for (index_t r = 0; r < rows_; ++r) {
     index_t prev = -1;
     for (index_t k = indptr_[r]; k < indptr_[r + 1]; ++k) {
       const index_t c = indices_[k];
@@ -177,6 +183,8 @@ CsrMatrix CsrMatrix::unchecked(index_t rows, index_t cols, std::vector<index_t> 
                "sparse matrix arrays do not fit together");
   for (index_t r = 0; r < rows; ++r)
     RECKON_CHECK(indptr[r] <= indptr[r + 1], "sparse matrix row pointer decreases");
+  for (float v : values)
+    RECKON_CHECK(std::isfinite(v), "sparse matrix has a value that is not a finite number");
   for (index_t c : indices)
     RECKON_CHECK(c >= 0 && c < cols, "sparse matrix column {} out of range", c);
   CsrMatrix m;

@@ -258,6 +258,11 @@ void BprModel::save_extra(BinaryWriter& w) const {
   w.put<float>(regularization_);
 }
 
+void BprModel::validate_extra(const Dataset& train) const {
+  RECKON_CHECK(static_cast<index_t>(item_bias_.size()) == train.num_items(),
+               "bpr has {} item biases for {} items", item_bias_.size(), train.num_items());
+}
+
 void BprModel::load_extra(BinaryReader& r) {
   item_bias_ = r.get_vector<float>();
   learning_rate_ = r.get<float>();

@@ -127,8 +127,15 @@ void EaseModel::save(BinaryWriter& w) const {
 void EaseModel::load(BinaryReader& r) {
   n_ = r.get<index_t>();
   b_ = r.get_vector<float>();
-  RECKON_CHECK(n_ >= 0 && b_.size() == static_cast<std::size_t>(n_) * static_cast<std::size_t>(n_),
+  // n_ is bounded before the product so that it cannot overflow.
+  RECKON_CHECK(n_ >= 0 && n_ <= (1 << 24) &&
+                   b_.size() == static_cast<std::size_t>(n_) * static_cast<std::size_t>(n_),
                "{}: corrupt ease model", r.what());
+}
+
+void EaseModel::validate(const Dataset& train) const {
+  RECKON_CHECK(n_ == train.num_items(), "ease model has {} items, the data has {}", n_,
+               train.num_items());
 }
 
 }  // namespace reckon

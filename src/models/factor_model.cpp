@@ -140,7 +140,9 @@ void write_matrix(BinaryWriter& w, const FactorMatrix& m) {
 FactorMatrix read_matrix(BinaryReader& r) {
   const auto rows = r.get<std::int64_t>(), cols = r.get<std::int64_t>();
   const auto v = r.get_vector<float>();
-  RECKON_CHECK(rows >= 0 && cols >= 0 && static_cast<std::int64_t>(v.size()) == rows * cols,
+  // Both bounded before the product so that it cannot overflow.
+  RECKON_CHECK(rows >= 0 && cols >= 0 && rows <= (std::int64_t{1} << 40) && cols <= (1 << 20) &&
+                   static_cast<std::int64_t>(v.size()) == rows * cols,
                "{}: corrupt factor matrix", r.what());
   FactorMatrix m(rows, cols);
   std::copy(v.begin(), v.end(), m.data());
@@ -163,6 +165,15 @@ void FactorModel::load(BinaryReader& r) {
   RECKON_CHECK(user_factors_.cols() == item_factors_.cols(),
                "{}: corrupt model (factor sizes differ)", r.what());
   load_extra(r);
+}
+
+void FactorModel::validate(const Dataset& train) const {
+  RECKON_CHECK(user_factors_.rows() == train.num_users() &&
+                   item_factors_.rows() == train.num_items() &&
+                   history_sizes_.size() == static_cast<std::size_t>(train.num_users()),
+               "{} has factors for {} users and {} items, the data has {} and {}", name(),
+               user_factors_.rows(), item_factors_.rows(), train.num_users(), train.num_items());
+  validate_extra(train);
 }
 
 }  // namespace reckon

@@ -206,6 +206,12 @@ std::vector<ScoredItem> ItemKnnModel::similar_items(index_t item, std::size_t k)
 void ItemKnnModel::save(BinaryWriter& w) const { write_csr(w, neighbours_); }
 void ItemKnnModel::load(BinaryReader& r) { neighbours_ = read_csr(r, false); }
 
+void ItemKnnModel::validate(const Dataset& train) const {
+  RECKON_CHECK(neighbours_.rows() == train.num_items() && neighbours_.cols() == train.num_items(),
+               "itemknn neighbour lists are {}x{}, the data has {} items", neighbours_.rows(),
+               neighbours_.cols(), train.num_items());
+}
+
 std::vector<ParamSpec> UserKnnModel::param_specs() {
   return knn_param_specs("100", "cosine", "0.5");
 }
@@ -280,6 +286,14 @@ void UserKnnModel::load(BinaryReader& r) {
   user_items_ = read_csr(r, true);
   item_users_ = user_items_.transposed();
   user_mass_ = row_mass(user_items_);
+}
+
+void UserKnnModel::validate(const Dataset& train) const {
+  RECKON_CHECK(user_items_.rows() == train.num_users() && user_items_.cols() == train.num_items(),
+               "userknn interactions are {}x{}, the data has {} users and {} items",
+               user_items_.rows(), user_items_.cols(), train.num_users(), train.num_items());
+  RECKON_CHECK(options_.neighbours >= 1, "userknn neighbours must be positive, got {}",
+               options_.neighbours);
 }
 
 }  // namespace reckon

@@ -226,6 +226,13 @@ void MfModel::save_extra(BinaryWriter& w) const {
   w.put_vector(item_bias_);
 }
 
+void MfModel::validate_extra(const Dataset& train) const {
+  RECKON_CHECK(static_cast<index_t>(user_bias_.size()) == train.num_users() &&
+                   static_cast<index_t>(item_bias_.size()) == train.num_items(),
+               "{} has {} user and {} item biases for {} users and {} items", name(),
+               user_bias_.size(), item_bias_.size(), train.num_users(), train.num_items());
+}
+
 void MfModel::load_extra(BinaryReader& r) {
   mu_ = r.get<float>();
   regularization_ = r.get<float>();
@@ -347,12 +354,18 @@ void SvdppModel::save_extra(BinaryWriter& w) const {
   w.put_vector(std::vector<float>(y_.data(), y_.data() + y_.size()));
 }
 
+void SvdppModel::validate_extra(const Dataset& train) const {
+  MfModel::validate_extra(train);
+  RECKON_CHECK(y_.rows() == train.num_items(), "svdpp has implicit factors for {} items, not {}",
+               y_.rows(), train.num_items());
+}
+
 void SvdppModel::load_extra(BinaryReader& r) {
   MfModel::load_extra(r);
   const auto rows = r.get<std::int64_t>(), cols = r.get<std::int64_t>();
   const auto v = r.get_vector<float>();
   RECKON_CHECK(rows == item_factors_.rows() && cols == item_factors_.cols() &&
-                   static_cast<std::int64_t>(v.size()) == rows * cols,
+                   static_cast<std::int64_t>(v.size()) == item_factors_.size(),
                "{}: corrupt svdpp model", r.what());
   y_.resize(rows, cols);
   std::copy(v.begin(), v.end(), y_.data());

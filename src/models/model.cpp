@@ -121,6 +121,11 @@ TrainedModel load_model_file(const std::filesystem::path& path) {
   t.train = std::make_shared<const Dataset>(decode_dataset(data, path.string()));
   t.model->load(r);
   RECKON_CHECK(r.at_end(), "{}: corrupt model file (trailing bytes)", path.string());
+  try {
+    t.model->validate(*t.train);
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(fmt::format("{}: corrupt model: {}", path.string(), e.what()));
+  }
   return t;
 }
 

@@ -42,4 +42,10 @@ void PopularModel::score(const UserContext&, std::span<float> out) const {
 void PopularModel::save(BinaryWriter& out) const { out.put_vector(popularity_); }
 void PopularModel::load(BinaryReader& in) { popularity_ = in.get_vector<float>(); }
 
+void PopularModel::validate(const Dataset& train) const {
+  RECKON_CHECK(static_cast<index_t>(popularity_.size()) == train.num_items(),
+               "popular model has {} item scores, the data has {} items", popularity_.size(),
+               train.num_items());
+}
+
 }  // namespace reckon

@@ -35,4 +35,9 @@ void RandomModel::load(BinaryReader& in) {
   items_ = in.get<index_t>();
 }
 
+void RandomModel::validate(const Dataset& train) const {
+  RECKON_CHECK(items_ == train.num_items(), "random model scores {} items, the data has {}", items_,
+               train.num_items());
+}
+
 }  // namespace reckon

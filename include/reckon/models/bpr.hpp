@@ -17,6 +17,7 @@ class BprModel final : public FactorModel {
   std::span<const float> item_biases() const override { return item_bias_; }
   void save_extra(BinaryWriter& out) const override;
   void load_extra(BinaryReader& in) override;
+  void validate_extra(const Dataset& train) const override;
 
  private:
   std::vector<float> item_bias_;

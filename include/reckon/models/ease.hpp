@@ -16,6 +16,7 @@ class EaseModel final : public Model {
   std::vector<ScoredItem> similar_items(index_t item, std::size_t k) const override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
+  void validate(const Dataset& train) const override;
 
   // Bytes the dense item-item matrix needs for `items` items.
   static double memory_needed(index_t items) {

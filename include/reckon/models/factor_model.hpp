@@ -24,6 +24,7 @@ class FactorModel : public Model {
                            std::vector<std::vector<ScoredItem>>& out) const override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
+  void validate(const Dataset& train) const override;
 
   const FactorMatrix& user_factors() const noexcept { return user_factors_; }
   const FactorMatrix& item_factors() const noexcept { return item_factors_; }
@@ -43,6 +44,7 @@ class FactorModel : public Model {
   // For subclasses with extra state.
   virtual void save_extra(BinaryWriter&) const {}
   virtual void load_extra(BinaryReader&) {}
+  virtual void validate_extra(const Dataset&) const {}
 
   FactorMatrix user_factors_;
   FactorMatrix item_factors_;

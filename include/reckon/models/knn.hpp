@@ -35,6 +35,7 @@ class ItemKnnModel final : public Model {
   std::vector<ScoredItem> similar_items(index_t item, std::size_t k) const override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
+  void validate(const Dataset& train) const override;
   // Item i's neighbours (columns) and similarities (values), best first.
   const CsrMatrix& neighbours() const noexcept { return neighbours_; }
 
@@ -50,6 +51,7 @@ class UserKnnModel final : public Model {
   void score(const UserContext& user, std::span<float> out) const override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
+  void validate(const Dataset& train) const override;
 
  private:
   KnnOptions options_;

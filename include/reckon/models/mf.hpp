@@ -21,6 +21,7 @@ class MfModel : public FactorModel {
   float user_offset(const UserContext& user) const override { return mu_ + user_bias(user); }
   void save_extra(BinaryWriter& out) const override;
   void load_extra(BinaryReader& in) override;
+  void validate_extra(const Dataset& train) const override;
   // Mean rating, zero biases, random factors, history sizes: what both fits start from.
   void initialise(const CsrMatrix& train, const Params& params, const FitContext& ctx);
   // The user's bias: learned for a known, unchanged user; estimated from the history otherwise.
@@ -45,6 +46,7 @@ class SvdppModel final : public MfModel {
   Eigen::VectorXf fold_in(const UserContext& user) const override;
   void save_extra(BinaryWriter& out) const override;
   void load_extra(BinaryReader& in) override;
+  void validate_extra(const Dataset& train) const override;
 
  private:
   // p_u + |N(u)|^-1/2 sum y_j for a history.

@@ -56,6 +56,10 @@ class Model {
   virtual bool predicts_ratings() const noexcept { return false; }
   virtual void save(BinaryWriter& out) const = 0;
   virtual void load(BinaryReader& in) = 0;
+  // Checks that what load() read agrees with the training data saved beside it (array sizes,
+  // user and item indexes); throws InvalidInput otherwise. The file's checksum stops accidents,
+  // not a crafted file: a model that disagrees with its data is refused here, before any read.
+  virtual void validate(const Dataset& train) const = 0;
   // Up to k items most similar to `item`, best first, without `item` (default: NotSupported).
   virtual std::vector<ScoredItem> similar_items(index_t item, std::size_t k) const;
   // similar_items() for many items (the service fills its similar-item lists with it). Factor

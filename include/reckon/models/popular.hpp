@@ -14,6 +14,7 @@ class PopularModel final : public Model {
   void score(const UserContext& user, std::span<float> out) const override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
+  void validate(const Dataset& train) const override;
   const std::vector<float>& popularity() const noexcept { return popularity_; }
 
  private:

@@ -13,6 +13,7 @@ class RandomModel final : public Model {
   void score(const UserContext& user, std::span<float> out) const override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
+  void validate(const Dataset& train) const override;
 
  private:
   std::uint64_t seed_ = 0;

@@ -63,6 +63,7 @@ class SpyModel final : public Model {
   bool predicts_ratings() const noexcept override { return true; }
   void save(BinaryWriter&) const override {}
   void load(BinaryReader&) override {}
+  void validate(const Dataset&) const override {}
 
  private:
   index_t items_ = 0;
