@@ -11,6 +11,7 @@ ImportOptions ImportFlags::resolve() const {
   ImportOptions o = options;
   o.format = parse_import_format(format);
   if (header != 0) o.header = header > 0;
+  if (max_memory_mb > 0) o.max_memory = static_cast<std::size_t>(max_memory_mb * 1048576.0);
   if (dedup == "last")
     o.dedup = DedupPolicy::kLast;
   else if (dedup == "first")
@@ -45,6 +46,9 @@ void add_import_flags(CLI::App* cmd, ImportFlags& f) {
       ->capture_default_str();
   cmd->add_flag("--implicit", o.implicit, "ignore ratings: every interaction weighs 1");
   cmd->add_option("--name", o.name, "dataset name (default: from the source)");
+  cmd->add_option("--max-memory", f.max_memory_mb,
+                  "memory budget of the import in MB (default: half of this machine's memory)")
+      ->check(CLI::NonNegativeNumber);
 }
 
 void add_prep_flags(CLI::App* cmd, PrepFlags& f) {

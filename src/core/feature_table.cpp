@@ -1,9 +1,8 @@
 #include "reckon/core/feature_table.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "reckon/core/error.hpp"
 
@@ -135,39 +134,41 @@ FeatureColumn FeatureColumn::select(std::span<const index_t> keep) const {
 }
 
 const FeatureColumn* FeatureTable::find(std::string_view name) const {
-  for (const auto& c : columns_)
-    if (c.name() == name) return &c;
-  return nullptr;
+  const auto it = by_name_.find(absl::string_view(name.data(), name.size()));
+  return it == by_name_.end() ? nullptr : &columns_[it->second];
+}
+
+FeatureColumn* FeatureTable::find_mutable(std::string_view name) {
+  const auto it = by_name_.find(absl::string_view(name.data(), name.size()));
+  return it == by_name_.end() ? nullptr : &columns_[it->second];
 }
 
 FeatureColumn& FeatureTable::add(FeatureColumn column) {
   RECKON_CHECK(column.rows() == rows_, "feature column \"{}\" has {} rows, the table has {}",
                column.name(), column.rows(), rows_);
-  for (auto& c : columns_) {
-    if (c.name() == column.name()) {
-      c = std::move(column);
-      return c;
-    }
+  if (FeatureColumn* c = find_mutable(column.name())) {
+    *c = std::move(column);
+    return *c;
   }
+  by_name_.emplace(column.name(), columns_.size());
   columns_.push_back(std::move(column));
   return columns_.back();
 }
 
 FeatureColumn& FeatureTable::column(std::string_view name, FeatureKind kind) {
-  for (auto& c : columns_) {
-    if (c.name() == name) {
-      RECKON_CHECK(c.kind() == kind, "feature column \"{}\" is {}, not {}", name,
-                   to_string(c.kind()), to_string(kind));
-      return c;
-    }
+  if (FeatureColumn* c = find_mutable(name)) {
+    RECKON_CHECK(c->kind() == kind, "feature column \"{}\" is {}, not {}", name,
+                 to_string(c->kind()), to_string(kind));
+    return *c;
   }
+  by_name_.emplace(std::string(name), columns_.size());
   columns_.emplace_back(std::string(name), kind, rows_);
   return columns_.back();
 }
 
 FeatureTable FeatureTable::select(std::span<const index_t> keep) const {
   FeatureTable out(static_cast<index_t>(keep.size()));
-  for (const auto& c : columns_) out.columns_.push_back(c.select(keep));
+  for (const auto& c : columns_) out.add(c.select(keep));
   return out;
 }
 

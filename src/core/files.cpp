@@ -38,8 +38,36 @@ std::string read_file(const fs::path& path) {
   return out;
 }
 
-void write_file_atomic(const fs::path& path, std::string_view bytes) {
+namespace {
+
+// Where an output named `requested` goes: the file itself, or the target of a symlink (written
+// through, so the link stays). A device, FIFO, socket or directory is refused: renaming a file
+// over /dev/full would replace the device node.
+fs::path output_target(const fs::path& requested) {
+  fs::path path = requested;
+  std::error_code ec;
+  for (int hops = 0; fs::is_symlink(fs::symlink_status(path, ec)); ++hops) {
+    RECKON_CHECK(hops < 40, "{}: too many levels of symbolic links", requested.string());
+    fs::path next = fs::read_symlink(path, ec);
+    if (ec) throw IoError(fmt::format("{}: cannot read the link: {}", path.string(), ec.message()));
+    path = next.is_absolute() ? next : path.parent_path() / next;
+  }
+  const auto st = fs::status(path, ec);
+  RECKON_CHECK(!fs::exists(st) || fs::is_regular_file(st),
+               "{}: is not a regular file ({}); reckon writes its outputs only to regular files",
+               requested.string(),
+               fs::is_directory(st) ? "a directory"
+               : fs::is_fifo(st)    ? "a FIFO"
+               : fs::is_socket(st)  ? "a socket"
+                                    : "a device");
+  return path;
+}
+
+}  // namespace
+
+void write_file_atomic(const fs::path& requested, std::string_view bytes) {
   static std::atomic<unsigned> counter{0};
+  const fs::path path = output_target(requested);
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::error_code ec;
   if (!fs::exists(dir, ec))

@@ -216,7 +216,7 @@ std::optional<fs::path> local_path(const KnownDataset& d) {
 
 fs::path resolve_data_source(const std::string& source) {
   std::error_code ec;
-  if (fs::exists(source, ec)) return source;
+  if (source == "-" || fs::exists(source, ec)) return source;  // "-": standard input
   for (const auto& d : registry()) {
     if (d.name != source) continue;
     if (auto p = local_path(d)) return *p;

@@ -6,23 +6,40 @@
 #include "readers.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/core/progress.hpp"
+#include "reckon/io/json.hpp"
 #include "reckon/io/line_reader.hpp"
 #include "reckon/io/text.hpp"
 
 namespace reckon::detail {
 namespace {
 
-// Column names recognised without --*-col flags (compared case-insensitively).
-const std::vector<std::string> kUserNames = {"user",      "user_id",   "userid",
-                                             "uid",       "session",   "session_id",
-                                             "sessionid", "visitorid", "customer_id"};
-const std::vector<std::string> kItemNames = {"item",       "item_id",  "itemid",  "iid",
-                                             "movieid",    "movie_id", "book_id", "track_id",
-                                             "product_id", "work_id",  "post_id", "artist_id"};
-const std::vector<std::string> kRatingNames = {"rating", "score", "value",     "weight",
-                                               "mark",   "plays", "playcount", "count"};
-const std::vector<std::string> kTimeNames = {"timestamp", "time",      "ts",         "datetime",
-                                             "date",      "eventdate", "event_time", "created_at"};
+// Column names recognised without --*-col flags, compared after normalising (lowercase, no
+// '_', '-', '.' or spaces: "userID", "user_id" and "User Id" are one name). First match wins.
+const std::vector<std::string> kUserNames = {
+    "user",     "userid",   "uid",        "session",    "sessionid", "visitorid",
+    "visitor",  "customer", "customerid", "clientid",   "client",    "accountid",
+    "memberid", "member",   "readerid",   "listenerid", "viewerid",  "profileid"};
+const std::vector<std::string> kItemNames = {
+    "item",       "itemid",    "iid",        "movie",     "movieid", "book",    "bookid",
+    "track",      "trackid",   "product",    "productid", "work",    "workid",  "post",
+    "postid",     "artist",    "artistid",   "song",      "songid",  "video",   "videoid",
+    "article",    "articleid", "news",       "newsid",    "venue",   "venueid", "location",
+    "locationid", "business",  "businessid", "asin",      "isbn",    "sku",     "goodsid",
+    "contentid",  "docid",     "page",       "pageid"};
+const std::vector<std::string> kRatingNames = {"rating", "score",  "value", "weight",
+                                               "mark",   "stars",  "plays", "playcount",
+                                               "count",  "target", "label"};
+const std::vector<std::string> kTimeNames = {"timestamp", "time",       "ts",        "datetime",
+                                             "date",      "eventdate",  "eventtime", "createdat",
+                                             "unixtime",  "datetimeutc"};
+
+// The form names are compared in.
+std::string normalise_name(std::string_view name) {
+  std::string out;
+  for (char c : to_lower(name))
+    if (c != '_' && c != '-' && c != '.' && c != ' ') out += c;
+  return out;
+}
 
 bool is_position(std::string_view spec) {
   return !spec.empty() &&
@@ -36,49 +53,82 @@ struct Columns {
   }
 };
 
-// Resolves one column: an explicit spec (name or 1-based position) or a known name.
+// Resolves one column: an explicit spec (name or 1-based position) or a known name. `header`
+// holds the lowercased names, empty when the file has none. Returns -1 for an absent optional
+// column; a missing required one is an error that names it and the flag to pass.
 int resolve(const std::string& spec, const std::vector<std::string>& header,
             const std::vector<std::string>& known, const std::string& file, const char* what,
             bool required, int fallback) {
   if (!spec.empty()) {
     if (is_position(spec)) {
-      const int pos = std::stoi(spec);
-      RECKON_CHECK(pos >= 1, "--{}-col: positions start at 1, got {}", what, spec);
-      return pos - 1;
+      const auto pos = parse_int(spec);
+      RECKON_CHECK(pos && *pos >= 1 && *pos <= 100000,
+                   "--{}-col: positions start at 1 (at most 100000), got {}", what, spec);
+      return static_cast<int>(*pos - 1);
     }
+    RECKON_CHECK(!header.empty(),
+                 "{}: --{}-col names a column (\"{}\") but the file has no header line; give "
+                 "its position (1, 2, ...) instead",
+                 file, what, spec);
     const std::string want = to_lower(spec);
     for (std::size_t i = 0; i < header.size(); ++i)
       if (header[i] == want) return static_cast<int>(i);
+    const std::string want_norm = normalise_name(spec);
+    for (std::size_t i = 0; i < header.size(); ++i)
+      if (normalise_name(header[i]) == want_norm) return static_cast<int>(i);
     RECKON_CHECK(false, "{}: no column named \"{}\" for the {} (header has: {})", file, spec, what,
                  fmt::join(header, ", "));
   }
+  if (header.empty()) return fallback;
+  std::vector<std::string> names;
+  names.reserve(header.size());
+  for (const auto& h : header) names.push_back(normalise_name(h));
   for (const auto& name : known)
-    for (std::size_t i = 0; i < header.size(); ++i)
-      if (header[i] == name) return static_cast<int>(i);
-  RECKON_CHECK(!required || fallback >= 0 || header.empty(),
-               "{}: cannot tell which column holds the {}: pass --{}-col (header has: {})", file,
-               what, what, fmt::join(header, ", "));
-  return header.empty() ? fallback : -1;
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == name) return static_cast<int>(i);
+  RECKON_CHECK(!required,
+               "{}: no {} column: the header ({}) names none of the usual {} column names; pass "
+               "--{}-col NAME or --{}-col POSITION (1-based)",
+               file, what, excerpt(fmt::format("{}", fmt::join(header, ", ")), 200), what, what,
+               what);
+  return -1;
 }
 
+// The separator of a file from its first line: tab, "::", ',', ';', '|', else runs of spaces.
 std::string guess_sep(std::string_view first_line, bool tsv) {
   if (tsv) return "\t";
   if (first_line.find('\t') != std::string_view::npos) return "\t";
   if (first_line.find("::") != std::string_view::npos) return "::";
-  if (first_line.find(',') == std::string_view::npos &&
-      first_line.find(';') != std::string_view::npos)
-    return ";";
+  if (first_line.find(',') != std::string_view::npos) return ",";
+  if (first_line.find(';') != std::string_view::npos) return ";";
+  if (first_line.find('|') != std::string_view::npos) return "|";
+  if (trim(first_line).find(' ') != std::string_view::npos) return " ";
   return ",";
 }
 
 bool looks_like_header(const std::vector<std::string>& fields, const ImportOptions& o) {
-  for (const auto& f : fields) {
+  for (const auto& field : fields) {
+    const std::string f = normalise_name(field);
     for (const auto* spec : {&o.user_col, &o.item_col, &o.rating_col, &o.time_col, &o.session_col})
-      if (!spec->empty() && !is_position(*spec) && to_lower(*spec) == f) return true;
+      if (!spec->empty() && !is_position(*spec) && normalise_name(*spec) == f) return true;
     for (const auto* names : {&kUserNames, &kItemNames, &kRatingNames, &kTimeNames})
       if (std::find(names->begin(), names->end(), f) != names->end()) return true;
   }
   return false;
+}
+
+// Space-separated files: fields are separated by runs of spaces (aligned columns).
+void split_spaces(std::string_view line, std::vector<std::string_view>& out) {
+  out.clear();
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && line[i] == ' ') ++i;
+    if (i == line.size()) break;
+    const std::size_t j = std::min(line.find(' ', i), line.size());
+    out.push_back(line.substr(i, j - i));
+    i = j;
+  }
+  if (out.empty()) out.push_back({});
 }
 
 // Splits one record, joining physical lines while a quoted field is open.
@@ -87,6 +137,10 @@ bool next_record(LineReader& in, const std::string& sep, std::vector<std::string
   std::string_view line;
   if (!in.next(line)) return false;
   text = line;
+  if (sep == " ") {
+    split_spaces(line, f);
+    return true;
+  }
   if (sep.size() != 1) {
     split_plain(line, sep, f);
     return true;
@@ -104,7 +158,11 @@ bool next_record(LineReader& in, const std::string& sep, std::vector<std::string
   return true;
 }
 
-std::string sep_name(const std::string& sep) { return sep == "\t" ? "<TAB>" : "'" + sep + "'"; }
+std::string sep_name(const std::string& sep) {
+  if (sep == "\t") return "tabs";
+  if (sep == " ") return "spaces";
+  return "'" + sep + "'";
+}
 
 void check_utf8(const LineReader& in, std::string_view field, const char* what) {
   if (const auto bad = find_invalid_utf8(field); bad != std::string_view::npos)
@@ -123,7 +181,9 @@ bool read_delimited(const fs::path& file, const ImportOptions& o, bool tsv, Inte
   const std::string sep = o.sep.empty() ? guess_sep(first, tsv) : (o.sep == "\\t" ? "\t" : o.sep);
   std::vector<std::string_view> f;
   std::string scratch, record(first);
-  if (sep.size() == 1) {
+  if (sep == " ") {
+    split_spaces(record, f);
+  } else if (sep.size() == 1) {
     while (!split_csv(record, sep[0], f, scratch)) {
       std::string_view more;
       if (!in.next(more)) in.fail("a closing quote before the end of the file", record);
@@ -134,6 +194,7 @@ bool read_delimited(const fs::path& file, const ImportOptions& o, bool tsv, Inte
     split_plain(record, sep, f);
   }
   std::vector<std::string> first_fields;
+  first_fields.reserve(f.size());
   for (auto x : f) first_fields.push_back(to_lower(x));
   const bool header = o.header.value_or(looks_like_header(first_fields, o));
   const std::vector<std::string> names = header ? first_fields : std::vector<std::string>{};
@@ -165,8 +226,11 @@ bool read_delimited(const fs::path& file, const ImportOptions& o, bool tsv, Inte
     check_utf8(in, item, "item id");
     float value = 1.0f;
     if (c.rating >= 0) {
-      auto r = parse_double(f[c.rating]);
+      const auto r = parse_double(f[c.rating]);
       if (!r) in.fail(fmt::format("a numeric rating in column {}", c.rating + 1), f[c.rating]);
+      if (!fits_float(*r))
+        in.fail(fmt::format("a rating within float's range (+-3.4e38) in column {}", c.rating + 1),
+                f[c.rating]);
       value = static_cast<float>(*r);
     }
     std::int64_t time = kNoTime;
@@ -195,7 +259,7 @@ const nlohmann::json* field(const nlohmann::json& obj, const std::string& spec,
     return it == obj.end() ? nullptr : &*it;
   }
   for (auto it = obj.begin(); it != obj.end(); ++it)
-    if (std::find(known.begin(), known.end(), to_lower(it.key())) != known.end()) return &*it;
+    if (std::find(known.begin(), known.end(), normalise_name(it.key())) != known.end()) return &*it;
   return nullptr;
 }
 
@@ -219,12 +283,10 @@ bool read_jsonl(const fs::path& file, const ImportOptions& o, InteractionBuilder
   while (in.next(line)) {
     if (trim(line).empty()) continue;
     any_line = true;
-    nlohmann::json obj;
-    try {
-      obj = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      in.fail(fmt::format("a JSON object ({})", e.what()), line);
-    }
+    std::string why;
+    auto parsed = parse_json(line, &why);
+    if (!parsed) in.fail(fmt::format("a JSON object ({})", why), line);
+    nlohmann::json obj = std::move(*parsed);
     if (!obj.is_object()) in.fail("a JSON object", line);
     const auto* u = field(obj, user_spec, kUserNames);
     const auto* i = field(obj, o.item_col, kItemNames);
@@ -242,21 +304,23 @@ bool read_jsonl(const fs::path& file, const ImportOptions& o, InteractionBuilder
     float value = 1.0f;
     if (!o.implicit) {
       if (const auto* r = field(obj, o.rating_col, kRatingNames); r && !r->is_null()) {
-        std::optional<double> v;
-        if (r->is_number())
-          v = r->get<double>();
+        std::optional<float> v;
+        if (r->is_number() && fits_float(r->get<double>()))
+          v = static_cast<float>(r->get<double>());
         else if (r->is_string())
-          v = parse_double(r->get<std::string>());
-        if (!v) in.fail("a numeric rating", r->dump());
-        value = static_cast<float>(*v);
+          v = parse_float(r->get<std::string>());
+        if (!v) in.fail("a numeric rating (finite, within +-3.4e38)", r->dump());
+        value = *v;
         any_rating = true;
       }
     }
     std::int64_t time = kNoTime;
     if (const auto* t = field(obj, o.time_col, kTimeNames); t && !t->is_null()) {
       std::optional<std::int64_t> v;
-      if (t->is_number())
-        v = static_cast<std::int64_t>(t->get<double>());
+      if (t->is_number_integer())
+        v = parse_timestamp(t->dump());  // range-checked like text
+      else if (t->is_number())
+        v = parse_timestamp(fmt::format("{}", t->get<double>()));
       else if (t->is_string())
         v = parse_timestamp(t->get<std::string>());
       if (!v) in.fail("a timestamp (unix seconds or ISO 8601)", t->dump());

@@ -54,7 +54,7 @@ void read_goodbooks_ratings(const fs::path& file, InteractionBuilder& b) {
     if (line.empty()) continue;
     split_plain(line, ",", f);
     if (f.size() < need) in.fail(fmt::format("{} comma-separated fields", need), line);
-    auto rating = parse_double(f[rcol]);
+    auto rating = parse_float(f[rcol]);
     if (!rating) in.fail("a numeric rating", f[rcol]);
     const auto user = trim(f[ucol]);
     const auto book = trim(f[bcol]);
@@ -109,9 +109,9 @@ void read_goodbooks_metadata(const fs::path& dir, Dataset& d) {
       split_plain(at(authors_col), ",", names);
       for (auto a : names)
         if (!trim(a).empty()) authors.add_label(*row, trim(a));
-      if (auto y = parse_double(at(year_col))) year.set_number(*row, static_cast<float>(*y));
+      if (auto y = parse_float(at(year_col))) year.set_number(*row, static_cast<float>(*y));
       if (!trim(at(lang_col)).empty()) lang.add_label(*row, trim(at(lang_col)));
-      if (auto a = parse_double(at(avg_col))) avg.set_number(*row, static_cast<float>(*a));
+      if (auto a = parse_float(at(avg_col))) avg.set_number(*row, static_cast<float>(*a));
     }
   }
   if (by_goodreads.empty()) return;

@@ -1,6 +1,12 @@
 #include "reckon/io/import.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include "readers.hpp"
 #include "reckon/core/error.hpp"
@@ -45,6 +51,16 @@ bool first_line_is_lightgcn(const fs::path& file) {
     if (f.size() < 2) return false;
     return std::all_of(f.begin(), f.end(),
                        [](std::string_view x) { return parse_int(x).has_value(); });
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+bool first_line_is_json_object(const fs::path& file) {
+  try {
+    LineReader in(file);
+    std::string_view line;
+    return in.next(line) && trim(line).starts_with('{');
   } catch (const Error&) {
     return false;
   }
@@ -190,10 +206,125 @@ ImportFormat detect_format(const fs::path& source) {
     return ImportFormat::kJsonl;
   if (name.ends_with(".tsv")) return ImportFormat::kTsv;
   if (name.ends_with(".txt") && first_line_is_lightgcn(source)) return ImportFormat::kLightGcn;
+  if (first_line_is_json_object(source)) return ImportFormat::kJsonl;  // e.g. piped JSON lines
   return ImportFormat::kCsv;
 }
 
+std::size_t default_import_memory() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  std::size_t total = pages > 0 && page > 0
+                          ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page)
+                          : std::size_t{8} << 30;
+  // A container's limit (cgroup v2) when it is lower than the machine's memory.
+  if (std::FILE* f = std::fopen("/sys/fs/cgroup/memory.max", "r")) {
+    unsigned long long limit = 0;
+    if (std::fscanf(f, "%llu", &limit) == 1 && limit > 0 && limit < total)
+      total = static_cast<std::size_t>(limit);
+    std::fclose(f);
+  }
+  return total / 2;
+}
+
+namespace {
+
+std::size_t budget_of(const ImportOptions& o) {
+  return o.max_memory ? o.max_memory : default_import_memory();
+}
+
+// A source that cannot be read twice ("-", a pipe, /dev/stdin, <(...)) copied once into a
+// temporary file, removed with this object. Format detection reads the start of a file and
+// readers open it again: on a pipe the second open would find it drained.
+class Spooled {
+ public:
+  Spooled(const fs::path& source, std::size_t max_bytes) {
+    std::error_code ec;
+    const bool stdin_source = source == "-";
+    if (!stdin_source) {
+      const auto st = fs::status(source, ec);
+      if (!fs::exists(st) || fs::is_regular_file(st) || fs::is_directory(st)) return;
+    }
+    name_ = stdin_source ? "<stdin>" : source.string();
+    const int in = stdin_source ? 0 : ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) throw IoError(fmt::format("{}: cannot open: {}", name_, std::strerror(errno)));
+    std::string templ = (fs::temp_directory_path(ec) / "reckon-input-XXXXXX").string();
+    const int out = ::mkstemp(templ.data());
+    if (out < 0) {
+      if (!stdin_source) ::close(in);
+      throw IoError(
+          fmt::format("cannot create a temporary file for {}: {}", name_, std::strerror(errno)));
+    }
+    path_ = templ;
+    std::size_t total = 0;
+    std::string buf(1 << 16, '\0');
+    std::string error;
+    while (error.empty()) {
+      const ssize_t n = ::read(in, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) error = fmt::format("{}: read error: {}", name_, std::strerror(errno));
+      if (n <= 0) break;
+      total += static_cast<std::size_t>(n);
+      if (total > max_bytes)
+        error = fmt::format(
+            "{}: more than {} MB arrived through the pipe, the import's budget; "
+            "raise --max-memory or import from a file",
+            name_, max_bytes >> 20);
+      else if (::write(out, buf.data(), static_cast<std::size_t>(n)) != n)
+        error =
+            fmt::format("{}: cannot spool to {}: {}", name_, path_.string(), std::strerror(errno));
+    }
+    if (!stdin_source) ::close(in);
+    ::close(out);
+    if (!error.empty()) {
+      fs::remove(path_, ec);
+      throw IoError(error);
+    }
+  }
+  ~Spooled() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove(path_, ec);
+  }
+  Spooled(const Spooled&) = delete;
+  Spooled& operator=(const Spooled&) = delete;
+
+  bool active() const { return !path_.empty(); }
+  const fs::path& path() const { return path_; }
+  // Messages name the source the user gave, not the temporary file.
+  template <typename E>
+  [[noreturn]] void rethrow(const E& e) const {
+    std::string what = e.what();
+    for (auto at = what.find(path_.string()); at != std::string::npos;
+         at = what.find(path_.string(), at + name_.size()))
+      what.replace(at, path_.string().size(), name_);
+    throw E(what);
+  }
+  const std::string& name() const { return name_; }
+
+ private:
+  fs::path path_;
+  std::string name_;
+};
+
+Dataset import_file(const fs::path& source, const ImportOptions& o);
+
+}  // namespace
+
 Dataset import_dataset(const fs::path& source, const ImportOptions& o) {
+  Spooled spooled(source, budget_of(o) * 4);
+  if (!spooled.active()) return import_file(source, o);
+  ImportOptions named = o;
+  if (named.name.empty()) named.name = source == "-" ? "stdin" : default_name(source);
+  try {
+    return import_file(spooled.path(), named);
+  } catch (const InvalidInput& e) {
+    spooled.rethrow(e);
+  } catch (const IoError& e) {
+    spooled.rethrow(e);
+  }
+}
+
+namespace {
+
+Dataset import_file(const fs::path& source, const ImportOptions& o) {
   const ImportFormat format = resolve(source, o.format);
   if (format == ImportFormat::kRkd) {
     Dataset d = load_dataset(source);
@@ -201,7 +332,7 @@ Dataset import_dataset(const fs::path& source, const ImportOptions& o) {
     if (o.implicit) make_implicit(d);
     return d;
   }
-  InteractionBuilder b;
+  InteractionBuilder b(budget_of(o));
   const ReadInfo info = read_interactions(source, format, o, b);
   RECKON_CHECK(b.size() > 0, "{}: no interactions found (only a header, or empty)",
                source.string());
@@ -214,13 +345,15 @@ Dataset import_dataset(const fs::path& source, const ImportOptions& o) {
   return d;
 }
 
+}  // namespace
+
 PredefinedSplit import_predefined_split(const fs::path& train, const fs::path& test,
                                         const ImportOptions& o) {
   const ImportFormat format = resolve(train, o.format);
   RECKON_CHECK(format != ImportFormat::kRkd,
                "{}: a predefined split reads raw train and test files, not .rkd files",
                train.string());
-  InteractionBuilder b;
+  InteractionBuilder b(budget_of(o));
   const ReadInfo info = read_interactions(train, format, o, b);
   RECKON_CHECK(b.size() > 0, "{}: no interactions found", train.string());
   b.end_part();

@@ -1,12 +1,39 @@
 #include "reckon/io/interaction_builder.hpp"
 
+#include <algorithm>
+
 #include "reckon/core/error.hpp"
 
 namespace reckon {
 
+namespace {
+// A row costs 20 bytes while collecting and about as much again twice while the CSR matrix is
+// built (grouped copy, then the matrix); an id about 80 bytes with its hash entry.
+constexpr std::size_t kBytesPerRow = 60;
+constexpr std::size_t kBytesPerId = 80;
+constexpr std::size_t kBudgetCheckRows = 1u << 16;
+}  // namespace
+
+std::size_t InteractionBuilder::estimated_bytes() const noexcept {
+  std::size_t id_bytes = 0;
+  for (const IdMap* m : {&users_, &items_})
+    id_bytes += static_cast<std::size_t>(m->size()) * kBytesPerId;
+  return user_ids_.size() * kBytesPerRow + id_bytes;
+}
+
+void InteractionBuilder::check_budget() const {
+  const std::size_t need = estimated_bytes();
+  RECKON_CHECK(need <= max_memory_,
+               "the import needs more than its memory budget of {} MB (about {} MB for the "
+               "{} rows, {} users and {} items read so far); raise --max-memory (MB) or "
+               "split the input",
+               max_memory_ >> 20, need >> 20, user_ids_.size(), users_.size(), items_.size());
+}
+
 void InteractionBuilder::add(index_t user, index_t item, float value, std::int64_t time) {
   RECKON_CHECK(user < (index_t{1} << 32) && item < (index_t{1} << 32),
                "more than 4 billion distinct users or items");
+  if (max_memory_ && user_ids_.size() % kBudgetCheckRows == 0) check_budget();
   user_ids_.push_back(static_cast<std::uint32_t>(user));
   item_ids_.push_back(static_cast<std::uint32_t>(item));
   values_.push_back(value);
@@ -15,6 +42,8 @@ void InteractionBuilder::add(index_t user, index_t item, float value, std::int64
 }
 
 void InteractionBuilder::reserve(std::size_t n) {
+  if (max_memory_) n = std::min(n, max_memory_ / kBytesPerRow);
+  n = std::min<std::size_t>(n, std::size_t{1} << 28);  // more grows as rows arrive
   user_ids_.reserve(n);
   item_ids_.reserve(n);
   values_.reserve(n);

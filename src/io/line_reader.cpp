@@ -15,7 +15,12 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr std::size_t kChunk = 1u << 20;
+
+// Excel and Notepad start UTF-8 files with a byte-order mark; it is not part of the first field.
+void strip_bom(std::string_view& line) {
+  if (line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
 }
+}  // namespace
 
 LineReader::LineReader(const fs::path& path, std::size_t max_line)
     : name_(path.string()), max_line_(max_line) {
@@ -91,6 +96,7 @@ bool LineReader::next(std::string_view& line) {
       if (len > 0 && buffer_[begin_ + len - 1] == '\r') --len;
       line = std::string_view(buffer_.data() + begin_, len);
       begin_ = pos + 1;
+      if (line_number_ == 1) strip_bom(line);
       return true;
     }
     if (end_ - begin_ > max_line_) {
@@ -106,6 +112,7 @@ bool LineReader::next(std::string_view& line) {
       if (len > 0 && buffer_[begin_ + len - 1] == '\r') --len;
       line = std::string_view(buffer_.data() + begin_, len);
       begin_ = end_;
+      if (line_number_ == 1) strip_bom(line);
       return true;
     }
     scanned = begin_ + pending;  // fill() moved the data to the front

@@ -7,6 +7,7 @@
 
 #include "readers.hpp"
 #include "reckon/core/error.hpp"
+#include "reckon/io/json.hpp"
 #include "reckon/io/line_reader.hpp"
 #include "reckon/io/text.hpp"
 
@@ -33,7 +34,7 @@ FeatureKind infer_kind(const RawColumn& c) {
     if (v.empty()) continue;
     ++present;
     total_len += v.size();
-    if (parse_double(v)) ++numeric;
+    if (parse_float(v)) ++numeric;
     if (v.find('|') != std::string::npos) ++with_bar;
   }
   if (c.forced_multi || (with_bar > 0 && with_bar * 10 >= present))
@@ -54,7 +55,7 @@ void add_columns(std::vector<RawColumn>& raw, FeatureTable& table) {
       if (v.empty()) continue;
       switch (kind) {
         case FeatureKind::kNumeric:
-          col.set_number(r, static_cast<float>(*parse_double(v)));
+          col.set_number(r, *parse_float(v));
           break;
         case FeatureKind::kCategorical:
           col.add_label(r, trim(v));
@@ -145,12 +146,10 @@ void read_jsonl_metadata(const fs::path& path, const IdMap& ids, FeatureTable& t
   std::vector<std::string> order;
   while (in.next(line)) {
     if (trim(line).empty()) continue;
-    nlohmann::json obj;
-    try {
-      obj = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      in.fail(fmt::format("a JSON object ({})", e.what()), line);
-    }
+    std::string why;
+    auto parsed = parse_json(line, &why);
+    if (!parsed) in.fail(fmt::format("a JSON object ({})", why), line);
+    nlohmann::json obj = std::move(*parsed);
     if (!obj.is_object()) in.fail("a JSON object", line);
     std::string id;
     for (const auto& name : kIdNames) {

@@ -149,12 +149,13 @@ void read_movielens_ratings(const fs::path& file, InteractionBuilder& b) {
       in.fail(fmt::format("3 or 4 fields (user{0}item{0}rating{0}timestamp)",
                           sep == "\t" ? "<TAB>" : sep),
               line);
-    auto rating = parse_double(f[2]);
+    auto rating = parse_float(f[2]);
     if (!rating) in.fail("a numeric rating in field 3", f[2]);
     std::int64_t time = kNoTime;
     if (f.size() == 4) {
       auto t = parse_int(f[3]);
-      if (!t) in.fail("an integer unix timestamp in field 4", f[3]);
+      if (!t || *t < -kMaxTimestamp || *t > kMaxTimestamp)
+        in.fail("an integer unix timestamp in field 4", f[3]);
       time = *t;
     }
     const auto user = trim(f[0]);

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace reckon {
 
@@ -41,6 +42,16 @@ std::optional<double> parse_double(std::string_view s) {
   return v;
 }
 
+bool fits_float(double v) {
+  return std::isfinite(v) && std::abs(v) <= static_cast<double>(std::numeric_limits<float>::max());
+}
+
+std::optional<float> parse_float(std::string_view s) {
+  const auto d = parse_double(s);
+  if (!d || !fits_float(*d)) return std::nullopt;
+  return static_cast<float>(*d);
+}
+
 namespace {
 
 // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -68,7 +79,10 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
 std::optional<std::int64_t> parse_timestamp(std::string_view s) {
   s = trim(s);
   if (s.empty()) return std::nullopt;
-  if (auto i = parse_int(s)) return *i;
+  if (auto i = parse_int(s)) {
+    if (*i < -kMaxTimestamp || *i > kMaxTimestamp) return std::nullopt;
+    return *i;
+  }
   if (s.size() >= 10 && s[4] == '-' && s[7] == '-') {
     int y, mo, d;
     if (!digits(s, 0, 4, y) || !digits(s, 5, 2, mo) || !digits(s, 8, 2, d)) return std::nullopt;
@@ -108,7 +122,12 @@ std::optional<std::int64_t> parse_timestamp(std::string_view s) {
     if (pos != s.size()) return std::nullopt;
     return t;
   }
-  if (auto d = parse_double(s)) return static_cast<std::int64_t>(std::floor(*d));
+  if (auto d = parse_double(s)) {
+    // Checked before the conversion: a double beyond int64's range has no integer value (UB).
+    if (*d < -static_cast<double>(kMaxTimestamp) || *d > static_cast<double>(kMaxTimestamp))
+      return std::nullopt;
+    return static_cast<std::int64_t>(std::floor(*d));
+  }
   return std::nullopt;
 }
 

@@ -6,10 +6,10 @@
 #include <cmath>
 #include <numeric>
 
+#include "mf_gibbs.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/core/progress.hpp"
 #include "reckon/core/random.hpp"
-#include "mf_gibbs.hpp"
 
 namespace reckon {
 namespace {
@@ -61,8 +61,9 @@ std::vector<ParamSpec> MfModel::param_specs() {
        "by Gibbs sampling, predictions averaged over samples; epochs = samples kept)",
        {"sgd", "als", "mcmc"}});
   specs.push_back({"burn_in", ParamType::kInt, "20", 0, 100000, "mcmc: sweeps discarded first"});
-  specs.push_back({"noise_precision", ParamType::kFloat, "0", 0, 1000,
-                   "mcmc: precision (1/variance) of the rating noise; 0: sampled from its posterior"});
+  specs.push_back(
+      {"noise_precision", ParamType::kFloat, "0", 0, 1000,
+       "mcmc: precision (1/variance) of the rating noise; 0: sampled from its posterior"});
   return specs;
 }
 
@@ -256,8 +257,9 @@ std::vector<ParamSpec> SvdppModel::param_specs() {
                    "samples; epochs = samples kept)",
                    {"sgd", "mcmc"}});
   specs.push_back({"burn_in", ParamType::kInt, "20", 0, 100000, "mcmc: sweeps discarded first"});
-  specs.push_back({"noise_precision", ParamType::kFloat, "0", 0, 1000,
-                   "mcmc: precision (1/variance) of the rating noise; 0: sampled from its posterior"});
+  specs.push_back(
+      {"noise_precision", ParamType::kFloat, "0", 0, 1000,
+       "mcmc: precision (1/variance) of the rating noise; 0: sampled from its posterior"});
   return specs;
 }
 

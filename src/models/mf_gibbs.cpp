@@ -162,8 +162,8 @@ GibbsResult gibbs_svdpp(const CsrMatrix& ratings, float mu, const GibbsOptions& 
   for (Eigen::Index i = 0; i < items.size(); ++i) items.data()[i] = 0.1 * standard_normal(init);
   users.col(f).setZero();
   items.col(f).setZero();
-  Mat y = Mat::Zero(ni, f);     // implicit item factors
-  Mat s = Mat::Zero(nu, f);     // s_u = |N(u)|^-1/2 sum_{j in N(u)} y_j
+  Mat y = Mat::Zero(ni, f);  // implicit item factors
+  Mat s = Mat::Zero(nu, f);  // s_u = |N(u)|^-1/2 sum_{j in N(u)} y_j
   std::vector<double> norm(static_cast<std::size_t>(nu));
   for (index_t u = 0; u < nu; ++u) {
     const auto n = ratings.row_indices(u).size();
@@ -222,7 +222,8 @@ GibbsResult gibbs_svdpp(const CsrMatrix& ratings, float mu, const GibbsOptions& 
       Vec e(f);
       for (Eigen::Index k = 0; k < f; ++k) e[k] = standard_normal(rng);
       const Vec fresh = llt.solve(b) + llt.matrixU().solve(e);
-      for (index_t u : who) s.row(u) += norm[static_cast<std::size_t>(u)] * (fresh - yj).transpose();
+      for (index_t u : who)
+        s.row(u) += norm[static_cast<std::size_t>(u)] * (fresh - yj).transpose();
       y.row(j) = fresh.transpose();
     }
     if (o.precision <= 0) {
@@ -232,7 +233,8 @@ GibbsResult gibbs_svdpp(const CsrMatrix& ratings, float mu, const GibbsOptions& 
         const auto vals = ratings.row_values(u);
         const Vec pu = users.row(u).head(f).transpose() + s.row(u).transpose();
         for (std::size_t k = 0; k < its.size(); ++k) {
-          const double pred = mu + users(u, f) + items(its[k], f) + items.row(its[k]).head(f).dot(pu.transpose());
+          const double pred =
+              mu + users(u, f) + items(its[k], f) + items.row(its[k]).head(f).dot(pu.transpose());
           sse += (vals[k] - pred) * (vals[k] - pred);
         }
       }

@@ -5,6 +5,7 @@
 #include "reckon/core/error.hpp"
 #include "reckon/core/files.hpp"
 #include "reckon/io/dataset_file.hpp"
+#include "reckon/io/json.hpp"
 #include "reckon/models/bpr.hpp"
 #include "reckon/models/ease.hpp"
 #include "reckon/models/ials.hpp"
@@ -112,8 +113,12 @@ TrainedModel load_model_file(const std::filesystem::path& path) {
         fmt::format("{}: model \"{}\" is not known to this reckon", path.string(), name));
   }
   try {
-    t.params = Params::from_json(nlohmann::json::parse(r.get_string()));
+    auto params = parse_json(r.get_string());
+    if (!params) throw InvalidInput("params");
+    t.params = Params::from_json(*params);
   } catch (const nlohmann::json::exception&) {
+    throw InvalidInput(fmt::format("{}: corrupt model parameters", path.string()));
+  } catch (const InvalidInput&) {
     throw InvalidInput(fmt::format("{}: corrupt model parameters", path.string()));
   }
   t.fit_seconds = r.get<double>();

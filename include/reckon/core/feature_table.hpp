@@ -3,6 +3,8 @@
 #include <cmath>
 #include <nlohmann/json_fwd.hpp>
 #include <cstdint>
+#include <absl/container/flat_hash_map.h>
+
 #include <deque>
 #include <span>
 #include <string>
@@ -88,8 +90,12 @@ class FeatureTable {
   FeatureTable select(std::span<const index_t> keep) const;
 
  private:
+  FeatureColumn* find_mutable(std::string_view name);
+
   index_t rows_ = 0;
   std::deque<FeatureColumn> columns_;
+  // Column position by name: a file with 40,000 columns must not cost a search per column.
+  absl::flat_hash_map<std::string, std::size_t> by_name_;
 };
 
 // One row as a JSON object: numbers (integers without a fraction), labels, label arrays for

@@ -28,10 +28,16 @@ struct ImportOptions {
   DedupPolicy dedup = DedupPolicy::kLast;
   bool implicit = false;  // ignore ratings: every interaction has value 1
   std::string name;       // dataset name; defaults to the source's name
+  // Bytes the import may take; 0: half of this machine's memory (default_import_memory()).
+  std::size_t max_memory = 0;
 };
 
+// Half of the physical memory (or of the cgroup's limit, when lower).
+std::size_t default_import_memory();
+
 // Reads `source` (a file or a directory; gzip transparently; a .rkd file is loaded) per
-// `options`.
+// `options`. "-", a pipe or another non-regular file (/dev/stdin, <(...)) is read once into a
+// temporary file first, so that format detection and reading see the same bytes.
 Dataset import_dataset(const std::filesystem::path& source, const ImportOptions& options);
 
 // A predefined split: train and test files read into one id space. `test` is users x items of

@@ -11,10 +11,19 @@ namespace reckon {
 
 class InteractionBuilder {
  public:
+  // `max_memory`: bytes the import may take (0: no limit). A file that would need more, such as
+  // a small gzip that expands to gigabytes of valid rows, is refused with a clear error instead
+  // of exhausting the machine.
+  explicit InteractionBuilder(std::size_t max_memory = 0) : max_memory_(max_memory) {}
+  // What the rows and ids read so far will take once built (the build's peak included).
+  std::size_t estimated_bytes() const noexcept;
+
   index_t user(std::string_view id) { return users_.intern(id); }
   index_t item(std::string_view id) { return items_.intern(id); }
   // `time` is kNoTime when the source has none.
   void add(index_t user, index_t item, float value, std::int64_t time = kNoTime);
+  // Reserves room for n rows, at most what the memory budget allows (a gzip trailer's size
+  // claim or a file size is a hint, not a promise).
   void reserve(std::size_t n);
   // Ends the current part; later rows go to the next one.
   void end_part();
@@ -31,6 +40,9 @@ class InteractionBuilder {
 
  private:
   CsrMatrix build_range(std::size_t begin, std::size_t end, DedupPolicy dedup) const;
+  void check_budget() const;
+
+  std::size_t max_memory_ = 0;
 
   IdMap users_, items_;
   // 32-bit while collecting: id maps beyond 4 billion entries are not a use case, memory is.

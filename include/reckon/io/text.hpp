@@ -12,8 +12,18 @@ std::string_view trim(std::string_view s);
 // Trimmed and ASCII-lowercased (for matching column names).
 std::string to_lower(std::string_view s);
 std::optional<std::int64_t> parse_int(std::string_view s);
+// A finite decimal number (nullopt for inf, nan and out-of-range text such as 1e999).
 std::optional<double> parse_double(std::string_view s);
-// Unix seconds from an integer or decimal number of seconds, or an ISO 8601 date or date-time
+// A number that is finite as a float too: 3.5e38 is a finite double but +inf as a float, which
+// would turn every sum over it into inf or NaN.
+std::optional<float> parse_float(std::string_view s);
+// Whether a double fits in a float without becoming inf.
+bool fits_float(double v);
+// Timestamps are kept within +-kMaxTimestamp seconds (about 300,000 years): any such time in
+// milliseconds still fits in 64 bits, and a float-to-integer conversion is never undefined.
+inline constexpr std::int64_t kMaxTimestamp = 10'000'000'000'000;
+// Unix seconds (within +-kMaxTimestamp) from an integer or decimal number of seconds, or an ISO
+// 8601 date or date-time
 // ("2016-05-09", "2014-04-01T03:00:00.123Z", "2014-04-01 03:00:00+02:00").
 std::optional<std::int64_t> parse_timestamp(std::string_view s);
 // "YYYY-MM-DDTHH:MM:SSZ".

@@ -87,8 +87,8 @@ std::shared_ptr<const Dataset> tiny() {
       i.push_back((a * 3 + k * 5) % 10);
       v.push_back(static_cast<float>(1 + (a + k) % 5));
     }
-  auto d = std::make_shared<Dataset>(test::make_dataset(
-      CsrMatrix::from_coordinates(12, 10, u, i, v, {}, DedupPolicy::kLast)));
+  auto d = std::make_shared<Dataset>(
+      test::make_dataset(CsrMatrix::from_coordinates(12, 10, u, i, v, {}, DedupPolicy::kLast)));
   d->explicit_ratings = true;
   return d;
 }
