@@ -44,6 +44,12 @@ void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t 
   so.snapshot.precompute_offline = !s.no_precompute;
   so.keep_online_lists = !s.recompute_online;
   so.default_k = std::min<std::size_t>(10, s.max_k);
+  so.keys.admin = collect_keys(s.api_keys, s.api_key_file, "RECKON_API_KEY");
+  so.keys.read = collect_keys(s.read_keys, s.read_key_file, "RECKON_READ_KEY");
+  if (!s.event_weights.empty()) so.event_weights = EventWeights::parse(s.event_weights);
+  so.events_cache_bytes = static_cast<std::size_t>(std::max(1.0, s.events_cache_mb) * 1048576.0);
+  so.max_item_bytes = s.max_item_bytes;
+  so.max_new_items = s.max_new_items;
   const std::string events = s.events.empty() ? default_events_location(s.model) : s.events;
   if (s.events_cache_ttl >= -0.5)
     so.events_cache_ttl_seconds = s.events_cache_ttl;
@@ -58,6 +64,8 @@ void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t 
   o.threads = s.threads;
   o.body_limit = s.body_limit;
   o.read_timeout = std::chrono::milliseconds(s.read_timeout_ms);
+  o.header_timeout = std::chrono::milliseconds(std::min(s.header_timeout_ms, s.read_timeout_ms));
+  o.max_connections_per_client = s.max_connections_per_client;
   o.access_log = make_access_log(s.access_log);
   HttpServer server(service, o);
   fmt::print(
@@ -67,6 +75,15 @@ void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t 
       snap->model().name(), snap->version(), snap->train().num_users(), snap->train().num_items(),
       service.store().describe(), service.store().count(), s.host, server.port(),
       o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency()));
+  if (so.keys.writes_open())
+    fmt::print(
+        "reckon serve: no API key: writes (events, item edits, reload) are open to anyone on "
+        "this machine and refused from elsewhere; set --api-key, --api-key-file or "
+        "RECKON_API_KEY to require one\n");
+  else
+    fmt::print("reckon serve: writes need the admin key ({} configured){}\n", so.keys.admin.size(),
+               so.keys.read.empty() ? "; reads are open" : "; reads need a read key");
+  fmt::print("reckon serve: event weights {}\n", so.event_weights.describe());
   if (on_ready) on_ready(server.port());
   std::fflush(stdout);
   server.run(/*handle_signals=*/true);
@@ -104,6 +121,37 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--events-cache-ttl", s.events_cache_ttl,
                   "seconds a user's events stay cached (default: forever for SQLite, 1 for "
                   "PostgreSQL where other servers write too)");
+  cmd->add_option("--header-timeout-ms", s.header_timeout_ms,
+                  "time a client has to send a request's headers (and an idle keep-alive lasts)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-client", s.max_connections_per_client,
+                  "open connections one address may hold (more get 429)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--api-key", s.api_keys,
+                  "admin key required by writes (events, item edits, reload); repeatable; "
+                  "also RECKON_API_KEY")
+      ->allow_extra_args(false);
+  cmd->add_option("--api-key-file", s.api_key_file, "file of admin keys, one a line")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--read-key", s.read_keys,
+                  "key required by read routes (the admin key works too); also RECKON_READ_KEY")
+      ->allow_extra_args(false);
+  cmd->add_option("--read-key-file", s.read_key_file, "file of read keys, one a line")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--event-weights", s.event_weights,
+                  "what event types mean for online answers, over the defaults: e.g. "
+                  "\"view=1,like=2,dislike=-2,*=1\" (negative: against the item)");
+  cmd->add_option("--events-cache-mb", s.events_cache_mb,
+                  "memory for the per-user events cache (least recently used go first)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-item-bytes", s.max_item_bytes, "largest item metadata (PUT/PATCH body)")
+      ->capture_default_str();
+  cmd->add_option("--max-new-items", s.max_new_items,
+                  "items unknown to the model that PUT /items may add")
+      ->capture_default_str();
   cmd->add_flag("--no-precompute", s.no_precompute,
                 "compute offline lists per request instead of once per model in the background");
   cmd->add_flag("--recompute-online", s.recompute_online,

@@ -11,7 +11,7 @@ namespace reckon::cli {
 struct ImportFlags {
   std::string format = "auto";
   std::string dedup = "last";
-  int header = 0;  // +1 --header, -1 --no-header, 0 detect
+  int header = 0;            // +1 --header, -1 --no-header, 0 detect
   double max_memory_mb = 0;  // 0: half of the machine's memory
   ImportOptions options;
   ImportOptions resolve() const;  // validates names

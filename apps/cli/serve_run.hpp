@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace reckon::cli {
 
@@ -20,6 +21,14 @@ struct ServeSettings {
   double events_cache_ttl = -1;
   bool no_precompute = false;
   bool recompute_online = false;
+  std::vector<std::string> api_keys, read_keys;  // also from files and the environment
+  std::string api_key_file, read_key_file;
+  std::string event_weights;  // "type=weight,..." over the defaults
+  double events_cache_mb = 256;
+  std::size_t max_item_bytes = 64 << 10;
+  std::size_t max_new_items = 100'000;
+  int header_timeout_ms = 10'000;
+  std::size_t max_connections_per_client = 256;
 };
 
 // Serves until SIGTERM/SIGINT; `on_ready` runs once the port is bound.

@@ -12,6 +12,7 @@
 #include "reckon/core/progress.hpp"
 #include "reckon/core/random.hpp"
 #include "reckon/eval/metrics.hpp"
+#include "reckon/retrieval/fallback.hpp"
 #include "reckon/retrieval/topk.hpp"
 
 namespace reckon {
@@ -152,6 +153,8 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
   // Users are scored in blocks so that factor models can use one matrix product per block.
   // Full ranking with only list metrics can use the model's own top-k (tiled inner products for
   // factor models) in bigger blocks; everything else scores every item.
+  // Users without any history are ranked by the fallback, as recommend and serve rank them.
+  const Fallback fallback(train);
   std::vector<std::vector<ScoredItem>> probe;
   const bool fast = !o.sampled && !want_auc && !rating && model.top_k_batch({}, max_k, probe);
   const std::size_t kBlock = fast ? 256 : 32;
@@ -189,6 +192,12 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
         }
         if (fast) {
           model.top_k_batch(contexts, max_k, lists);
+          for (std::size_t b = 0; b < contexts.size(); ++b) {
+            if (!contexts[b].history.empty()) continue;
+            block_scores.resize(static_cast<std::size_t>(n_items));
+            fallback.score(Demographics::of(train.user_features, users[first + b]), block_scores);
+            top_k(block_scores, max_k, lists[b]);
+          }
         } else {
           model.score_batch(contexts,
                             std::span<float>(block_scores.data(),
@@ -216,6 +225,10 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
               }
               a.rated += static_cast<index_t>(test_items.size());
             }
+            // Ratings above come from the model (biases predict a rating for anyone); the
+            // ranking of a user without history comes from the fallback.
+            if (ctx.history.empty())
+              fallback.score(Demographics::of(train.user_features, u), scores);
             mask(scores, ctx.history);
 
             if (want_auc) {

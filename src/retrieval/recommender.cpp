@@ -7,15 +7,20 @@
 
 namespace reckon {
 
-Recommender::Recommender(const TrainedModel& t) : model_(*t.model), train_(*t.train) {
-  popularity_.assign(static_cast<std::size_t>(train_.num_items()), 0.0f);
-  for (index_t c : train_.interactions.indices()) popularity_[c] += 1;
-}
+Recommender::Recommender(const TrainedModel& t)
+    : model_(*t.model), train_(*t.train), fallback_(*t.train) {}
 
 Recommendation Recommender::popular(std::size_t k, std::span<const index_t> exclude) const {
-  std::vector<float> s = popularity_;
+  std::vector<float> s = fallback_.popularity();
   mask(s, exclude);
   Recommendation r{{}, "popular"};
+  top_k(s, k, r.items);
+  return r;
+}
+
+Recommendation Recommender::fallback(const Demographics& demo, std::size_t k) const {
+  std::vector<float> s(static_cast<std::size_t>(num_items()));
+  Recommendation r{{}, std::string(fallback_.score(demo, s))};
   top_k(s, k, r.items);
   return r;
 }
@@ -23,6 +28,10 @@ Recommendation Recommender::popular(std::size_t k, std::span<const index_t> excl
 Recommendation Recommender::for_user(std::string_view user_id, std::size_t k) const {
   const auto u = train_.users.find(user_id);
   if (!u) return popular(k);
+  // No training interactions (a global-time or predefined split, a held-out user): the model
+  // would score an empty history.
+  if (train_.interactions.row_size(*u) == 0)
+    return fallback(Demographics::of(train_.user_features, *u), k);
   UserContext ctx;
   ctx.user = *u;
   ctx.history = train_.interactions.row_indices(*u);
@@ -48,31 +57,7 @@ Recommendation Recommender::for_stranger(const std::vector<std::string>& liked,
     std::vector<float> scratch(static_cast<std::size_t>(num_items()));
     return {recommend(model_, ctx, k, Filter{}, scratch), "model"};
   }
-  if (!demo.empty()) {
-    const FeatureTable& f = train_.user_features;
-    const FeatureColumn* age = f.find("age");
-    const FeatureColumn* gender = f.find("gender");
-    const FeatureColumn* occupation = f.find("occupation");
-    auto label_is = [](const FeatureColumn* c, index_t row, const std::string& want) {
-      return c && c->has_value(row) && c->format(row) == want;
-    };
-    std::vector<float> counts(static_cast<std::size_t>(num_items()), 0.0f);
-    index_t matched = 0;
-    for (index_t u = 0; u < train_.num_users(); ++u) {
-      if (demo.age && !(age && age->has_value(u) && std::abs(age->number(u) - *demo.age) <= 5))
-        continue;
-      if (!demo.gender.empty() && !label_is(gender, u, demo.gender)) continue;
-      if (!demo.occupation.empty() && !label_is(occupation, u, demo.occupation)) continue;
-      ++matched;
-      for (index_t i : train_.interactions.row_indices(u)) counts[i] += 1;
-    }
-    if (matched > 0) {
-      Recommendation r{{}, "demographic-popular"};
-      top_k(counts, k, r.items);
-      return r;
-    }
-  }
-  return popular(k);
+  return fallback(demo, k);
 }
 
 std::vector<ScoredItem> Recommender::similar(std::string_view item_id, std::size_t k) const {

@@ -7,8 +7,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <csignal>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "reckon/core/error.hpp"
@@ -48,6 +50,25 @@ struct HttpServer::Impl {
   std::uint16_t bound_port = 0;
   std::atomic<int> in_flight{0};
   std::atomic<std::size_t> connections{0};
+  // Open connections per client address: one client cannot take every connection.
+  std::mutex clients_mutex;
+  std::unordered_map<std::string, std::size_t> clients;
+  // Counts the connection of `address`; false when that client has too many.
+  bool client_opened(const std::string& address) {
+    std::lock_guard lock(clients_mutex);
+    std::size_t& n = clients[address];
+    if (n >= options.max_connections_per_client) {
+      if (n == 0) clients.erase(address);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void client_closed(const std::string& address) {
+    std::lock_guard lock(clients_mutex);
+    if (auto it = clients.find(address); it != clients.end() && --it->second == 0)
+      clients.erase(it);
+  }
   std::atomic<bool> draining{false};
   Clock::time_point drain_deadline;
   net::io_context ioc;
@@ -68,11 +89,30 @@ class Session : public std::enable_shared_from_this<Session> {
     ++server_.connections;
     beast::error_code ec;
     const auto remote = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = remote.address().to_string() + ":" + std::to_string(remote.port());
+    if (!ec) {
+      address_ = remote.address().to_string();
+      remote_ = address_ + ":" + std::to_string(remote.port());
+      loopback_ =
+          remote.address().is_loopback() ||
+          (remote.address().is_v6() && remote.address().to_v6().is_v4_mapped() &&
+           net::ip::make_address_v4(net::ip::v4_mapped, remote.address().to_v6()).is_loopback());
+    }
   }
   ~Session() {
     if (counted_) --server_.in_flight;
+    if (client_counted_) server_.client_closed(address_);
     --server_.connections;
+  }
+
+  // Counts this connection for its client; false when that client has too many open.
+  bool admit() { return client_counted_ = server_.client_opened(address_); }
+
+  void refuse_client() {
+    begin_request();
+    finish(make_error(429, "too_many_connections",
+                      fmt::format("more than {} connections from one address",
+                                  server_.options.max_connections_per_client)),
+           Route::kOther, /*close=*/true);
   }
 
   void start() { read(); }
@@ -89,7 +129,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(server_.options.body_limit);
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.header_limit));
-    stream_.expires_after(server_.options.read_timeout);
+    stream_.expires_after(server_.options.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
@@ -112,6 +152,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
+    stream_.expires_after(server_.options.read_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
@@ -148,6 +189,11 @@ class Session : public std::enable_shared_from_this<Session> {
     target_ = std::string(req.target());
     HttpRequest r{method_, target_, std::move(req.body()),
                   std::string(req[http::field::content_type])};
+    r.authorization = std::string(req[http::field::authorization]);
+    r.origin = std::string(req[http::field::origin]);
+    r.host = std::string(req[http::field::host]);
+    r.sec_fetch_site = std::string(req["Sec-Fetch-Site"]);
+    r.peer_loopback = loopback_;
     // Most routes answer before handle() returns, on this thread: write the answer now rather
     // than queue it (a queued handler may wake the other I/O thread for nothing). Answers that
     // come later from another thread (stored events) are posted to this session's strand.
@@ -267,7 +313,9 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
-  std::string remote_ = "-", method_, target_;
+  std::string remote_ = "-", address_, method_, target_;
+  bool loopback_ = false;
+  bool client_counted_ = false;
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool counted_ = false;
@@ -295,6 +343,8 @@ void HttpServer::Impl::accept() {
     auto session = std::make_shared<Session>(std::move(socket), *this);
     if (connections.load() > options.max_connections)
       session->refuse();
+    else if (!session->admit())
+      session->refuse_client();
     else
       session->start();
     accept();

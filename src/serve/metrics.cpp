@@ -6,17 +6,27 @@ namespace reckon {
 
 std::string_view route_label(Route route) {
   switch (route) {
-    case Route::kHealth: return "/health";
-    case Route::kRecommend: return "/recommend";
-    case Route::kSimilar: return "/similar";
-    case Route::kPopular: return "/popular";
-    case Route::kEvents: return "/events";
-    case Route::kUserEvents: return "/users/events";
-    case Route::kItems: return "/items";
-    case Route::kMetrics: return "/metrics";
-    case Route::kReload: return "/admin/reload";
+    case Route::kHealth:
+      return "/health";
+    case Route::kRecommend:
+      return "/recommend";
+    case Route::kSimilar:
+      return "/similar";
+    case Route::kPopular:
+      return "/popular";
+    case Route::kEvents:
+      return "/events";
+    case Route::kUserEvents:
+      return "/users/events";
+    case Route::kItems:
+      return "/items";
+    case Route::kMetrics:
+      return "/metrics";
+    case Route::kReload:
+      return "/admin/reload";
     case Route::kOther:
-    case Route::kCount: break;
+    case Route::kCount:
+      break;
   }
   return "other";
 }
@@ -76,12 +86,13 @@ std::string Metrics::render(const ServiceGauges& g) const {
     for (std::size_t b = 0; b <= kBuckets.size(); ++b) {
       cumulative += p.buckets[b].load(kRelaxed);
       if (b < kBuckets.size())
-        fmt::format_to(out, "reckon_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
+        fmt::format_to(out,
+                       "reckon_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
                        label, kBuckets[b], cumulative);
       else
-        fmt::format_to(out,
-                       "reckon_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n",
-                       label, cumulative);
+        fmt::format_to(
+            out, "reckon_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n",
+            label, cumulative);
     }
     fmt::format_to(out, "reckon_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n", label,
                    static_cast<double>(p.micros_sum.load(kRelaxed)) / 1e6);

@@ -10,7 +10,7 @@
 namespace reckon::detail {
 
 struct Target {
-  std::vector<std::string> segments;                         // decoded path segments
+  std::vector<std::string> segments;                       // decoded path segments
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   const std::string* param(std::string_view name) const;   // the last value of a parameter
 };

@@ -1,6 +1,7 @@
 #include "reckon/serve/service.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <shared_mutex>
 
 #include "reckon/core/error.hpp"
+#include "reckon/io/json.hpp"
 #include "reckon/io/text.hpp"
 #include "reckon/retrieval/topk.hpp"
 #include "request.hpp"
@@ -44,6 +46,36 @@ struct HttpError {
   throw HttpError{status, std::move(code), std::move(message)};
 }
 
+// Every query parameter must be one the route takes: a misspelt or unsupported one (limit on a
+// server that did not know it, category) would otherwise be ignored in silence.
+void check_params(const detail::Target& t, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [name, value] : t.query) {
+    if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
+    std::string takes;
+    for (auto a : allowed) takes += (takes.empty() ? "" : ", ") + std::string(a);
+    fail(400, "unknown_parameter",
+         fmt::format("unknown query parameter \"{}\" (this route takes: {})", excerpt(name, 40),
+                     takes.empty() ? "none" : takes));
+  }
+}
+
+// The one of several alias names that was given (k, n and limit are one parameter); 400 when
+// more than one is.
+const std::string* aliased(const detail::Target& t, std::initializer_list<std::string_view> names,
+                           std::string_view& which) {
+  const std::string* found = nullptr;
+  for (auto n : names) {
+    if (const std::string* v = t.param(n)) {
+      if (found)
+        fail(400, "conflicting_parameters",
+             fmt::format("give one of {} and {}, not both", which, n));
+      found = v;
+      which = n;
+    }
+  }
+  return found;
+}
+
 std::size_t parse_count(const detail::Target& t, std::string_view name, std::size_t fallback,
                         std::size_t max) {
   const std::string* v = t.param(name);
@@ -53,6 +85,40 @@ std::size_t parse_count(const detail::Target& t, std::string_view name, std::siz
     fail(422, "invalid_parameter",
          fmt::format("{} must be an integer from 1 to {}, got \"{}\"", name, max, excerpt(*v)));
   return static_cast<std::size_t>(*n);
+}
+
+// A page: k (alias n, limit) items after `offset` ones, within max_k in all.
+struct Page {
+  std::size_t k = 0, offset = 0;
+  std::size_t end() const { return offset + k; }
+};
+
+Page parse_page(const detail::Target& t, std::size_t fallback, std::size_t max) {
+  Page p;
+  std::string_view which = "k";
+  if (const std::string* v = aliased(t, {"k", "n", "limit"}, which)) {
+    const auto n = parse_int(*v);
+    if (!n || *n < 1 || static_cast<std::size_t>(*n) > max)
+      fail(422, "invalid_parameter",
+           fmt::format("{} must be an integer from 1 to {}, got \"{}\"", which, max, excerpt(*v)));
+    p.k = static_cast<std::size_t>(*n);
+  } else {
+    p.k = std::min(fallback, max);
+  }
+  if (const std::string* v = t.param("offset")) {
+    const auto n = parse_int(*v);
+    if (!n || *n < 0 || static_cast<std::size_t>(*n) + p.k > max)
+      fail(422, "invalid_parameter",
+           fmt::format("offset must be an integer from 0 to {} (offset + k at most {}), got \"{}\"",
+                       max - p.k, max, excerpt(*v)));
+    p.offset = static_cast<std::size_t>(*n);
+  }
+  return p;
+}
+
+template <typename T>
+void drop_front(std::vector<T>& v, std::size_t n) {
+  v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(n, v.size())));
 }
 
 std::int64_t now_ms() {
@@ -73,7 +139,9 @@ struct Profile {
   std::vector<std::int64_t> train_times;
   bool train_cut = false;          // at= removed training interactions
   std::vector<index_t> new_items;  // distinct event items not in the training history, sorted
-  std::vector<index_t> latest;     // distinct event items, newest first
+  std::vector<float> new_weights;  // their net event weights (positive)
+  std::vector<index_t> negative;   // items whose events add up to less than 0, sorted
+  std::vector<index_t> latest;     // distinct positive event items, newest first
   std::vector<index_t> seen;       // training + event items, sorted
   // The user's cached events when the profile is exactly them (no at=): where the online list
   // computed from this profile is kept.
@@ -128,7 +196,8 @@ Ranked labelled(std::vector<ScoredItem> items, const char* from, bool model) {
 struct Service::Impl {
   Impl(Service& s)
       : service(s),
-        events(*s.store_, s.options_.events_cache_ttl_seconds, s.options_.max_user_events) {
+        events(*s.store_, s.options_.events_cache_ttl_seconds, s.options_.max_user_events,
+               s.options_.event_weights, s.options_.events_cache_bytes) {
     for (auto& record : s.store_->items()) set_overlay(record);
     events_in_store = s.store_->count();
     reload_thread = std::thread([this] { reload_loop(); });
@@ -162,8 +231,9 @@ struct Service::Impl {
   std::atomic<std::int64_t> reloads{0}, reload_failures{0};
 
   void set_overlay(const ItemRecord& record) {
-    nlohmann::json object = nlohmann::json::parse(record.json, nullptr, false);
-    if (!object.is_object()) object = nlohmann::json::object();
+    auto parsed = parse_json(record.json);
+    nlohmann::json object =
+        parsed && parsed->is_object() ? std::move(*parsed) : nlohmann::json::object();
     std::string fields;
     if (!object.empty()) {
       fields = object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -173,6 +243,31 @@ struct Service::Impl {
     std::unique_lock lock(overlay_mutex);
     overlay[record.item_id] = {record.json, std::move(fields)};
     overlay_size = overlay.size();
+  }
+
+  bool has_overlay(const std::string& item_id) const {
+    std::shared_lock lock(overlay_mutex);
+    return overlay.contains(item_id);
+  }
+
+  // The item's metadata now: the stored edit, else the training metadata, else {}.
+  nlohmann::json current_metadata(const Snapshot& snap, const std::string& item_id) const {
+    {
+      std::shared_lock lock(overlay_mutex);
+      if (auto it = overlay.find(item_id); it != overlay.end()) {
+        auto j = parse_json(it->second.first);
+        if (j && j->is_object()) return *j;
+        return nlohmann::json::object();
+      }
+    }
+    if (const auto item = snap.train().items.find(item_id)) {
+      const std::string& fields = snap.metadata_fields(*item);  // ",\"title\":..."
+      if (!fields.empty()) {
+        auto j = parse_json("{" + fields.substr(1) + "}");
+        if (j && j->is_object()) return *j;
+      }
+    }
+    return nlohmann::json::object();
   }
 
   // {"item_id":"..","score":..,<metadata>
@@ -234,24 +329,45 @@ struct Service::Impl {
     std::sort(p.seen.begin(), p.seen.end());
     const auto stored = events.get(user_id, snap);
     std::vector<index_t> event_items;
+    std::vector<std::pair<index_t, float>> weighted;  // (item, weight) of each event
     for (const auto& e : stored->events) {
       if (at_ms && e.timestamp_ms > *at_ms) break;  // oldest first
       event_items.push_back(e.item);
+      weighted.emplace_back(e.item, e.weight);
+    }
+    // Net weight per item (event_weights.hpp): positive items join the fold-in, negative ones
+    // leave it.
+    std::sort(weighted.begin(), weighted.end());
+    std::vector<index_t> distinct;
+    std::vector<float> net;
+    for (const auto& [item, w] : weighted) {
+      if (distinct.empty() || distinct.back() != item) {
+        distinct.push_back(item);
+        net.push_back(0.0f);
+      }
+      net.back() += w;
+    }
+    for (std::size_t j = 0; j < distinct.size(); ++j) {
+      if (net[j] < 0) {
+        p.negative.push_back(distinct[j]);
+      } else if (net[j] > 0 && !sorted_contains(p.seen, distinct[j])) {
+        p.new_items.push_back(distinct[j]);  // outside the training history
+        p.new_weights.push_back(net[j]);
+      }
     }
     for (auto it = event_items.rbegin();
          it != event_items.rend() && p.latest.size() < service.options_.online_similar_sources;
          ++it)
-      if (std::find(p.latest.begin(), p.latest.end(), *it) == p.latest.end())
+      if (!sorted_contains(p.negative, *it) &&
+          std::find(p.latest.begin(), p.latest.end(), *it) == p.latest.end())
         p.latest.push_back(*it);
-    // New items: the distinct event items outside the training history (sorted).
-    std::vector<index_t> distinct = event_items;
-    std::sort(distinct.begin(), distinct.end());
-    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    // Seen: the training history and every event item (distinct is sorted).
+    std::vector<index_t> event_seen;
     std::set_difference(distinct.begin(), distinct.end(), p.seen.begin(), p.seen.end(),
-                        std::back_inserter(p.new_items));
+                        std::back_inserter(event_seen));
     std::vector<index_t> seen;
-    seen.reserve(p.seen.size() + p.new_items.size());
-    std::merge(p.seen.begin(), p.seen.end(), p.new_items.begin(), p.new_items.end(),
+    seen.reserve(p.seen.size() + event_seen.size());
+    std::merge(p.seen.begin(), p.seen.end(), event_seen.begin(), event_seen.end(),
                std::back_inserter(seen));
     p.seen = std::move(seen);
     if (!at_ms) p.events = stored;
@@ -284,7 +400,9 @@ struct Service::Impl {
   }
 
   Ranked offline(const Snapshot& snap, const Profile& p, std::size_t k) const {
-    if (!p.user && p.train_items.empty()) return popular(snap, p, k);
+    // No history (an unknown user, one without training interactions, or at= before the
+    // first): the model would score an empty history, so the fallback answers, said so.
+    if (p.train_items.empty()) return popular(snap, p, k);
     if (p.user && !p.train_cut && snap.offline_ready()) {
       const auto list = snap.offline_list(*p.user);
       std::vector<ScoredItem> out;
@@ -309,7 +427,7 @@ struct Service::Impl {
   }
 
   Ranked online(const Snapshot& snap, const Profile& p, std::size_t k) const {
-    if (p.new_items.empty() && p.latest.empty()) {
+    if (p.new_items.empty() && p.latest.empty() && p.negative.empty()) {
       Ranked r = offline(snap, p, k);
       std::fill(r.from.begin(), r.from.end(), r.model ? "online" : "popular");
       return r;
@@ -355,10 +473,16 @@ struct Service::Impl {
   // Fold-in scores of the training history plus the new events, two places in three, and items
   // similar to the latest events, one in three.
   Ranked online_list(const Snapshot& snap, const Profile& p, std::size_t k) const {
-    std::vector<index_t> history = p.train_items;
-    std::vector<float> weights = p.train_weights;
+    std::vector<index_t> history;
+    std::vector<float> weights;
+    for (std::size_t j = 0; j < p.train_items.size(); ++j) {
+      if (sorted_contains(p.negative, p.train_items[j])) continue;  // feedback against it
+      history.push_back(p.train_items[j]);
+      weights.push_back(p.train_weights[j]);
+    }
     history.insert(history.end(), p.new_items.begin(), p.new_items.end());
-    weights.resize(history.size(), 1.0f);
+    weights.insert(weights.end(), p.new_weights.begin(), p.new_weights.end());
+    if (history.empty()) return popular(snap, p, k);
     UserContext ctx;
     ctx.user = p.user;
     ctx.history = history;
@@ -400,19 +524,23 @@ struct Service::Impl {
 
   HttpResponse recommend(const Snapshot& snap, const detail::Target& t) {
     const std::string& user_id = t.segments[1];
-    const std::size_t k = parse_count(t, "k", service.options_.default_k, snap.options().max_k);
+    check_params(t, {"k", "n", "limit", "offset", "mode", "at", "time"});
+    const Page page = parse_page(t, service.options_.default_k, snap.options().max_k);
+    const std::size_t k = page.end();  // the page is the tail of the list that long
     std::string mode = "blended";
     if (const auto* m = t.param("mode")) mode = *m;
     if (mode != "blended" && mode != "offline" && mode != "online")
       fail(422, "invalid_parameter",
            fmt::format("mode must be blended, offline or online, got \"{}\"", excerpt(mode)));
     std::optional<std::int64_t> at_ms;
-    if (const auto* at = t.param("at")) {
+    std::string_view at_name = "at";
+    if (const auto* at = aliased(t, {"at", "time"}, at_name)) {
       const auto seconds = parse_timestamp(*at);
       if (!seconds)
         fail(422, "invalid_parameter",
-             fmt::format("at must be an ISO 8601 time or unix seconds, got \"{}\"", excerpt(*at)));
-      at_ms = *seconds * 1000;
+             fmt::format("{} must be an ISO 8601 time or unix seconds, got \"{}\"", at_name,
+                         excerpt(*at)));
+      at_ms = *seconds * 1000;  // within +-1e13 s: fits
     }
     const Profile p = profile(snap, user_id, at_ms);
     Ranked r;
@@ -424,6 +552,8 @@ struct Service::Impl {
       r = interleave(offline(snap, p, k), online(snap, p, k), k,
                      [](std::size_t pos) { return pos % 2 == 1; });
     }
+    drop_front(r.items, page.offset);
+    drop_front(r.from, page.offset);
     HttpResponse out;
     out.route = Route::kRecommend;
     std::string& b = out.body;
@@ -446,7 +576,8 @@ struct Service::Impl {
 
   HttpResponse similar(const Snapshot& snap, const detail::Target& t) {
     const std::string& item_id = t.segments[1];
-    const std::size_t k = parse_count(t, "k", service.options_.default_k, snap.options().max_k);
+    check_params(t, {"k", "n", "limit", "offset"});
+    const Page page = parse_page(t, service.options_.default_k, snap.options().max_k);
     const auto item = snap.train().items.find(item_id);
     if (!item) fail(404, "not_found", fmt::format("unknown item \"{}\"", item_id));
     if (!snap.similar_supported())
@@ -454,7 +585,8 @@ struct Service::Impl {
            fmt::format("model {} has no notion of similar items", snap.model().name()));
     const auto cached = snap.similar(*item);  // max_k long: covers every allowed k
     std::vector<ScoredItem> list;
-    for (std::size_t r = 0; r < std::min(k, cached.size()); ++r) list.push_back(cached[r].scored());
+    for (std::size_t r = page.offset; r < std::min(page.end(), cached.size()); ++r)
+      list.push_back(cached[r].scored());
     HttpResponse out;
     out.route = Route::kSimilar;
     out.body = "{\"item_id\":";
@@ -466,10 +598,12 @@ struct Service::Impl {
   }
 
   HttpResponse popular_route(const Snapshot& snap, const detail::Target& t) {
-    const std::size_t k = parse_count(t, "k", service.options_.default_k, snap.options().max_k);
+    check_params(t, {"k", "n", "limit", "offset"});
+    const Page page = parse_page(t, service.options_.default_k, snap.options().max_k);
     const auto all = snap.popular();
     std::vector<ScoredItem> list(
-        all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min(k, all.size())));
+        all.begin() + static_cast<std::ptrdiff_t>(std::min(page.offset, all.size())),
+        all.begin() + static_cast<std::ptrdiff_t>(std::min(page.end(), all.size())));
     HttpResponse out;
     out.route = Route::kPopular;
     out.body = "{\"source\":\"popular\",";
@@ -515,7 +649,10 @@ struct Service::Impl {
   }
 
   HttpResponse user_events(const detail::Target& t) {
-    const std::size_t limit = parse_count(t, "limit", 20, kMaxEventsLimit);
+    check_params(t, {"limit", "k", "n"});
+    std::string_view which = "limit";
+    std::size_t limit = 20;
+    if (aliased(t, {"limit", "k", "n"}, which)) limit = parse_count(t, which, 20, kMaxEventsLimit);
     const auto list = service.store_->latest(t.segments[1], limit);
     HttpResponse out;
     out.route = Route::kUserEvents;
@@ -604,8 +741,10 @@ namespace {
 
 // Parses the body of POST /events: one event object or an array of them.
 std::vector<Event> parse_events(const std::string& body, std::size_t max_events) {
-  const auto json = nlohmann::json::parse(body, nullptr, false);
-  if (json.is_discarded()) fail(400, "malformed_json", "the body is not valid JSON (UTF-8)");
+  std::string why;
+  const auto parsed = parse_json(body, &why);
+  if (!parsed) fail(400, "malformed_json", "the body is not valid JSON (UTF-8): " + why);
+  const nlohmann::json& json = *parsed;
   if (!json.is_object() && !json.is_array())
     fail(422, "invalid_event", "expected an event object or an array of event objects");
   const std::size_t n = json.is_array() ? json.size() : 1;
@@ -705,7 +844,7 @@ RouteMatch match(const std::vector<std::string>& s) {
   if (n == 1 && s[0] == "popular") return {Route::kPopular, "GET"};
   if (n == 1 && s[0] == "events") return {Route::kEvents, "POST"};
   if (n == 3 && s[0] == "users" && s[2] == "events") return {Route::kUserEvents, "GET"};
-  if (n == 2 && s[0] == "items") return {Route::kItems, "GET, PUT"};
+  if (n == 2 && s[0] == "items") return {Route::kItems, "GET, PUT, PATCH"};
   if (n == 1 && s[0] == "metrics") return {Route::kMetrics, "GET"};
   if (n == 2 && s[0] == "admin" && s[1] == "reload") return {Route::kReload, "POST"};
   return {};
@@ -733,6 +872,15 @@ void Service::handle(HttpRequest req, Respond respond) {
       r.allow = m.allow;
       return reply(std::move(r));
     }
+    const bool write = route == Route::kEvents || route == Route::kReload ||
+                       (route == Route::kItems && req.method != "GET");
+    const AccessDecision access =
+        check_access(options_.keys, {write, route == Route::kHealth, req.authorization, req.origin,
+                                     req.host, req.sec_fetch_site, req.peer_loopback});
+    if (access.status) fail(access.status, access.code, access.message);
+    if (route != Route::kRecommend && route != Route::kSimilar && route != Route::kPopular &&
+        route != Route::kUserEvents)
+      check_params(*target, {});
     const auto snap = snapshot_.load();
     switch (route) {
       case Route::kHealth:
@@ -766,12 +914,31 @@ void Service::handle(HttpRequest req, Respond respond) {
         if (req.method == "GET") return reply(impl_->item_get(*snap, item_id));
         if (!json_content_type(req.content_type))
           fail(415, "unsupported_media_type", "expected a JSON body (application/json)");
-        auto json = nlohmann::json::parse(req.body, nullptr, false);
-        if (json.is_discarded()) fail(400, "malformed_json", "the body is not valid JSON (UTF-8)");
+        if (req.body.size() > options_.max_item_bytes)
+          fail(413, "payload_too_large",
+               fmt::format("item metadata has at most {} bytes", options_.max_item_bytes));
+        std::string why;
+        auto parsed = parse_json(req.body, &why);
+        if (!parsed) fail(400, "malformed_json", "the body is not valid JSON (UTF-8): " + why);
+        nlohmann::json json = std::move(*parsed);
         if (!json.is_object())
           fail(422, "invalid_item", "expected a JSON object of metadata fields");
         if (item_id.size() > kMaxIdBytes)
           fail(422, "invalid_item", fmt::format("item ids have at most {} bytes", kMaxIdBytes));
+        const bool known = snap->train().items.find(item_id).has_value();
+        const bool stored = impl_->has_overlay(item_id);
+        if (!known && !stored && impl_->overlay_size.load() >= options_.max_new_items)
+          fail(422, "too_many_items",
+               fmt::format("{} items unknown to the model are stored already, the most this "
+                           "server keeps (--max-new-items)",
+                           options_.max_new_items));
+        // PUT replaces the item's metadata; PATCH merges into it (RFC 7386: null removes a
+        // field), starting from the stored edit or the training metadata.
+        if (req.method == "PATCH") {
+          nlohmann::json base = impl_->current_metadata(*snap, item_id);
+          base.merge_patch(json);
+          json = std::move(base);
+        }
         json.erase("item_id");
         json.erase("score");
         json.erase("from");
@@ -835,8 +1002,11 @@ void Service::handle(HttpRequest req, Respond respond) {
             } catch (const std::exception& x) {
               what = x.what();
             }
+            // The reason (paths included) goes to the log, not to the client.
+            spdlog::error("reload failed: {}", what);
             r = error(500, "reload_failed",
-                      "the model could not be loaded; still serving the previous one: " + what);
+                      "the model could not be loaded (the server log says why); still serving "
+                      "the previous one");
           } else {
             const auto now = snapshot_.load();
             r.body = nlohmann::json{{"status", "reloaded"},
@@ -863,7 +1033,9 @@ void Service::handle(HttpRequest req, Respond respond) {
   } catch (const std::bad_alloc&) {
     reply(error(503, "overloaded", "out of memory"));
   } catch (const std::exception& e) {
-    reply(error(500, "internal", e.what()));
+    // Internals (source locations, paths) stay in the log.
+    spdlog::error("{} {}: {}", excerpt(req.method, 20), excerpt(req.target, 200), e.what());
+    reply(error(500, "internal", "internal error (the server log says more)"));
   }
 }
 

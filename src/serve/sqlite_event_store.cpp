@@ -137,10 +137,11 @@ class SqliteEventStore final : public EventStore {
 
   std::vector<Event> latest(std::string_view user_id, std::size_t limit) const override {
     std::lock_guard lock(read_mutex_);
-    sqlite3_stmt* st = reused(
-        latest_, "SELECT e.id, e.user_id, e.item_id, e.type, e.value, e.ts FROM events_by_user b "
-                 "JOIN events e ON e.id = b.id WHERE b.user_id = ? ORDER BY b.ts DESC, b.id "
-                 "DESC LIMIT ?");
+    sqlite3_stmt* st =
+        reused(latest_,
+               "SELECT e.id, e.user_id, e.item_id, e.type, e.value, e.ts FROM events_by_user b "
+               "JOIN events e ON e.id = b.id WHERE b.user_id = ? ORDER BY b.ts DESC, b.id "
+               "DESC LIMIT ?");
     sqlite3_bind_text(st, 1, user_id.data(), static_cast<int>(user_id.size()), SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(limit));
     auto rows = read_with_buffered(st, user_id, std::numeric_limits<std::int64_t>::max());
@@ -151,9 +152,10 @@ class SqliteEventStore final : public EventStore {
 
   std::vector<Event> history(std::string_view user_id, std::int64_t until_ms) const override {
     std::lock_guard lock(read_mutex_);
-    sqlite3_stmt* st = reused(
-        history_, "SELECT e.id, e.user_id, e.item_id, e.type, e.value, e.ts FROM events_by_user b "
-                  "JOIN events e ON e.id = b.id WHERE b.user_id = ? AND b.ts <= ?");
+    sqlite3_stmt* st =
+        reused(history_,
+               "SELECT e.id, e.user_id, e.item_id, e.type, e.value, e.ts FROM events_by_user b "
+               "JOIN events e ON e.id = b.id WHERE b.user_id = ? AND b.ts <= ?");
     sqlite3_bind_text(st, 1, user_id.data(), static_cast<int>(user_id.size()), SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, until_ms);
     return events_of(read_with_buffered(st, user_id, until_ms));
@@ -421,8 +423,8 @@ class SqliteEventStore final : public EventStore {
   mutable Connection reader_;
   mutable std::mutex read_mutex_;
   mutable std::unique_ptr<Statement> latest_, history_, by_id_;  // the reader's, under the mutex
-  std::unique_ptr<Statement> insert_event_, upsert_item_;  // the writer thread's own
-  std::vector<std::int64_t> ids_;                          // the writer thread's own
+  std::unique_ptr<Statement> insert_event_, upsert_item_;        // the writer thread's own
+  std::vector<std::int64_t> ids_;                                // the writer thread's own
   struct Waiting {
     std::int64_t id, ts;
   };
@@ -444,7 +446,7 @@ class SqliteEventStore final : public EventStore {
 }  // namespace
 
 std::unique_ptr<EventStore> open_sqlite_event_store(const std::string& path,
-                                                   SqliteStoreOptions options) {
+                                                    SqliteStoreOptions options) {
   return std::make_unique<SqliteEventStore>(path, options);
 }
 

@@ -16,12 +16,14 @@
 #include <vector>
 
 #include "reckon/serve/event_store.hpp"
+#include "reckon/serve/event_weights.hpp"
 #include "reckon/serve/snapshot.hpp"
 
 namespace reckon::detail {
 
 struct UserEvent {
-  index_t item;  // in the snapshot's catalogue
+  std::int32_t item;  // in the snapshot's catalogue (catalogues stay below 2^31 items)
+  float weight;       // EventWeights::weight(type, value)
   std::int64_t timestamp_ms;
 };
 
@@ -50,27 +52,42 @@ struct UserEvents {
 
 class UserEventCache {
  public:
-  // ttl < 0: entries never expire (this server is the only writer).
-  UserEventCache(const EventStore& store, double ttl_seconds, std::size_t max_events);
+  // ttl < 0: entries never expire (this server is the only writer). `max_bytes` bounds the
+  // memory of the entries: past it the least recently used go (they are loaded back on demand),
+  // so a flood of new user ids cannot grow the cache without bound.
+  UserEventCache(const EventStore& store, double ttl_seconds, std::size_t max_events,
+                 const EventWeights& weights, std::size_t max_bytes);
+  std::size_t bytes() const;
 
   std::shared_ptr<const UserEvents> get(const std::string& user_id, const Snapshot& snapshot);
   // Called after events were committed by this server.
   void add(std::span<const Event> events, const Snapshot& snapshot);
 
  private:
+  struct Slot {
+    std::shared_ptr<const UserEvents> entry;
+    std::uint64_t used = 0;  // the shard's clock at the last use
+    std::size_t bytes = 0;
+  };
   struct Shard {
-    std::mutex mutex;
-    absl::flat_hash_map<std::string, std::shared_ptr<const UserEvents>> users;
+    mutable std::mutex mutex;
+    absl::flat_hash_map<std::string, Slot> users;
     std::uint64_t version = 0;  // bumped by every add(): a load that raced with one is dropped
+    std::uint64_t clock = 0;
+    std::size_t bytes = 0;
   };
   Shard& shard(std::string_view user_id);
+  // Stores `entry` for `user` (lock held) and evicts the least recently used past the budget.
+  void put(Shard& s, const std::string& user, std::shared_ptr<const UserEvents> entry);
+  void convert(const Event& e, const IdMap& items, std::vector<UserEvent>& out) const;
 
   const EventStore& store_;
   std::chrono::steady_clock::duration ttl_;
   bool expires_;
   std::size_t max_events_;
+  const EventWeights& weights_;
+  std::size_t shard_budget_;
   std::array<Shard, 64> shards_;
-  static constexpr std::size_t kMaxUsersPerShard = 1 << 16;
 };
 
 }  // namespace reckon::detail

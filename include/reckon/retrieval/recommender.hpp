@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "reckon/models/model.hpp"
+#include "reckon/retrieval/fallback.hpp"
 
 namespace reckon {
 
@@ -17,19 +18,13 @@ struct Recommendation {
   std::string source;  // "model", "popular", "demographic-popular"
 };
 
-// Demographic filters: a training user matches when every given feature equals.
-struct Demographics {
-  std::optional<double> age;  // matched within +-5 years (ML-1M stores age-group codes)
-  std::string gender, occupation;
-  bool empty() const { return !age && gender.empty() && occupation.empty(); }
-};
-
 class Recommender {
  public:
   explicit Recommender(const TrainedModel& model);
 
   index_t num_items() const noexcept { return train_.num_items(); }
-  // Known user by external id; unknown ids get popular items.
+  // Known user by external id; unknown ids, and users without training interactions, get the
+  // fallback (popular or demographic popular), said so in `source`.
   Recommendation for_user(std::string_view user_id, std::size_t k) const;
   // A stranger: favourite items (external ids; unknown ones are an error) and/or demographics.
   Recommendation for_stranger(const std::vector<std::string>& liked_items,
@@ -41,9 +36,11 @@ class Recommender {
   const Dataset& train() const noexcept { return train_; }
 
  private:
+  Recommendation fallback(const Demographics& demo, std::size_t k) const;
+
   const Model& model_;
   const Dataset& train_;
-  std::vector<float> popularity_;  // training interactions per item
+  Fallback fallback_;
 };
 
 }  // namespace reckon

@@ -67,7 +67,7 @@ struct SqliteStoreOptions {
   std::size_t index_chunk = 16384;
 };
 std::unique_ptr<EventStore> open_sqlite_event_store(const std::string& path,
-                                                   SqliteStoreOptions options = {});
+                                                    SqliteStoreOptions options = {});
 // A PostgreSQL database by libpq URL (postgresql://user@host:port/db); tables created when missing.
 std::unique_ptr<EventStore> open_postgres_event_store(const std::string& url);
 // postgresql:// or postgres:// URLs go to PostgreSQL, anything else is an SQLite file path.

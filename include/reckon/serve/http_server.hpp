@@ -21,10 +21,16 @@ struct ServerOptions {
   int threads = 0;            // I/O threads; 0 = the machine's cores
   std::size_t body_limit = 1 << 20;
   std::size_t header_limit = 16 << 10;
-  std::chrono::milliseconds read_timeout{30'000};  // a request (and an idle keep-alive) must arrive within
-  std::chrono::milliseconds drain_timeout{10'000};  // shutdown waits this long for requests in flight
-  std::size_t max_connections = 10'000;             // more get 503 and are closed
-  std::shared_ptr<spdlog::logger> access_log;       // null: no access log
+  // A request's headers (and the next request on an idle keep-alive connection) must arrive
+  // within header_timeout, its body within read_timeout: half-sent requests cannot hold
+  // connections for long.
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds drain_timeout{
+      10'000};                                   // shutdown waits this long for requests in flight
+  std::size_t max_connections = 10'000;          // more get 503 and are closed
+  std::size_t max_connections_per_client = 256;  // from one address; more get 429
+  std::shared_ptr<spdlog::logger> access_log;    // null: no access log
 };
 
 class HttpServer {

@@ -36,9 +36,8 @@ struct ServiceGauges {
 
 class Metrics {
  public:
-  static constexpr std::array<double, 15> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                      0.005,  0.01,    0.025,  0.05,  0.1,
-                                                      0.25,   0.5,     1,      2.5,   10};
+  static constexpr std::array<double, 15> kBuckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
   static constexpr std::array<int, 13> kStatuses = {200, 400, 404, 405, 408, 413, 415,
                                                     422, 429, 431, 500, 503, 0 /* other */};
 

@@ -13,7 +13,9 @@
 #include <string>
 #include <thread>
 
+#include "reckon/serve/auth.hpp"
 #include "reckon/serve/event_store.hpp"
+#include "reckon/serve/event_weights.hpp"
 #include "reckon/serve/metrics.hpp"
 #include "reckon/serve/snapshot.hpp"
 
@@ -24,6 +26,9 @@ struct HttpRequest {
   std::string target;  // "/recommend/42?k=10&mode=online"
   std::string body;
   std::string content_type;  // empty when absent
+  // For access checks (auth.hpp): headers as sent (empty when absent) and the peer's address.
+  std::string authorization, origin, host, sec_fetch_site;
+  bool peer_loopback = true;
 };
 
 struct HttpResponse {
@@ -47,6 +52,11 @@ struct ServiceOptions {
   double events_cache_ttl_seconds = -1;    // < 0: never expires (single server, SQLite)
   // Keep each user's online list until their next event (false: compute it every request).
   bool keep_online_lists = true;
+  AccessKeys keys;                              // none: writes open to this machine only
+  EventWeights event_weights;                   // what each event type means for online answers
+  std::size_t events_cache_bytes = 256u << 20;  // memory of the per-user events cache
+  std::size_t max_item_bytes = 64u << 10;       // metadata of one item (PUT/PATCH body)
+  std::size_t max_new_items = 100'000;          // stored items the model does not know
 };
 
 class Service {
@@ -60,7 +70,8 @@ class Service {
   void handle(HttpRequest request, Respond respond);
 
   // Loads the model file again and swaps it in; the old snapshot stays when loading fails.
-  // `done` gets nullptr or the error; runs on the reload thread. Concurrent requests share one load.
+  // `done` gets nullptr or the error; runs on the reload thread. Concurrent requests share one
+  // load.
   void reload_async(std::function<void(std::exception_ptr)> done);
   // Commits the queued events and item edits, ends the reload thread; their callbacks run now.
   // Call after the HTTP server stopped and before it is destroyed.
