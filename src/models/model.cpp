@@ -6,6 +6,7 @@
 #include "reckon/core/files.hpp"
 #include "reckon/io/dataset_file.hpp"
 #include "reckon/io/json.hpp"
+#include "reckon/io/text.hpp"
 #include "reckon/models/bpr.hpp"
 #include "reckon/models/ease.hpp"
 #include "reckon/models/ials.hpp"
@@ -103,14 +104,19 @@ void save_model_file(const TrainedModel& t, const std::filesystem::path& path) {
 
 TrainedModel load_model_file(const std::filesystem::path& path) {
   CheckedFile file = read_checked_file(path, kMagic, kModelFormatVersion, "reckon model (.rkm)");
-  BinaryReader r(file.body, path.string());
+  return decode_model(file.body, path.string());
+}
+
+TrainedModel decode_model(std::string_view body, const std::string& what) {
+  const std::filesystem::path path = what;
+  BinaryReader r(body, what);
   const std::string name = r.get_string();
   TrainedModel t;
   try {
     t.model = make_model(name);
   } catch (const InvalidInput&) {
     throw InvalidInput(
-        fmt::format("{}: model \"{}\" is not known to this reckon", path.string(), name));
+        fmt::format("{}: model \"{}\" is not known to this reckon", path.string(), excerpt(name)));
   }
   try {
     auto params = parse_json(r.get_string());

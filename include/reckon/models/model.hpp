@@ -98,5 +98,8 @@ inline constexpr std::uint32_t kModelFormatVersion = 1;
 // .rkm: magic, format version, model name, parameters, training data, the model's own body.
 void save_model_file(const TrainedModel& model, const std::filesystem::path& path);
 TrainedModel load_model_file(const std::filesystem::path& path);
+// The body of a .rkm file (after its checked header), `what` naming it in messages: every size
+// and index is checked here, not trusted to the checksum (the fuzz target calls this directly).
+TrainedModel decode_model(std::string_view body, const std::string& what);
 
 }  // namespace reckon
