@@ -55,6 +55,7 @@ void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t 
     so.events_cache_ttl_seconds = s.events_cache_ttl;
   else if (events.starts_with("postgres"))
     so.events_cache_ttl_seconds = 1.0;  // other servers write to the same database
+  if (events.starts_with("postgres")) so.items_refresh_seconds = 2.0;
   Service service(so, open_event_store(events));
   const auto snap = service.snapshot();
 

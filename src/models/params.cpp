@@ -64,7 +64,8 @@ nlohmann::json parse_value(std::string_view model, const ParamSpec& s, const std
 
 Params Params::resolve(std::string_view model, const std::vector<ParamSpec>& specs,
                        const std::map<std::string, std::string>& values) {
-  for (const auto& [key, value] : values) {
+  for (const auto& entry : values) {
+    const std::string& key = entry.first;  // (clang 14 cannot capture structured bindings)
     const bool known =
         std::any_of(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == key; });
     if (!known) {

@@ -683,12 +683,40 @@ struct Service::Impl {
 
   // ---- reload -------------------------------------------------------------------------------
 
+  // Takes in the item records the store has that differ from the ones held.
+  void refresh_items() {
+    try {
+      for (auto& record : service.store_->items()) {
+        {
+          std::shared_lock lock(overlay_mutex);
+          if (auto it = overlay.find(record.item_id);
+              it != overlay.end() && it->second.first == record.json)
+            continue;
+        }
+        set_overlay(record);
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("item edits of other servers not read: {}", e.what());
+    }
+  }
+
   void reload_loop() {
     while (true) {
       std::vector<std::function<void(std::exception_ptr)>> waiting;
       {
         std::unique_lock lock(reload_mutex);
-        reload_wake.wait(lock, [this] { return stopping || !reload_waiting.empty(); });
+        const auto ready = [this] { return stopping || !reload_waiting.empty(); };
+        const double refresh = service.options_.items_refresh_seconds;
+        if (refresh > 0) {
+          // A shared store: item edits other servers stored arrive within `refresh` seconds.
+          if (!reload_wake.wait_for(lock, std::chrono::duration<double>(refresh), ready)) {
+            lock.unlock();
+            refresh_items();
+            continue;
+          }
+        } else {
+          reload_wake.wait(lock, ready);
+        }
         if (stopping) {
           waiting.swap(reload_waiting);
           lock.unlock();

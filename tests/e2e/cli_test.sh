@@ -63,6 +63,19 @@ expect_error "bad format name" 'unknown format "xml"' "$RECKON" import "$work/r.
 expect_error "bad split" 'unknown split' "$RECKON" split "$work/r.rkd" --split sideways -o "$work/x"
 expect_error "bad weight" 'unknown weight scheme' "$RECKON" import "$work/r.csv" --weight magic -o "$work/x.rkd"
 
+# Pipes and standard input are read once; outputs must be regular files.
+if cat "$work/r.csv" | "$RECKON" -q import - -o "$work/stdin.rkd" >"$work/out" 2>"$work/err"; then ok
+else fail "import from stdin: $(cat "$work/err")"; fi
+expect_ok "import from a process substitution" "$RECKON" -q import <(cat "$work/r.csv") -o "$work/sub.rkd"
+"$RECKON" -q info "$work/stdin.rkd" >"$work/a" 2>&1; "$RECKON" -q info "$work/r.rkd" >"$work/b" 2>&1
+grep -q "interactions" "$work/a" && ok || fail "info of the stdin import: $(cat "$work/a")"
+expect_error "output onto a device" "not a regular file" "$RECKON" import "$work/r.csv" -o /dev/null
+[ -c /dev/null ] && ok || fail "/dev/null is no longer a device"
+printf 'item,c0,c1\n1,0,0\n' >"$work/nouser.csv"
+expect_error "header without a user column" "no user column" "$RECKON" import "$work/nouser.csv" -o "$work/x.rkd"
+printf '\xef\xbb\xbfuser,item,rating\n1,2,5\n' >"$work/bom.csv"
+expect_ok "byte-order mark" "$RECKON" -q import "$work/bom.csv" -o "$work/bom.rkd"
+
 # Train, recommend, evaluate on the small CSV.
 expect_ok "train" "$RECKON" -q train "$work/r.rkd" --model popular -o "$work/p.rkm"
 expect_ok "recommend" "$RECKON" recommend "$work/p.rkm" --user u1 -k 2 --json
@@ -103,6 +116,13 @@ if [ -d "$DATA/movielens-100k" ]; then
   expect_ok "demo" "$RECKON" -q demo --no-serve
   grep -q "100,000" "$work/out" && ok || fail "demo output: $(cat "$work/out")"
   expect_ok "kcore" "$RECKON" -q import "$work/ml.rkd" --kcore 50 -o "$work/k.rkd"
+
+  # A user with no training interactions (global-time split) gets the fallback, said so
+  # (demographic popular: ML-100K has age, gender and occupation).
+  expect_ok "global-time split" "$RECKON" -q split "$work/ml.rkd" --split global-time --test-fraction 0.2 -o "$work/gt"
+  expect_ok "train on the global-time train part" "$RECKON" -q train "$work/gt.train.rkd" --model ials -p factors=16 -o "$work/gt.rkm"
+  expect_ok "recommend for a user without training interactions" "$RECKON" recommend "$work/gt.rkm" --user 4 -k 5 --json
+  grep -q '"source": *"demographic-popular"' "$work/out" && ok || fail "empty-history user source: $(cat "$work/out")"
 
   # The demo ends by serving its best model and printing curl lines to try.
   "$RECKON" -q demo --port 0 --dir "$work/demo" >"$work/demo.out" 2>&1 &

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "http_client.hpp"
 #include "reckon/serve/event_store.hpp"
@@ -48,7 +49,8 @@ TEST_F(ServeE2E, AcknowledgedEventsSurviveKill9) {
         HttpClient http(server.port());
         for (int i = 0; !stop; ++i) {
           const std::string item = "c" + std::to_string(c) + "-" + std::to_string(i);
-          const auto r = http.post("/events", json{{"user_id", "streamer"}, {"item_id", item}}.dump());
+          const auto r =
+              http.post("/events", json{{"user_id", "streamer"}, {"item_id", item}}.dump());
           if (r.status != 200) break;  // the server is gone
           std::lock_guard lock(mutex);
           acked.push_back(item);
@@ -91,8 +93,8 @@ TEST_F(ServeE2E, TenThousandMalformedRequests) {
     s[0] = '\x01';  // never a valid method token
     return s + "\r\n\r\n";
   };
-  const std::string huge_header = "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " +
-                                  std::string(64 * 1024, 'a') + "\r\n\r\n";
+  const std::string huge_header =
+      "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n";
   auto request = [](const std::string& method, const std::string& target, const std::string& body) {
     return method + " " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -103,26 +105,40 @@ TEST_F(ServeE2E, TenThousandMalformedRequests) {
     std::string bytes;
     int kind = i % 6;
     switch (kind) {
-      case 0: bytes = random_bytes(1 + rng() % 300); break;
-      case 1: bytes = request("POST", "/events", R"({"user_id":"u1","item_id":)"); break;
-      case 2: bytes = huge_header; break;
-      case 3: bytes = request("BREW", "/recommend/u1", ""); break;
-      case 4: bytes = request("POST", "/events", "{\"user_id\":\"\xc3\x28\",\"item_id\":\"i1\"}"); break;
-      case 5: bytes = request("GET", "/recommend/%c3%28?k=" + std::to_string(rng() % 1000 + 101), ""); break;
+      case 0:
+        bytes = random_bytes(1 + rng() % 300);
+        break;
+      case 1:
+        bytes = request("POST", "/events", R"({"user_id":"u1","item_id":)");
+        break;
+      case 2:
+        bytes = huge_header;
+        break;
+      case 3:
+        bytes = request("BREW", "/recommend/u1", "");
+        break;
+      case 4:
+        bytes = request("POST", "/events", "{\"user_id\":\"\xc3\x28\",\"item_id\":\"i1\"}");
+        break;
+      case 5:
+        bytes = request("GET", "/recommend/%c3%28?k=" + std::to_string(rng() % 1000 + 101), "");
+        break;
     }
     HttpClient http(server.port());
     const auto r = http.raw(bytes);
     ++total;
-    if (r.status >= 400 && r.status < 500) ++answered_4xx;
-    else ADD_FAILURE() << "request kind " << kind << " got " << r.status << " " << r.body;
+    if (r.status >= 400 && r.status < 500)
+      ++answered_4xx;
+    else
+      ADD_FAILURE() << "request kind " << kind << " got " << r.status << " " << r.body;
     if (i == 1'000) rss_after_warmup = server.rss_kib();
   }
   EXPECT_EQ(answered_4xx, total);
   HttpClient http(server.port());
   EXPECT_EQ(http.get("/health").status, 200);
   const long rss_end = server.rss_kib();
-  EXPECT_LT(rss_end - rss_after_warmup, 16 * 1024) << "RSS grew from " << rss_after_warmup
-                                                   << " KiB to " << rss_end << " KiB";
+  EXPECT_LT(rss_end - rss_after_warmup, 16 * 1024)
+      << "RSS grew from " << rss_after_warmup << " KiB to " << rss_end << " KiB";
 }
 
 TEST_F(ServeE2E, ReloadUnderLoadFailsNoRequest) {
@@ -195,21 +211,23 @@ TEST_F(ServeE2E, SigtermFinishesAndStoresEverything) {
   }
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait(), 0) << server.output();
-  EXPECT_NE(server.output().find("stopped; 50 events stored"), std::string::npos) << server.output();
+  EXPECT_NE(server.output().find("stopped; 50 events stored"), std::string::npos)
+      << server.output();
   EXPECT_EQ(open_sqlite_event_store(events_)->count(), 50);
 }
 
 TEST_F(ServeE2E, LimitsAndKeepAlive) {
   auto server = start({"--body-limit", "1000", "--read-timeout-ms", "300"});
   HttpClient http(server.port());
-  for (int i = 0; i < 200; ++i) ASSERT_EQ(http.get("/recommend/u1?k=3").status, 200);  // one connection
+  for (int i = 0; i < 200; ++i)
+    ASSERT_EQ(http.get("/recommend/u1?k=3").status, 200);  // one connection
   HttpClient big(server.port());
   const auto r = big.post("/events", std::string(5000, ' '));
   EXPECT_EQ(r.status, 413);
   EXPECT_EQ(json::parse(r.body)["error"]["code"], "payload_too_large");
   HttpClient headers(server.port());
-  const auto h = headers.raw("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(40000, 'a') +
-                             "\r\n\r\n");
+  const auto h = headers.raw(
+      "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(40000, 'a') + "\r\n\r\n");
   EXPECT_EQ(h.status, 431);
   HttpClient garbage(server.port());
   EXPECT_EQ(garbage.raw("\x01\x02 nonsense\r\n\r\n").status, 400);
@@ -221,6 +239,56 @@ TEST_F(ServeE2E, LimitsAndKeepAlive) {
   // (An idle keep-alive connection is closed after the same timeout, like `http` above by now.)
   HttpClient fresh(server.port());
   EXPECT_EQ(fresh.get("/health").status, 200);
+}
+
+// 10,100 idle half-sent connections locked every client out until the read timeout: now one
+// address holds at most --max-connections-per-client, and headers must arrive within
+// --header-timeout-ms.
+TEST_F(ServeE2E, HalfSentConnectionsCannotLockOthersOut) {
+  auto server = start({"--max-connections-per-client", "40", "--header-timeout-ms", "600"});
+  namespace net = boost::asio;
+  net::io_context ioc;
+  std::vector<net::ip::tcp::socket> flood;
+  for (int i = 0; i < 60; ++i) {
+    flood.emplace_back(ioc);
+    flood.back().connect({net::ip::make_address("127.0.0.1"), server.port()});
+    net::write(flood.back(), net::buffer(std::string("GET /health HTTP/1.1\r\nHost: x\r\n")));
+  }
+  // Another client (another loopback address) is served while the flood holds its connections.
+  net::ip::tcp::socket other(ioc);
+  other.open(net::ip::tcp::v4());
+  other.bind({net::ip::make_address("127.0.0.2"), 0});
+  other.connect({net::ip::make_address("127.0.0.1"), server.port()});
+  net::write(other, net::buffer(std::string("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")));
+  boost::beast::flat_buffer buffer;
+  boost::beast::http::response<boost::beast::http::string_body> res;
+  boost::beast::error_code ec;
+  boost::beast::http::read(other, buffer, res, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.result_int(), 200u);
+  // Past the header deadline the flood's connections are gone and its address is served again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  HttpClient again(server.port());
+  EXPECT_EQ(again.get("/health").status, 200);
+}
+
+TEST_F(ServeE2E, ApiKeyGuardsWritesOverHttp) {
+  const std::string key = "e2e-admin-key-0123456789";
+  auto server = start({"--api-key", key});
+  const std::string event = R"({"user_id":"u1","item_id":"i2"})";
+  auto post = [&](const std::string& extra) {
+    HttpClient http(server.port());
+    return http.raw(
+        "POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" + extra +
+        "Content-Length: " + std::to_string(event.size()) + "\r\n\r\n" + event);
+  };
+  EXPECT_EQ(post("").status, 401);
+  EXPECT_EQ(post("Authorization: Bearer wrong-key-0123456789ab\r\n").status, 401);
+  EXPECT_EQ(post("Authorization: Bearer " + key + "\r\n").status, 200);
+  EXPECT_EQ(post("Authorization: Bearer " + key + "\r\nOrigin: http://evil.example\r\n").status,
+            403);
+  HttpClient reader(server.port());
+  EXPECT_EQ(reader.get("/recommend/u1?k=3").status, 200);  // no read key: reads are open
 }
 
 }  // namespace

@@ -70,12 +70,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   HttpRequest r;
   r.content_type = "application/json";
   switch (data[0] % 6) {
-    case 0: r = {"POST", "/events", rest, "application/json"}; break;
-    case 1: r = {"PUT", "/items/i1", rest, "application/json"}; break;
-    case 2: r = {"PATCH", "/items/i2", rest, "application/json"}; break;
-    case 3: r = {"GET", "/recommend/u1?" + rest, "", ""}; break;
-    case 4: r = {"GET", rest.empty() || rest[0] != '/' ? "/" + rest : rest, "", ""}; break;
-    case 5: r = {"GET", "/similar/i3?" + rest, "", ""}; break;
+    case 0:
+      r = {"POST", "/events", rest, "application/json"};
+      break;
+    case 1:
+      r = {"PUT", "/items/i1", rest, "application/json"};
+      break;
+    case 2:
+      r = {"PATCH", "/items/i2", rest, "application/json"};
+      break;
+    case 3:
+      r = {"GET", "/recommend/u1?" + rest, "", ""};
+      break;
+    case 4:
+      r = {"GET", rest.empty() || rest[0] != '/' ? "/" + rest : rest, "", ""};
+      break;
+    case 5:
+      r = {"GET", "/similar/i3?" + rest, "", ""};
+      break;
   }
   const HttpResponse answer = send(std::move(r));
   if (answer.status < 200 || answer.status > 599 || answer.body.empty()) std::abort();

@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   ImportOptions o;
   o.max_memory = 256u << 20;
-  static const char* const kNames[] = {"r.csv", "r.tsv", "r.jsonl", "u.data", "train.txt", "ratings.csv"};
+  static const char* const kNames[] = {"r.csv",  "r.tsv",     "r.jsonl",
+                                       "u.data", "train.txt", "ratings.csv"};
   static const ImportFormat kFormats[] = {ImportFormat::kCsv,      ImportFormat::kTsv,
                                           ImportFormat::kJsonl,    ImportFormat::kMovieLens,
                                           ImportFormat::kLightGcn, ImportFormat::kGoodbooks};

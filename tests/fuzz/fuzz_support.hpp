@@ -14,8 +14,9 @@ namespace reckon::fuzz {
 inline std::filesystem::path scratch_dir() {
   static const std::filesystem::path dir = [] {
     std::error_code ec;
-    std::filesystem::path base =
-        std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm" : std::filesystem::temp_directory_path();
+    std::filesystem::path base = std::filesystem::is_directory("/dev/shm", ec)
+                                     ? "/dev/shm"
+                                     : std::filesystem::temp_directory_path();
     auto d = base / ("reckon-fuzz-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d, ec);
     return d;

@@ -50,6 +50,8 @@ struct ServiceOptions {
   std::size_t online_similar_sources = 3;  // latest events whose similar items join online lists
   std::size_t max_user_events = 1'000;     // latest events per user used for recommendations
   double events_cache_ttl_seconds = -1;    // < 0: never expires (single server, SQLite)
+  // > 0: item edits other servers stored are read every so many seconds (a shared store).
+  double items_refresh_seconds = 0;
   // Keep each user's online list until their next event (false: compute it every request).
   bool keep_online_lists = true;
   AccessKeys keys;                              // none: writes open to this machine only

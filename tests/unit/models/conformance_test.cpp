@@ -7,7 +7,9 @@
 
 #include "reckon/core/files.hpp"
 #include "reckon/core/random.hpp"
+#include "reckon/eval/evaluator.hpp"
 #include "reckon/models/model.hpp"
+#include "reckon/retrieval/recommender.hpp"
 #include "reckon/retrieval/topk.hpp"
 #include "test_support.hpp"
 
@@ -132,6 +134,37 @@ TEST_P(Conformance, DamagedModelFileIsRefused) {
   write_file_atomic(dir / "d.rkm", "RECKONDS not a model");
   EXPECT_NE(test::error_of([&] { load_model_file(dir / "d.rkm"); }).find("not a reckon model"),
             std::string::npos);
+}
+
+// A user the model knows with no training interactions (a global-time or predefined split)
+// gets the fallback, with its source named, from recommend() and from evaluation alike: the
+// model on an empty history returned the first items of the catalogue with score 0 as "model".
+TEST_P(Conformance, UserWithAnEmptyHistoryGetsTheFallback) {
+  const auto base = generated();
+  auto d = std::make_shared<Dataset>(*base);
+  d->users.intern("nobody");
+  d->interactions = base->interactions.resized(base->num_users() + 1, base->num_items());
+  d->user_features = FeatureTable(d->num_users());
+  FitContext ctx;
+  ctx.verbose = false;
+  const TrainedModel t = train_model(GetParam(), d, {}, ctx);
+  const Recommender rec(t);
+  const Recommendation r = rec.for_user("nobody", 5);
+  EXPECT_EQ(r.source, "popular") << GetParam();
+  const Recommendation pop = rec.popular(5);
+  ASSERT_EQ(r.items.size(), 5u);
+  for (std::size_t j = 0; j < 5; ++j) EXPECT_EQ(r.items[j].item, pop.items[j].item) << GetParam();
+  // Evaluation ranks that user the same way: a test item among the most popular is a hit.
+  const index_t nobody = *d->users.find("nobody");
+  std::vector<index_t> rows(static_cast<std::size_t>(d->num_users()) + 1, 0);
+  for (std::size_t u = static_cast<std::size_t>(nobody) + 1; u < rows.size(); ++u) rows[u] = 1;
+  const CsrMatrix test(d->num_users(), d->num_items(), rows, {pop.items[0].item}, {1.0f});
+  EvalOptions o;
+  o.ks = {1};
+  o.metrics = {"hitrate"};
+  o.progress = false;
+  const EvalResult e = evaluate(*t.model, *d, test, CsrMatrix(), o);
+  EXPECT_DOUBLE_EQ(e.metrics.at("hitrate@1"), 1.0) << GetParam();
 }
 
 std::vector<std::string> all_models() {

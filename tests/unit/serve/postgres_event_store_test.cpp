@@ -1,12 +1,12 @@
 // The PostgreSQL event store against a real server: scripts/test starts a throw-away one on
 // loopback (scripts/test-postgres) and sets RECKON_TEST_POSTGRES_URL; without it these skip.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <thread>
-#include <unistd.h>
 
 #include "reckon/serve/event_store.hpp"
 #include "serve_fixture.hpp"
@@ -119,6 +119,25 @@ TEST_F(PostgresStore, ServesThroughTheService) {
   EXPECT_NE(answer.body.find("i12"), std::string::npos) << answer.body;
   const auto rec = nlohmann::json::parse(test::call(second, "GET", "/recommend/u3?k=19").body);
   for (const auto& item : rec.at("items")) EXPECT_NE(item.at("item_id"), "i12");
+}
+
+TEST_F(PostgresStore, ItemEditsReachTheOtherServerWithoutAReload) {
+  test::TempDir dir;
+  const auto model = dir / "m.rkm";
+  test::write_serving_model(model);
+  ServiceOptions o;
+  o.model_file = model;
+  o.items_refresh_seconds = 0.2;
+  Service first(o, open_event_store(url()));
+  Service second(o, open_event_store(url()));
+  const auto put = test::call(first, "PATCH", "/items/i7", R"({"topic":"shared"})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  bool seen = false;
+  for (int i = 0; i < 50 && !seen; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    seen = test::call(second, "GET", "/items/i7").body.find("shared") != std::string::npos;
+  }
+  EXPECT_TRUE(seen) << "the edit did not reach the other server within 5 s";
 }
 
 TEST(PostgresStoreErrors, UnreachableServerIsAClearError) {

@@ -325,3 +325,21 @@ TEST(UserEventCache, MemoryStaysWithinItsBudget) {
 
 }  // namespace
 }  // namespace reckon
+
+namespace reckon {
+namespace {
+
+TEST(Redaction, PostgresPasswordsStayOutOfMessages) {
+  // Nothing listens on port 1: the connection fails and the error names the URL.
+  for (const char* url :
+       {"postgresql://reckon:hunter2-secret@127.0.0.1:1/db",
+        "postgresql://reckon@127.0.0.1:1/db?password=hunter2-secret&sslmode=disable",
+        "postgresql://127.0.0.1:1/db?sslmode=disable&password=hunter2-secret"}) {
+    const std::string e = test::error_of([&] { open_postgres_event_store(url); });
+    EXPECT_FALSE(e.empty()) << url;
+    EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
+  }
+}
+
+}  // namespace
+}  // namespace reckon
