@@ -151,7 +151,8 @@ struct Profile {
 struct Ranked {
   std::vector<ScoredItem> items;
   std::vector<const char*> from;  // "offline", "online", "similar", "popular" per item
-  bool model = false;             // false: popular items
+  bool model = false;             // false: the fallback's items...
+  const char* source = nullptr;   // ...from "popular" (nullptr) or "demographic-popular"
 };
 
 // Takes from `b` at the positions where take_b(pos) holds and from `a` elsewhere; when one runs
@@ -160,6 +161,7 @@ template <typename Pattern>
 Ranked interleave(const Ranked& a, const Ranked& b, std::size_t k, Pattern take_b) {
   Ranked out;
   out.model = a.model || b.model;
+  out.source = a.source ? a.source : b.source;
   std::size_t ia = 0, ib = 0;
   auto taken = [&](index_t item) {
     return std::any_of(out.items.begin(), out.items.end(),
@@ -389,6 +391,20 @@ struct Service::Impl {
     return labelled(std::move(out), "popular", false);
   }
 
+  // A known user without history who has demographics: the most popular among training users
+  // like them (Fallback), when there are any.
+  Ranked fallback(const Snapshot& snap, const Profile& p, std::size_t k,
+                  const Demographics& demo) const {
+    auto& s = scratch(static_cast<std::size_t>(snap.num_items()));
+    const std::string_view source = snap.fallback().score(demo, s);
+    mask(s, p.seen);
+    std::vector<ScoredItem> out;
+    top_k(s, k, out);
+    Ranked r = labelled(std::move(out), "popular", false);
+    if (source == "demographic-popular") r.source = "demographic-popular";
+    return r;
+  }
+
   std::vector<ScoredItem> score_top(const Snapshot& snap, const UserContext& ctx, const Profile& p,
                                     std::size_t k) const {
     auto& s = scratch(static_cast<std::size_t>(snap.num_items()));
@@ -402,7 +418,13 @@ struct Service::Impl {
   Ranked offline(const Snapshot& snap, const Profile& p, std::size_t k) const {
     // No history (an unknown user, one without training interactions, or at= before the
     // first): the model would score an empty history, so the fallback answers, said so.
-    if (p.train_items.empty()) return popular(snap, p, k);
+    if (p.train_items.empty()) {
+      if (p.user) {
+        const Demographics demo = Demographics::of(snap.train().user_features, *p.user);
+        if (!demo.empty()) return fallback(snap, p, k, demo);
+      }
+      return popular(snap, p, k);
+    }
     if (p.user && !p.train_cut && snap.offline_ready()) {
       const auto list = snap.offline_list(*p.user);
       std::vector<ScoredItem> out;
@@ -561,7 +583,7 @@ struct Service::Impl {
     b += "{\"user_id\":";
     append_json_string(b, user_id);
     b += ",\"mode\":\"" + mode + "\",\"source\":\"";
-    b += r.model ? "model" : "popular";
+    b += r.model ? "model" : r.source ? r.source : "popular";
     b += "\",\"model\":\"";
     b += snap.model().name();
     b += "\",\"version\":";

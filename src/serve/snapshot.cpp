@@ -69,6 +69,7 @@ Snapshot::Snapshot(TrainedModel trained, std::string version, const SnapshotOpti
   std::vector<float> counts(static_cast<std::size_t>(n), 0.0f);
   for (index_t c : d.interactions.indices()) counts[c] += 1;
   top_k(counts, static_cast<std::size_t>(n), popular_);
+  fallback_ = std::make_unique<Fallback>(d);
 
   metadata_fields_.reserve(static_cast<std::size_t>(n));
   for (index_t i = 0; i < n; ++i)

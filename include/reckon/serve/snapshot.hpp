@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "reckon/models/model.hpp"
+#include "reckon/retrieval/fallback.hpp"
 
 namespace reckon {
 
@@ -68,6 +69,9 @@ class Snapshot {
 
   // Items by training interactions, most first (the whole catalogue).
   std::span<const ScoredItem> popular() const noexcept { return popular_; }
+  // What a training user without history gets (popular or demographic popular), as in
+  // `reckon recommend` and `reckon evaluate`.
+  const Fallback& fallback() const noexcept { return *fallback_; }
   bool similar_supported() const noexcept { return similar_supported_; }
   // Cached similar items of `item` (empty when the model has no notion of similarity).
   std::span<const StoredItem> similar(index_t item) const;
@@ -85,6 +89,7 @@ class Snapshot {
   SnapshotOptions options_;
   std::uint64_t serial_;
   std::vector<ScoredItem> popular_;
+  std::unique_ptr<Fallback> fallback_;
   std::vector<std::string> metadata_fields_;
 
   // Offline lists: user u's list is lists_[offsets_[u] .. offsets_[u + 1]).

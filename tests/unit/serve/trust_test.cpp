@@ -63,6 +63,8 @@ TEST_F(TrustTest, UserWithoutTrainingInteractionsGetsTheFallbackNamed) {
   d.users.intern("u40");
   d.interactions = base->interactions.resized(41, 20);
   d.user_features = FeatureTable(41);
+  auto& gender = d.user_features.column("gender", FeatureKind::kCategorical);
+  for (index_t u = 0; u < 41; ++u) gender.add_label(u, u < 20 ? "F" : "M");
   FitContext ctx;
   ctx.threads = 1;
   ctx.verbose = false;
@@ -72,9 +74,16 @@ TEST_F(TrustTest, UserWithoutTrainingInteractionsGetsTheFallbackNamed) {
   for (const char* mode : {"offline", "online", "blended"}) {
     const auto r = ok(*s, std::string("/recommend/u40?k=5&mode=") + mode);
     const auto j = json::parse(r.body);
-    EXPECT_EQ(j.at("source"), "popular") << mode << " " << r.body;
-    for (const auto& item : j.at("items")) EXPECT_GT(item.at("score").get<double>(), 0) << mode;
+    // u40 is "M", like the users of group B: what they liked most, as recommend/evaluate say.
+    EXPECT_EQ(j.at("source"), "demographic-popular") << mode << " " << r.body;
+    for (const auto& item : j.at("items")) {
+      EXPECT_GT(item.at("score").get<double>(), 0) << mode;
+      EXPECT_GE(std::stoi(item.at("item_id").get<std::string>().substr(1)), 10) << mode;
+    }
   }
+  // Without demographics: popular.
+  const auto stranger = json::parse(ok(*s, "/recommend/nobody-at-all?k=5").body);
+  EXPECT_EQ(stranger.at("source"), "popular");
 }
 
 TEST_F(TrustTest, UnknownQueryParametersAre400AndAliasesWork) {
