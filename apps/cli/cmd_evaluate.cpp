@@ -7,6 +7,7 @@
 #include "reckon/core/error.hpp"
 #include "reckon/core/files.hpp"
 #include "reckon/core/progress.hpp"
+#include "reckon/core/threads.hpp"
 #include "reckon/eval/evaluator.hpp"
 #include "reckon/eval/metrics.hpp"
 #include "reckon/eval/report.hpp"
@@ -95,7 +96,7 @@ void run(const EvaluateFlags& f) {
   eo.seed = f.split_options.seed;
   eo.graded = f.graded;
   eo.cold_threshold = f.cold_threshold;
-  eo.threads = f.threads;
+  eo.threads = set_thread_budget(f.threads);
   eo.progress = Progress::enabled();
 
   const auto models = split_list(f.models);
@@ -121,7 +122,7 @@ void run(const EvaluateFlags& f) {
     reset_peak_rss();
     FitContext ctx;
     ctx.seed = f.split_options.seed;
-    ctx.threads = f.threads;
+    ctx.threads = eo.threads;
     auto it = params.find(name);
     spdlog::info("fitting {}", name);
     TrainedModel t = train_model(
@@ -179,7 +180,9 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("--cold-threshold", f.cold_threshold,
                   "coldcoverage: users with at most this many training items")
       ->capture_default_str();
-  cmd->add_option("--threads", f.threads, "threads (0: all cores)");
+  cmd->add_option(
+      "--threads", f.threads,
+      "threads: the whole budget, BLAS and Eigen included (0: the CPUs this process may use)");
   cmd->add_option("--json", f.json, "write the report as JSON");
   cmd->add_option("--md", f.md, "write the report as a Markdown table");
   cmd->add_option("--svg", f.svg, "write the report as an SVG bar chart");

@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "reckon/core/error.hpp"
+#include "reckon/core/threads.hpp"
 #include "reckon/serve/http_server.hpp"
 #include "reckon/serve/service.hpp"
 #include "serve_run.hpp"
@@ -75,7 +76,7 @@ void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t 
       "SIGTERM stops\n",
       snap->model().name(), snap->version(), snap->train().num_users(), snap->train().num_items(),
       service.store().describe(), service.store().count(), s.host, server.port(),
-      o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency()));
+      o.threads > 0 ? o.threads : default_threads());
   if (so.keys.writes_open())
     fmt::print(
         "reckon serve: no API key: writes (events, item edits, reload) are open to anyone on "

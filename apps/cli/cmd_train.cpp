@@ -5,6 +5,7 @@
 #include "model_flags.hpp"
 #include "prep_flags.hpp"
 #include "reckon/core/error.hpp"
+#include "reckon/core/threads.hpp"
 #include "reckon/models/model.hpp"
 
 namespace reckon::cli {
@@ -23,7 +24,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("-p,--param", params, "model parameter KEY=VALUE (repeatable)");
   cmd->add_option("-o,--output", output, "the .rkm file to write");
   cmd->add_option("--seed", seed, "random seed")->capture_default_str();
-  cmd->add_option("--threads", threads, "threads (0: all cores)");
+  cmd->add_option(
+      "--threads", threads,
+      "threads: the whole budget, BLAS and Eigen included (0: the CPUs this process may use)");
   cmd->add_flag("--list", list, "list the models and exit");
   add_import_flags(cmd, import_flags);
   add_prep_flags(cmd, prep_flags);
@@ -57,7 +60,7 @@ void add_train_command(CLI::App& app) {
         std::make_shared<const Dataset>(apply_prep(read_data(source, import_flags), prep_flags));
     FitContext ctx;
     ctx.seed = seed;
-    ctx.threads = threads;
+    ctx.threads = set_thread_budget(threads);
     auto it = parsed.find(model);
     TrainedModel t = train_model(
         model, data, it == parsed.end() ? std::map<std::string, std::string>{} : it->second, ctx);

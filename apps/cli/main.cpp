@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/core/progress.hpp"
+#include "reckon/core/threads.hpp"
 #include "reckon/version.hpp"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,10 @@ int main(int argc, char** argv) {
       "models, serve recommendations."};
   app.set_version_flag("--version", reckon::kVersion);
   app.require_subcommand(1);
+  // -q and -v anywhere: `reckon evaluate -q` as well as `reckon -q evaluate`.
+  app.fallthrough();
+  // The default budget follows the affinity mask and CPU quota; --threads sets it per command.
+  reckon::set_thread_budget(0);
   bool quiet = false, verbose = false;
   app.add_flag("-q,--quiet", quiet, "no progress bars or info logs");
   app.add_flag("-v,--verbose", verbose, "debug logs");

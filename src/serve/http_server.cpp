@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "reckon/core/error.hpp"
+#include "reckon/core/threads.hpp"
 #include "reckon/serve/service.hpp"
 #include "request.hpp"
 
@@ -30,7 +31,7 @@ struct HttpServer::Impl {
     // Sessions still queued in `ioc` are destroyed with it and update the counters below, so
     // those are declared (and outlive) before it.
     if (options.threads <= 0)
-      options.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+      options.threads = default_threads();
     beast::error_code ec;
     const auto address = net::ip::make_address(options.host, ec);
     if (ec) throw InvalidInput(fmt::format("--host: \"{}\" is not an IP address", options.host));

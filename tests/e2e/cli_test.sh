@@ -75,6 +75,8 @@ printf 'item,c0,c1\n1,0,0\n' >"$work/nouser.csv"
 expect_error "header without a user column" "no user column" "$RECKON" import "$work/nouser.csv" -o "$work/x.rkd"
 printf '\xef\xbb\xbfuser,item,rating\n1,2,5\n' >"$work/bom.csv"
 expect_ok "byte-order mark" "$RECKON" -q import "$work/bom.csv" -o "$work/bom.rkd"
+# Global flags anywhere: -q after the command as well as before it.
+expect_ok "-q after the command" "$RECKON" import "$work/r.csv" -o "$work/q.rkd" -q
 
 # Train, recommend, evaluate on the small CSV.
 expect_ok "train" "$RECKON" -q train "$work/r.rkd" --model popular -o "$work/p.rkm"

@@ -1,0 +1,63 @@
+#include "reckon/core/threads.hpp"
+
+#include <omp.h>
+#include <sched.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+
+// OpenBLAS's own pool (Debian's default build uses pthreads, which OpenMP settings do not
+// reach). Weak: absent with another BLAS.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
+namespace reckon {
+
+namespace {
+std::atomic<int> budget{0};
+
+int cgroup_quota_cpus() {
+  std::FILE* f = std::fopen("/sys/fs/cgroup/cpu.max", "r");
+  if (!f) return 0;
+  char quota[32] = {};
+  long long period = 0;
+  int cpus = 0;
+  if (std::fscanf(f, "%31s %lld", quota, &period) == 2 && period > 0) {
+    char* end = nullptr;
+    const long long q = std::strtoll(quota, &end, 10);
+    if (end != quota && q > 0)  // "max" means no quota
+      cpus = std::max(1, static_cast<int>(std::ceil(static_cast<double>(q) / period)));
+  }
+  std::fclose(f);
+  return cpus;
+}
+}  // namespace
+
+int default_threads() {
+  int cpus = 0;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
+  if (cpus <= 0) cpus = 1;
+  if (const int quota = cgroup_quota_cpus(); quota > 0) cpus = std::min(cpus, quota);
+  return cpus;
+}
+
+int set_thread_budget(int threads) {
+  const int n = threads > 0 ? threads : default_threads();
+  omp_set_num_threads(n);
+  omp_set_max_active_levels(1);
+  omp_set_dynamic(0);
+  Eigen::setNbThreads(n);
+  if (openblas_set_num_threads) openblas_set_num_threads(n);
+  budget = n;
+  return n;
+}
+
+int thread_budget() {
+  const int b = budget.load();
+  return b > 0 ? b : default_threads();
+}
+
+}  // namespace reckon
