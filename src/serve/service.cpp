@@ -96,15 +96,8 @@ struct Page {
 Page parse_page(const detail::Target& t, std::size_t fallback, std::size_t max) {
   Page p;
   std::string_view which = "k";
-  if (const std::string* v = aliased(t, {"k", "n", "limit"}, which)) {
-    const auto n = parse_int(*v);
-    if (!n || *n < 1 || static_cast<std::size_t>(*n) > max)
-      fail(422, "invalid_parameter",
-           fmt::format("{} must be an integer from 1 to {}, got \"{}\"", which, max, excerpt(*v)));
-    p.k = static_cast<std::size_t>(*n);
-  } else {
-    p.k = std::min(fallback, max);
-  }
+  p.k = aliased(t, {"k", "n", "limit"}, which) ? parse_count(t, which, fallback, max)
+                                               : std::min(fallback, max);
   if (const std::string* v = t.param("offset")) {
     const auto n = parse_int(*v);
     if (!n || *n < 0 || static_cast<std::size_t>(*n) + p.k > max)

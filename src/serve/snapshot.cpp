@@ -66,10 +66,8 @@ Snapshot::Snapshot(TrainedModel trained, std::string version, const SnapshotOpti
   const index_t n = d.num_items();
   RECKON_CHECK(n < std::numeric_limits<std::int32_t>::max(),
                "{} items: the service keeps item indexes in 32 bits", n);
-  std::vector<float> counts(static_cast<std::size_t>(n), 0.0f);
-  for (index_t c : d.interactions.indices()) counts[c] += 1;
-  top_k(counts, static_cast<std::size_t>(n), popular_);
-  fallback_ = std::make_unique<Fallback>(d);
+  fallback_ = std::make_unique<Fallback>(d);  // holds the training interactions per item
+  top_k(fallback_->popularity(), static_cast<std::size_t>(n), popular_);
 
   metadata_fields_.reserve(static_cast<std::size_t>(n));
   for (index_t i = 0; i < n; ++i)

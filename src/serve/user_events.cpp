@@ -58,11 +58,11 @@ void UserEventCache::put(Shard& s, const std::string& user,
   s.bytes = left;
 }
 
-void UserEventCache::convert(const Event& e, const IdMap& items,
-                             std::vector<UserEvent>& out) const {
-  if (const auto i = items.find(e.item_id))
-    out.push_back({static_cast<std::int32_t>(*i),
-                   static_cast<float>(weights_.weight(e.type, e.value)), e.timestamp_ms});
+std::optional<UserEvent> UserEventCache::convert(const Event& e, const IdMap& items) const {
+  const auto i = items.find(e.item_id);
+  if (!i) return std::nullopt;  // an item the model does not know
+  return UserEvent{static_cast<std::int32_t>(*i),
+                   static_cast<float>(weights_.weight(e.type, e.value)), e.timestamp_ms};
 }
 
 UserEventCache::Shard& UserEventCache::shard(std::string_view user_id) {
@@ -98,7 +98,7 @@ std::shared_ptr<const UserEvents> UserEventCache::get(const std::string& user_id
   loaded->loaded = now;
   const IdMap& items = snapshot.train().items;
   for (const Event& e : store_.history(user_id, std::numeric_limits<std::int64_t>::max()))
-    convert(e, items, loaded->events);
+    if (const auto u = convert(e, items)) loaded->events.push_back(*u);
   keep_latest(loaded->events, max_events_);
   loaded->events.shrink_to_fit();
   std::lock_guard lock(s.mutex);
@@ -130,13 +130,11 @@ void UserEventCache::add(std::span<const Event> events, const Snapshot& snapshot
         updated->loaded = old.loaded;
         updated->events.reserve(old.events.size() + (end - begin));
         updated->events.assign(old.events.begin(), old.events.end());
-        std::vector<UserEvent> converted;
         for (std::size_t j = begin; j < end; ++j) {
-          converted.clear();
-          convert(events[j], items, converted);
-          if (converted.empty()) continue;
+          const auto converted = convert(events[j], items);
+          if (!converted) continue;
           // The order the store reads back: by timestamp, then in the order stored.
-          const UserEvent e = converted.front();
+          const UserEvent e = *converted;
           auto pos = std::upper_bound(
               updated->events.begin(), updated->events.end(), e.timestamp_ms,
               [](std::int64_t t, const UserEvent& x) { return t < x.timestamp_ms; });

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -79,7 +80,7 @@ class UserEventCache {
   Shard& shard(std::string_view user_id);
   // Stores `entry` for `user` (lock held) and evicts the least recently used past the budget.
   void put(Shard& s, const std::string& user, std::shared_ptr<const UserEvents> entry);
-  void convert(const Event& e, const IdMap& items, std::vector<UserEvent>& out) const;
+  std::optional<UserEvent> convert(const Event& e, const IdMap& items) const;
 
   const EventStore& store_;
   std::chrono::steady_clock::duration ttl_;
