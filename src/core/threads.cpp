@@ -49,7 +49,10 @@ int set_thread_budget(int threads) {
   omp_set_num_threads(n);
   omp_set_max_active_levels(1);
   omp_set_dynamic(0);
-  Eigen::setNbThreads(n);
+  // Eigen's own parallel products spin-wait at their barriers (perf: a fifth of the ials fit
+  // beside one busy core went there) and partition statically; our loops run Eigen inside
+  // their own regions, and the few top-level products are split by us (gram_matrix).
+  Eigen::setNbThreads(1);
   if (openblas_set_num_threads) openblas_set_num_threads(n);
   budget = n;
   return n;

@@ -70,6 +70,9 @@ struct Sample {
 };
 
 constexpr index_t kBatch = 16;
+// The work of one task of an epoch: a few milliseconds either way.
+constexpr index_t kUsersPerTask = 256;
+constexpr index_t kSamplesPerTask = 1 << 14;
 
 inline void prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
 
@@ -127,11 +130,16 @@ void BprModel::fit(const Dataset& train, const Params& params, FitContext& ctx) 
     const float lr = learning_rate_;
     const std::uint64_t epoch_seed = ctx.seed ^ (static_cast<std::uint64_t>(e) << 20);
     if (by_user) Rng(epoch_seed).shuffle(std::span<index_t>(active));
+    // The epoch is cut into tasks handed out one at a time (dynamic), each with a generator
+    // seeded by the task, not the thread: a thread that loses its core to another process
+    // holds up one task, not a static half of the epoch (which doubled the fit beside a busy
+    // core), and the draws do not depend on which thread ran what.
+    const index_t tasks =
+        by_user ? (static_cast<index_t>(active.size()) + kUsersPerTask - 1) / kUsersPerTask
+                : (m.nnz() + kSamplesPerTask - 1) / kSamplesPerTask;
 #pragma omp parallel num_threads(threads)
     {
-      const int t = omp_get_thread_num();
-      const int nt = omp_get_num_threads();
-      Rng rng(epoch_seed ^ static_cast<std::uint64_t>(t + 1) * 0x9E3779B97F4A7C15ull);
+      Rng rng(0);
       // Each step touches three random factor rows and, before that, a random place of the CSR
       // arrays: a chain of cache misses that left the cores waiting on memory (perf: 90% of the
       // time on the loads). Samples are drawn a batch at a time in stages, each stage
@@ -172,47 +180,51 @@ void BprModel::fit(const Dataset& train, const Params& params, FitContext& ctx) 
                item_factors_.row(j).data(), item_bias_[x.i], item_bias_[j], f, lr, regularization_);
         }
       };
-      if (by_user) {
-        // Users in a fresh random order each epoch, each drawing its share of the epoch's
-        // samples in one go (the count rounded at random, so every user weighs the same): the
-        // user's row and history stay in cache, only the two item rows of a step are far.
-        const auto users = static_cast<index_t>(active.size());
-        const index_t lo = users * t / nt, hi = users * (t + 1) / nt;
-        for (index_t a = lo; a < hi; ++a) {
-          const index_t u = active[a];
-          const index_t begin = indptr[u], size = indptr[u + 1] - begin;
-          auto count = static_cast<index_t>(per_user);
-          if (rng.uniform() < per_user - static_cast<double>(count)) ++count;
-          prefetch_row(user_factors_.row(u).data(), f);
-          for (index_t s0 = 0; s0 < count; s0 += kBatch) {
-            const index_t len = std::min(kBatch, count - s0);
+#pragma omp for schedule(dynamic, 1)
+      for (index_t task = 0; task < tasks; ++task) {
+        rng = Rng(epoch_seed ^ static_cast<std::uint64_t>(task + 1) * 0x9E3779B97F4A7C15ull);
+        if (by_user) {
+          // Users in a fresh random order each epoch, each drawing its share of the epoch's
+          // samples in one go (the count rounded at random, so every user weighs the same): the
+          // user's row and history stay in cache, only the two item rows of a step are far.
+          const auto users = static_cast<index_t>(active.size());
+          const index_t lo = task * kUsersPerTask, hi = std::min(users, lo + kUsersPerTask);
+          for (index_t a = lo; a < hi; ++a) {
+            const index_t u = active[a];
+            const index_t begin = indptr[u], size = indptr[u + 1] - begin;
+            auto count = static_cast<index_t>(per_user);
+            if (rng.uniform() < per_user - static_cast<double>(count)) ++count;
+            prefetch_row(user_factors_.row(u).data(), f);
+            for (index_t s0 = 0; s0 < count; s0 += kBatch) {
+              const index_t len = std::min(kBatch, count - s0);
+              for (index_t b = 0; b < len; ++b) {
+                batch[b].u = u;
+                batch[b].pos =
+                    begin + static_cast<index_t>(rng.below(static_cast<std::uint64_t>(size)));
+              }
+              draw_negatives(len);
+              run(len);
+            }
+          }
+        } else {
+          const index_t n = std::min(kSamplesPerTask, m.nnz() - task * kSamplesPerTask);
+          for (index_t s0 = 0; s0 < n; s0 += kBatch) {
+            const index_t len = std::min(kBatch, n - s0);
             for (index_t b = 0; b < len; ++b) {
-              batch[b].u = u;
-              batch[b].pos =
-                  begin + static_cast<index_t>(rng.below(static_cast<std::uint64_t>(size)));
+              Sample& x = batch[b];
+              x.pos = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(m.nnz())));
+              prefetch(&rows[x.pos]);
+              prefetch(&indices[x.pos]);
             }
             draw_negatives(len);
+            for (index_t b = 0; b < len; ++b) {
+              Sample& x = batch[b];
+              x.u = rows[x.pos];
+              prefetch_row(user_factors_.row(x.u).data(), f);
+              prefetch_search(indices + indptr[x.u], indptr[x.u + 1] - indptr[x.u]);
+            }
             run(len);
           }
-        }
-      } else {
-        const index_t n = m.nnz() / nt + (t < m.nnz() % nt ? 1 : 0);
-        for (index_t s0 = 0; s0 < n; s0 += kBatch) {
-          const index_t len = std::min(kBatch, n - s0);
-          for (index_t b = 0; b < len; ++b) {
-            Sample& x = batch[b];
-            x.pos = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(m.nnz())));
-            prefetch(&rows[x.pos]);
-            prefetch(&indices[x.pos]);
-          }
-          draw_negatives(len);
-          for (index_t b = 0; b < len; ++b) {
-            Sample& x = batch[b];
-            x.u = rows[x.pos];
-            prefetch_row(user_factors_.row(x.u).data(), f);
-            prefetch_search(indices + indptr[x.u], indptr[x.u + 1] - indptr[x.u]);
-          }
-          run(len);
         }
       }
     }

@@ -1,5 +1,6 @@
 #include "reckon/models/factor_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "reckon/core/error.hpp"
@@ -7,6 +8,28 @@
 #include "reckon/retrieval/topk.hpp"
 
 namespace reckon {
+
+Eigen::MatrixXf gram_matrix(const FactorMatrix& y, int threads) {
+  const Eigen::Index f = y.cols(), n = y.rows();
+  constexpr Eigen::Index kChunk = 2048;  // rows per task: 0.5 MB at 64 factors
+  const Eigen::Index chunks = (n + kChunk - 1) / kChunk;
+  Eigen::MatrixXf sum = Eigen::MatrixXf::Zero(f, f);
+#pragma omp parallel num_threads(std::max(1, threads)) if (chunks > 1)
+  {
+    // Lower triangles only (a rank-k update: half the flops of a full product), mirrored at
+    // the end. Eigen runs single-threaded inside our region.
+    Eigen::MatrixXf part = Eigen::MatrixXf::Zero(f, f);
+#pragma omp for schedule(dynamic, 1) nowait
+    for (Eigen::Index c = 0; c < chunks; ++c) {
+      const Eigen::Index first = c * kChunk, rows = std::min(kChunk, n - first);
+      part.selfadjointView<Eigen::Lower>().rankUpdate(y.middleRows(first, rows).transpose());
+    }
+#pragma omp critical(reckon_gram_matrix)
+    sum.triangularView<Eigen::Lower>() += part;
+  }
+  sum.triangularView<Eigen::StrictlyUpper>() = sum.transpose();
+  return sum;
+}
 
 void random_init(FactorMatrix& m, float scale, std::uint64_t seed) {
   Rng rng(seed);

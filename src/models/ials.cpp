@@ -10,6 +10,7 @@
 #include "reckon/core/error.hpp"
 #include "reckon/core/prefetch.hpp"
 #include "reckon/core/progress.hpp"
+#include "reckon/core/threads.hpp"
 
 namespace reckon {
 
@@ -180,7 +181,7 @@ constexpr index_t kGatherLimit = 1 << 20;  // floats: 4 MB
 void solve_rows(const CsrMatrix& m, const FactorMatrix& y, FactorMatrix& x, const HalfStep& h,
                 bool cholesky, int threads) {
   const Eigen::Index f = y.cols();
-  const Eigen::MatrixXf yty = (y.transpose() * y).eval();
+  const Eigen::MatrixXf yty = gram_matrix(y, threads);
   const index_t blocks = (m.rows() + kCgBlock - 1) / kCgBlock;
 #pragma omp parallel num_threads(threads)
   {
@@ -238,7 +239,7 @@ void IalsModel::fit(const Dataset& train, const Params& params, FitContext& ctx)
     progress.update(static_cast<double>(it + 1));
   }
   progress.finish();
-  yty_ = item_factors_.transpose() * item_factors_;
+  yty_ = gram_matrix(item_factors_, threads);
 }
 
 Eigen::VectorXf IalsModel::fold_in(const UserContext& user) const {
@@ -280,7 +281,7 @@ void IalsModel::load_extra(BinaryReader& r) {
   alpha_ = r.get<float>();
   regularization_ = r.get<float>();
   reg_exponent_ = r.get<float>();
-  yty_ = item_factors_.transpose() * item_factors_;
+  yty_ = gram_matrix(item_factors_, thread_budget());
 }
 
 }  // namespace reckon

@@ -1,15 +1,16 @@
 #pragma once
-// The process's thread budget: `--threads N` means N. OpenMP regions, Eigen's own products and
-// OpenBLAS all get the same N, set once when a command starts, and parallel regions never nest
+// The process's thread budget: `--threads N` means N. OpenMP regions and OpenBLAS get N, set
+// once when a command starts; Eigen gets 1 (its parallel products spin at their barriers, so
+// parallel work is split by our own loops, which run Eigen inside). Parallel regions never nest
 // (OpenMP's active levels are capped at 1): a model's loop over users on N threads must not
-// start Eigen or BLAS teams of their own inside, and `--threads 1` creates no thread.
+// start teams of its own inside, and `--threads 1` creates no thread.
 namespace reckon {
 
 // CPUs this process may run on: the affinity mask, capped by a cgroup v2 CPU quota
 // (cpu.max "quota period"), at least 1. Not the host's core count.
 int default_threads();
 
-// Sets the budget (0: default_threads()) for OpenMP, Eigen and OpenBLAS; returns it.
+// Sets the budget (0: default_threads()) for OpenMP and OpenBLAS (Eigen: 1); returns it.
 int set_thread_budget(int threads);
 
 // The budget last set (default_threads() before any call).

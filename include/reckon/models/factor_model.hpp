@@ -57,6 +57,10 @@ class FactorModel : public Model {
   mutable std::shared_ptr<const InnerProductIndex> index_;
 };
 
+// Y^T Y on `threads` threads of our own (rows in dynamic chunks, partial sums added): Eigen's
+// own parallel product spins at its barriers, which doubled the ials fit beside a busy core.
+Eigen::MatrixXf gram_matrix(const FactorMatrix& y, int threads);
+
 // Fills a matrix with N(0, scale^2)-ish values from a seeded generator (Box-Muller).
 void random_init(FactorMatrix& m, float scale, std::uint64_t seed);
 

@@ -7,6 +7,7 @@
 
 #include "reckon/core/random.hpp"
 #include "reckon/models/ease.hpp"
+#include "reckon/models/factor_model.hpp"
 #include "reckon/models/knn.hpp"
 #include "reckon/retrieval/topk.hpp"
 #include "test_support.hpp"
@@ -203,6 +204,29 @@ TEST(RatingModels, RmseOnMovieLens100kU1) {
     const EvalResult e = evaluate(*t.model, *train, u1.test, CsrMatrix(), o);
     EXPECT_LT(e.metrics.at("rmse"), rmse) << name;
     EXPECT_LT(e.metrics.at("mae"), mae) << name;
+  }
+}
+
+}  // namespace
+}  // namespace reckon
+
+namespace reckon {
+namespace {
+
+// The Gram matrix of factor rows, split over threads in chunks, equals Eigen's own product,
+// whatever the number of threads and rows (one chunk, several, a ragged last one).
+TEST(FactorModel, GramMatrixMatchesTheProductOnAnyThreadCount) {
+  for (const Eigen::Index rows : {0, 1, 2047, 2048, 5000}) {
+    FactorMatrix y(rows, 9);
+    random_init(y, 1.0f, 7);
+    const Eigen::MatrixXf want = y.transpose() * y;
+    for (const int threads : {1, 2, 3}) {
+      const Eigen::MatrixXf got = gram_matrix(y, threads);
+      ASSERT_EQ(got.rows(), 9);
+      EXPECT_LT((got - want).cwiseAbs().maxCoeff(), 1e-3f * (1.0f + want.cwiseAbs().maxCoeff()))
+          << rows << " rows, " << threads << " threads";
+      EXPECT_EQ(got, got.transpose()) << "not symmetric";
+    }
   }
 }
 
