@@ -153,9 +153,41 @@ void make_implicit(Dataset& d) {
   d.explicit_ratings = false;
 }
 
-ImportFormat resolve(const fs::path& source, ImportFormat f) {
-  if (f != ImportFormat::kAuto) return f;
-  return detect_format(source);
+// The column options given, as the user typed them, for messages.
+std::string column_options(const ImportOptions& o) {
+  std::string s;
+  auto add = [&](const char* flag, bool given) {
+    if (given) s += (s.empty() ? "" : ", ") + std::string(flag);
+  };
+  add("--user-col", !o.user_col.empty());
+  add("--item-col", !o.item_col.empty());
+  add("--rating-col", !o.rating_col.empty());
+  add("--time-col", !o.time_col.empty());
+  add("--session-col", !o.session_col.empty());
+  add("--sep", !o.sep.empty());
+  add("--header/--no-header", o.header.has_value());
+  return s;
+}
+
+// The format to read `source` with. Column options only make sense for delimited and JSONL
+// files: with them, a .txt of integers ("1 1 5") is read as columns, not as a LightGCN line
+// "user item item" (which had made "1 1 5" two interactions and ignored --rating-col), and a
+// format with fixed columns refuses them instead of ignoring them.
+ImportFormat resolve(const fs::path& source, const ImportOptions& o) {
+  const std::string columns = column_options(o);
+  ImportFormat f = o.format;
+  if (f == ImportFormat::kAuto) {
+    f = detect_format(source);
+    if (f == ImportFormat::kLightGcn && !columns.empty()) f = ImportFormat::kCsv;
+  }
+  const bool has_columns =
+      f == ImportFormat::kCsv || f == ImportFormat::kTsv || f == ImportFormat::kJsonl;
+  RECKON_CHECK(has_columns || columns.empty(),
+                     "{}: {} {} to csv, tsv and jsonl files, and this is read as {}, whose "
+                     "columns are fixed; pass --format csv (or tsv) to read it as columns",
+                     source.string(), columns,
+                     columns.find(',') == std::string::npos ? "applies" : "apply", to_string(f));
+  return f;
 }
 
 }  // namespace
@@ -325,7 +357,7 @@ Dataset import_dataset(const fs::path& source, const ImportOptions& o) {
 namespace {
 
 Dataset import_file(const fs::path& source, const ImportOptions& o) {
-  const ImportFormat format = resolve(source, o.format);
+  const ImportFormat format = resolve(source, o);
   if (format == ImportFormat::kRkd) {
     Dataset d = load_dataset(source);
     read_option_metadata(o, d);
@@ -349,7 +381,7 @@ Dataset import_file(const fs::path& source, const ImportOptions& o) {
 
 PredefinedSplit import_predefined_split(const fs::path& train, const fs::path& test,
                                         const ImportOptions& o) {
-  const ImportFormat format = resolve(train, o.format);
+  const ImportFormat format = resolve(train, o);
   RECKON_CHECK(format != ImportFormat::kRkd,
                "{}: a predefined split reads raw train and test files, not .rkd files",
                train.string());
@@ -358,7 +390,7 @@ PredefinedSplit import_predefined_split(const fs::path& train, const fs::path& t
   RECKON_CHECK(b.size() > 0, "{}: no interactions found", train.string());
   b.end_part();
   const std::size_t train_rows = b.size();
-  read_interactions(test, resolve(test, o.format), o, b);
+  read_interactions(test, resolve(test, o), o, b);
   RECKON_CHECK(b.size() > train_rows, "{}: no interactions found", test.string());
   PredefinedSplit split;
   std::vector<CsrMatrix> parts = b.build_parts(o.dedup, split.train, info.explicit_ratings);

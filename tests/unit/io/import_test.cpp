@@ -199,6 +199,27 @@ TEST(ImportLightGcn, ReadsUserItemLists) {
   EXPECT_NE(e.find("bad.txt:2: expected integer item ids"), std::string::npos) << e;
 }
 
+// "user item rating" in a .txt looks like a LightGCN line "user item item": column options
+// say which it is, and a format with fixed columns refuses them rather than ignore them.
+TEST(ImportLightGcn, ColumnOptionsMeanColumnsNotItemLists) {
+  TempDir dir;
+  const auto p = dir.file("ratings.txt", "1 1 5\n1 2 3\n2 1 4\n");
+  EXPECT_EQ(import_dataset(p, {}).num_interactions(), 6);  // read as item lists
+  ImportOptions o;
+  o.rating_col = "3";
+  const Dataset d = import_dataset(p, o);
+  EXPECT_EQ(d.num_interactions(), 3);
+  EXPECT_TRUE(d.explicit_ratings);
+  EXPECT_EQ(d.interactions.row_values(*d.users.find("1"))[0], 5.0f);
+  o.format = ImportFormat::kLightGcn;
+  const auto e = import_error(p, o);
+  EXPECT_NE(e.find("--rating-col applies to csv, tsv and jsonl files"), std::string::npos) << e;
+  ImportOptions ml;
+  ml.time_col = "4";
+  const auto m = import_error(dir.file("u.data", "1\t10\t5\t100\n"), ml);
+  EXPECT_NE(m.find("read as movielens"), std::string::npos) << m;
+}
+
 TEST(ImportMovieLens, DirectoryWithoutRatingsSaysWhatIsMissing) {
   TempDir dir;
   dir.file("ml/u.item", "1|Toy Story (1995)|01-Jan-1995||http://x|0|1\n");
