@@ -1,7 +1,8 @@
 // The model table: quality, fit time, time to recommend the top 20 to every user, and peak
 // memory, for every collaborative-filtering model on Gowalla (LightGCN split) and MovieLens-100K.
 // Each run is a forked child, so that its peak RSS is its own.
-// Usage: bench_models [--only NAME] [--skip NAME] [--dataset gowalla|ml100k|ml100k-ratings]
+// Usage: bench_models [--only NAME] [--skip NAME]
+//                     [--dataset gowalla|ml100k|ml100k-ratings|ml1m-ratings]
 #include <omp.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -181,26 +182,49 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Rating models on the official ML-100K split.
-  if (which == "all" || which == "ml100k-ratings") {
-    const PredefinedSplit u1 = import_predefined_split(data / "movielens-100k" / "u1.base",
-                                                       data / "movielens-100k" / "u1.test", {});
-    auto train = std::make_shared<const Dataset>(u1.train);
-    std::printf("\nml100k u1.base/u1.test: rating prediction\n%-10s %10s %10s %10s %10s\n", "model",
-                "fit s", "peak MB", "rmse", "mae");
-    for (const std::string m : {"mf", "svdpp"}) {
-      if (!wanted(m)) continue;
+  // Rating models on the official ML-100K split and on ML-1M 90/10 (random, seed 42).
+  const std::vector<Config> rating = {
+      {"mf", {}, "mf mcmc"},
+      {"mf", {{"solver", "sgd"}}, "mf sgd"},
+      {"mf", {{"solver", "als"}}, "mf als"},
+      {"svdpp", {}, "svdpp"},
+  };
+  for (const std::string name : {"ml100k-ratings", "ml1m-ratings"}) {
+    if (which != "all" && which != name) continue;
+    PredefinedSplit split;
+    if (name == "ml100k-ratings") {
+      split = import_predefined_split(data / "movielens-100k" / "u1.base",
+                                      data / "movielens-100k" / "u1.test", {});
+      std::printf("\nml100k u1.base/u1.test: rating prediction\n");
+    } else {
+      ImportOptions io;
+      io.format = ImportFormat::kMovieLens;
+      Dataset d = import_dataset(data / "movielens-1m" / "ratings-notime.dat.gz", io);
+      SplitOptions so;
+      so.kind = SplitKind::kRandom;
+      so.test_fraction = 0.1;
+      Split s = split_dataset(d, so);
+      split.train = std::move(s.train);
+      split.test = std::move(s.test);
+      std::printf("\nml1m 90/10 random split: rating prediction\n");
+    }
+    auto train = std::make_shared<const Dataset>(split.train);
+    std::printf("%-10s %10s %10s %10s %10s\n", "model", "fit s", "peak MB", "rmse", "mae");
+    for (const auto& c : rating) {
+      if (!wanted(c.model) || (name == "ml1m-ratings" && c.model == "svdpp")) continue;
       const Row r = in_child([&] {
         FitContext ctx;
-        TrainedModel t = train_model(m, train, {}, ctx);
+        ctx.verbose = false;
+        TrainedModel t = train_model(c.model, train, c.params, ctx);
         EvalOptions o;
         o.metrics = {"rmse", "mae"};
         o.progress = false;
-        const EvalResult e = evaluate(*t.model, *train, u1.test, CsrMatrix(), o);
+        const EvalResult e = evaluate(*t.model, *train, split.test, CsrMatrix(), o);
         return Row{t.fit_seconds, 0, e.metrics.at("rmse"), e.metrics.at("mae"), 0, true};
       });
-      std::printf("%-10s %10.2f %10.0f %10.4f %10.4f\n", m.c_str(), r.fit_s,
+      std::printf("%-10s %10.2f %10.0f %10.4f %10.4f\n", c.label.c_str(), r.fit_s,
                   static_cast<double>(r.peak_kb) / 1024.0, r.q1, r.q2);
+      std::fflush(stdout);
     }
   }
   return 0;

@@ -280,4 +280,10 @@ std::vector<index_t> CsrMatrix::row_ids() const {
   return out;
 }
 
+std::vector<index_t> CsrMatrix::column_counts() const {
+  std::vector<index_t> out(static_cast<std::size_t>(cols_), 0);
+  for (index_t c : indices_) ++out[c];
+  return out;
+}
+
 }  // namespace reckon

@@ -1,5 +1,8 @@
 #include "reckon/models/mf.hpp"
 
+#include <omp.h>
+#include <spdlog/spdlog.h>
+
 #include <Eigen/Cholesky>
 #include <Eigen/Dense>
 #include <algorithm>
@@ -7,6 +10,7 @@
 #include <numeric>
 
 #include "mf_gibbs.hpp"
+#include "mf_sgd.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/core/progress.hpp"
 #include "reckon/core/random.hpp"
@@ -15,50 +19,64 @@ namespace reckon {
 namespace {
 
 std::vector<ParamSpec> rating_specs(const char* factors, const char* epochs, const char* lr,
-                                    const char* reg, const char* bias_reg) {
+                                    const char* decay, const char* reg, const char* bias_reg) {
   return {
       {"factors", ParamType::kInt, factors, 1, 4096, "latent factors"},
       {"epochs", ParamType::kInt, epochs, 1, 100000, "passes over the ratings"},
       {"learning_rate", ParamType::kFloat, lr, 0, 10, "initial SGD step"},
-      {"decay", ParamType::kFloat, "0.98", 0, 1, "learning rate multiplier after each epoch"},
+      {"decay", ParamType::kFloat, decay, 0, 1, "learning rate multiplier after each epoch"},
       {"regularization", ParamType::kFloat, reg, 0, 100, "L2 penalty on factors"},
       {"bias_regularization", ParamType::kFloat, bias_reg, 0, 100, "L2 penalty on biases"},
       {"init_scale", ParamType::kFloat, "0.01", 0, 10, "standard deviation of the initial factors"},
   };
 }
 
-struct Rating {
-  index_t user, item;
-  float value;
-};
-
-std::vector<Rating> ratings_of(const CsrMatrix& m) {
-  std::vector<Rating> out;
-  out.reserve(static_cast<std::size_t>(m.nnz()));
-  for (index_t u = 0; u < m.rows(); ++u) {
-    const auto items = m.row_indices(u);
-    const auto values = m.row_values(u);
-    for (std::size_t k = 0; k < items.size(); ++k) out.push_back({u, items[k], values[k]});
-  }
-  return out;
-}
-
 }  // namespace
 
-// Defaults tuned on MovieLens-100K u1.base/u1.test (docs/BENCHMARKS.md).
+// The solvers' own defaults where factors and epochs are 0. sgd's were chosen on validation
+// sets carved from the training parts of ML-100K u1 and ML-1M 90/10 (docs/BENCHMARKS.md).
+namespace {
+struct SolverDefaults {
+  std::int64_t factors, epochs;
+};
+SolverDefaults defaults_of(const std::string& solver) {
+  if (solver == "sgd") return {128, 15};
+  if (solver == "als") return {64, 15};
+  return {10, 100};  // mcmc: 100 samples after the burn-in
+}
+}  // namespace
+
 std::vector<ParamSpec> MfModel::param_specs() {
   // The default solver is mcmc (10 factors, 100 samples after 20 sweeps, noise learned): 0.9045
-  // RMSE on u1; sgd does best with -p factors=100 (0.9157).
-  auto specs = rating_specs("10", "100", "0.007", "0.05", "0.02");
+  // RMSE on u1. sgd is the fast one.
+  auto specs = rating_specs("0", "0", "0.05", "1", "0.03", "0.02");
+  specs[0].min = specs[1].min = 0;
+  specs[0].doc = "latent factors (0: the solver's default: sgd 128, als 64, mcmc 10)";
+  specs[1].doc =
+      "passes over the ratings; sgd: at least (see validation); als: iterations; mcmc: "
+      "samples kept (0: the solver's default: sgd 15, als 15, mcmc 100)";
+  specs[2].doc = "sgd: AdaGrad's base step (per-row steps shrink as gradients accumulate)";
+  specs.push_back({"prior_regularization", ParamType::kFloat, "6", 0, 1e6,
+                   "sgd, als: L2 on factors not scaled by counts: a row with n ratings is "
+                   "penalised (regularization * n + prior_regularization) |x|^2, which shrinks "
+                   "rows with few ratings hardest"});
+  specs.push_back({"validation", ParamType::kFloat, "0.02", 0, 0.5,
+                   "sgd: share of the training ratings held out; after `epochs` the fit goes on "
+                   "(up to max_epochs) while their RMSE improves, and keeps the best epoch, so "
+                   "that sparse data, whose factors grow slowly, gets the epochs it needs; 0: "
+                   "exactly `epochs` epochs on all ratings"});
+  specs.push_back(
+      {"max_epochs", ParamType::kInt, "60", 1, 100000, "sgd with validation: the most epochs"});
   specs.push_back(
       {"solver",
        ParamType::kString,
        "mcmc",
        0,
        -1,
-       "sgd; als (alternating ridge regressions of factors and biases, regularisation "
-       "scaled by each row's count as in ALS-WR; epochs = ALS iterations); or mcmc (Bayesian MF "
-       "by Gibbs sampling, predictions averaged over samples; epochs = samples kept)",
+       "sgd (fast: parallel blocked SGD with AdaGrad steps); als (alternating ridge regressions "
+       "of factors and biases; epochs = ALS iterations); or mcmc (Bayesian MF by Gibbs "
+       "sampling, predictions averaged over samples; the most accurate, several times slower; "
+       "epochs = samples kept)",
        {"sgd", "als", "mcmc"}});
   specs.push_back({"burn_in", ParamType::kInt, "20", 0, 100000, "mcmc: sweeps discarded first"});
   specs.push_back(
@@ -87,11 +105,12 @@ namespace {
 
 // One ALS half-step for biased MF: for each row r of `m` (ratings), solve for [x_r, b_r] given
 // the other side's factors `y` and biases `by`: minimise
-//   sum_k (v_k - mu - by_k - b_r - x_r . y_k)^2 + reg * n_r * |x_r|^2 + breg * n_r * b_r^2.
+//   sum_k (v_k - mu - by_k - b_r - x_r . y_k)^2 + (reg * n_r + prior) |x_r|^2 + breg * n_r b_r^2.
 void als_rows(const CsrMatrix& m, const FactorMatrix& y, const std::vector<float>& by, float mu,
-              float reg, float breg, FactorMatrix& x, std::vector<float>& bx) {
+              float reg, float prior, float breg, int threads, FactorMatrix& x,
+              std::vector<float>& bx) {
   const Eigen::Index f = y.cols();
-#pragma omp parallel
+#pragma omp parallel num_threads(threads)
   {
     Eigen::MatrixXf a(f + 1, f + 1);
     Eigen::VectorXf rhs(f + 1), z(f + 1);
@@ -113,7 +132,7 @@ void als_rows(const CsrMatrix& m, const FactorMatrix& y, const std::vector<float
         a.selfadjointView<Eigen::Lower>().rankUpdate(z);
         rhs += (vals[k] - mu - by[cols[k]]) * z;
       }
-      a.diagonal().head(f).array() += reg * n;
+      a.diagonal().head(f).array() += reg * n + prior;
       a(f, f) += breg * n;
       const Eigen::VectorXf sol = a.selfadjointView<Eigen::Lower>().llt().solve(rhs);
       x.row(r) = sol.head(f).transpose();
@@ -124,9 +143,9 @@ void als_rows(const CsrMatrix& m, const FactorMatrix& y, const std::vector<float
 
 }  // namespace
 
-void MfModel::initialise(const CsrMatrix& m, const Params& params, const FitContext& ctx) {
+void MfModel::initialise(const CsrMatrix& m, Eigen::Index f, const Params& params,
+                         const FitContext& ctx) {
   RECKON_CHECK(m.nnz() > 0, "{}: no ratings to learn from", name());
-  const auto f = params.get_int("factors");
   regularization_ = static_cast<float>(params.get_float("regularization"));
   mu_ = 0;
   for (float v : m.values()) mu_ += v;
@@ -141,14 +160,16 @@ void MfModel::initialise(const CsrMatrix& m, const Params& params, const FitCont
 }
 
 void MfModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
-  const auto f = params.get_int("factors");
-  const auto epochs = params.get_int("epochs");
-  float lr = static_cast<float>(params.get_float("learning_rate"));
-  const float decay = static_cast<float>(params.get_float("decay"));
+  const std::string& solver = params.get_string("solver");
+  const SolverDefaults defaults = defaults_of(solver);
+  const auto f = params.get_int("factors") > 0 ? params.get_int("factors") : defaults.factors;
+  const auto epochs = params.get_int("epochs") > 0 ? params.get_int("epochs") : defaults.epochs;
   const float breg = static_cast<float>(params.get_float("bias_regularization"));
+  const float prior = static_cast<float>(params.get_float("prior_regularization"));
+  const int threads = ctx.threads > 0 ? ctx.threads : omp_get_max_threads();
   const CsrMatrix& m = train.interactions;
-  initialise(m, params, ctx);
-  if (params.get_string("solver") == "mcmc") {
+  initialise(m, f, params, ctx);
+  if (solver == "mcmc") {
     detail::GibbsOptions o;
     o.factors = static_cast<int>(f);
     o.burn_in = static_cast<int>(params.get_int("burn_in"));
@@ -162,39 +183,36 @@ void MfModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
     item_bias_ = std::move(g.item_bias);
     return;
   }
-  if (params.get_string("solver") == "als") {
+  if (solver == "als") {
     const CsrMatrix t = m.transposed();
     Progress progress("fit mf (als)", static_cast<double>(epochs), "iterations");
     for (std::int64_t e = 0; e < epochs; ++e) {
-      als_rows(m, item_factors_, item_bias_, mu_, regularization_, breg, user_factors_, user_bias_);
-      als_rows(t, user_factors_, user_bias_, mu_, regularization_, breg, item_factors_, item_bias_);
+      als_rows(m, item_factors_, item_bias_, mu_, regularization_, prior, breg, threads,
+               user_factors_, user_bias_);
+      als_rows(t, user_factors_, user_bias_, mu_, regularization_, prior, breg, threads,
+               item_factors_, item_bias_);
       progress.update(static_cast<double>(e + 1));
     }
+    progress.finish();
     return;
   }
-  std::vector<Rating> ratings = ratings_of(m);
-  Rng rng(ctx.seed);
-  Progress progress("fit mf", static_cast<double>(epochs), "epochs");
-  for (std::int64_t e = 0; e < epochs; ++e) {
-    rng.shuffle(std::span<Rating>(ratings));
-    for (const auto& r : ratings) {
-      float* p = user_factors_.row(r.user).data();
-      float* q = item_factors_.row(r.item).data();
-      float pred = mu_ + user_bias_[r.user] + item_bias_[r.item];
-      for (Eigen::Index k = 0; k < f; ++k) pred += p[k] * q[k];
-      const float err = r.value - pred;
-      user_bias_[r.user] += lr * (err - breg * user_bias_[r.user]);
-      item_bias_[r.item] += lr * (err - breg * item_bias_[r.item]);
-      for (Eigen::Index k = 0; k < f; ++k) {
-        const float pk = p[k], qk = q[k];
-        p[k] += lr * (err * qk - regularization_ * pk);
-        q[k] += lr * (err * pk - regularization_ * qk);
-      }
-    }
-    lr *= decay;
-    progress.update(static_cast<double>(e + 1));
-  }
-  progress.finish();
+  detail::SgdOptions o;
+  o.epochs = static_cast<int>(epochs);
+  o.learning_rate = static_cast<float>(params.get_float("learning_rate"));
+  o.decay = static_cast<float>(params.get_float("decay"));
+  o.regularization = regularization_;
+  o.prior_regularization = prior;
+  o.bias_regularization = breg;
+  o.validation = params.get_float("validation");
+  o.max_epochs = static_cast<int>(params.get_int("max_epochs"));
+  o.threads = threads;
+  o.seed = ctx.seed;
+  Progress progress("fit mf (sgd)", static_cast<double>(epochs), "epochs");
+  const detail::SgdResult r =
+      detail::sgd_mf(m, mu_, o, user_factors_, item_factors_, user_bias_, item_bias_, progress);
+  if (o.validation > 0 && ctx.verbose)
+    spdlog::info("mf (sgd): kept epoch {} of {} (held-out RMSE {:.4f})", r.best_epoch, r.epochs,
+                 r.validation_rmse);
 }
 
 Eigen::VectorXf MfModel::ridge_fold_in(const UserContext& user,
@@ -247,7 +265,7 @@ void MfModel::load_extra(BinaryReader& r) {
 // Default: Bayesian SVD++ (10 factors, 100 samples after 20 sweeps): 0.8988 RMSE on ML-100K u1;
 // sgd does best with -p factors=100 -p epochs=60 (0.9091).
 std::vector<ParamSpec> SvdppModel::param_specs() {
-  auto specs = rating_specs("10", "100", "0.005", "0.05", "0.05");
+  auto specs = rating_specs("10", "100", "0.005", "0.98", "0.05", "0.05");
   specs.push_back({"solver",
                    ParamType::kString,
                    "mcmc",
@@ -277,7 +295,7 @@ void SvdppModel::fit(const Dataset& train, const Params& params, FitContext& ctx
   const float decay = static_cast<float>(params.get_float("decay"));
   const float breg = static_cast<float>(params.get_float("bias_regularization"));
   const CsrMatrix& m = train.interactions;
-  initialise(m, params, ctx);
+  initialise(m, f, params, ctx);
   if (params.get_string("solver") == "mcmc") {
     detail::GibbsOptions o;
     o.factors = static_cast<int>(f);

@@ -70,6 +70,8 @@ class CsrMatrix {
   CsrMatrix select(std::span<const index_t> rows, std::span<const index_t> cols) const;
   // Row of each nonzero (the COO row ids).
   std::vector<index_t> row_ids() const;
+  // Nonzeros per column (an item's number of users).
+  std::vector<index_t> column_counts() const;
 
   bool operator==(const CsrMatrix&) const = default;
 

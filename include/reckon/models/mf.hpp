@@ -23,7 +23,8 @@ class MfModel : public FactorModel {
   void load_extra(BinaryReader& in) override;
   void validate_extra(const Dataset& train) const override;
   // Mean rating, zero biases, random factors, history sizes: what both fits start from.
-  void initialise(const CsrMatrix& train, const Params& params, const FitContext& ctx);
+  void initialise(const CsrMatrix& train, Eigen::Index factors, const Params& params,
+                  const FitContext& ctx);
   // The user's bias: learned for a known, unchanged user; estimated from the history otherwise.
   float user_bias(const UserContext& user) const;
   bool known_unchanged(const UserContext& user) const;

@@ -148,7 +148,9 @@ TEST(HostileGzip, TrailerSizeClaimDoesNotDriveTheReservation) {
   // The stream's CRC/length check fails on the altered trailer or it reads: either way, no
   // 4 GB reservation and no crash.
   const auto e = import_error(p, o);
-  if (!e.empty()) EXPECT_NE(e.find("claim.csv.gz"), std::string::npos) << e;
+  if (!e.empty()) {
+    EXPECT_NE(e.find("claim.csv.gz"), std::string::npos) << e;
+  }
 }
 
 TEST(HostilePipe, StandardInputAndFifosAreReadOnce) {
