@@ -69,28 +69,37 @@ void sample_rows(const CsrMatrix& m, const Mat& y, float mu, const Hyper& h, dou
   const auto d = x.cols();
   const auto f = d - 1;
   const Vec prior = h.lambda * h.mu;
-#pragma omp parallel for schedule(dynamic, 64)
-  for (index_t r = 0; r < m.rows(); ++r) {
-    Mat precision = h.lambda;
-    Vec b = prior;
-    Vec z(d);
-    const auto items = m.row_indices(r);
-    const auto values = m.row_values(r);
-    for (std::size_t k = 0; k < items.size(); ++k) {
-      const index_t j = items[k];
-      z.head(f) = y.row(j).head(f).transpose();
-      z[f] = 1.0;
-      double t = values[k] - mu - y(j, f);
-      if (offset) t -= z.head(f).dot(offset->row(r).transpose());
-      precision.selfadjointView<Eigen::Lower>().rankUpdate(z, alpha);
-      b.noalias() += (alpha * t) * z;
+#pragma omp parallel
+  {
+    // The row's other side gathered ([y_j factors, 1] per rating), so that the precision is
+    // one blocked rank-n update instead of n rank-1 updates.
+    Mat g;
+    Vec t;
+#pragma omp for schedule(dynamic, 16)
+    for (index_t r = 0; r < m.rows(); ++r) {
+      const auto items = m.row_indices(r);
+      const auto values = m.row_values(r);
+      const auto n = static_cast<Eigen::Index>(items.size());
+      g.resize(n, d);
+      t.resize(n);
+      for (Eigen::Index k = 0; k < n; ++k) {
+        const index_t j = items[k];
+        g.row(k).head(f) = y.row(j).head(f);
+        g(k, f) = 1.0;
+        t[k] = values[k] - mu - y(j, f);
+        if (offset) t[k] -= g.row(k).head(f).dot(offset->row(r));
+      }
+      Mat precision = h.lambda;
+      precision.selfadjointView<Eigen::Lower>().rankUpdate(g.transpose(), alpha);
+      Vec b = prior;
+      b.noalias() += alpha * (g.transpose() * t);
+      const Eigen::LLT<Mat> llt(precision.selfadjointView<Eigen::Lower>());
+      // Each row its own generator: the same samples whatever the thread count.
+      Rng rng(seed ^ (static_cast<std::uint64_t>(r) * 0x9E3779B97F4A7C15ull));
+      Vec e(d);
+      for (Eigen::Index k = 0; k < d; ++k) e[k] = standard_normal(rng);
+      x.row(r) = (llt.solve(b) + llt.matrixU().solve(e)).transpose();
     }
-    const Eigen::LLT<Mat> llt(precision.selfadjointView<Eigen::Lower>());
-    // Each row its own generator: the same samples whatever the thread count.
-    Rng rng(seed ^ (static_cast<std::uint64_t>(r) * 0x9E3779B97F4A7C15ull));
-    Vec e(d);
-    for (Eigen::Index k = 0; k < d; ++k) e[k] = standard_normal(rng);
-    x.row(r) = (llt.solve(b) + llt.matrixU().solve(e)).transpose();
   }
 }
 
