@@ -5,16 +5,27 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <limits>
 
 #include "reckon/core/error.hpp"
+#include "reckon/core/progress.hpp"
 #include "reckon/retrieval/topk.hpp"
 
 extern "C" {
-// LAPACK (OpenBLAS): Cholesky factorisation and inverse from it, in place.
+// LAPACK and BLAS (OpenBLAS), column-major: Cholesky factorisation of a block, the triangular
+// solve and symmetric rank-k update of a blocked factorisation, and the inverse from the factor
+// in its two halves (spotri = strtri + slauum).
 void spotrf_(const char* uplo, const int* n, float* a, const int* lda, int* info);
-void spotri_(const char* uplo, const int* n, float* a, const int* lda, int* info);
+void strsm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m,
+            const int* n, const float* alpha, const float* a, const int* lda, float* b,
+            const int* ldb);
+void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha,
+            const float* a, const int* lda, const float* beta, float* c, const int* ldc);
+void strtri_(const char* uplo, const char* diag, const int* n, float* a, const int* lda, int* info);
+void slauum_(const char* uplo, const int* n, float* a, const int* lda, int* info);
 }
 
 namespace reckon {
@@ -28,6 +39,33 @@ double available_memory() {
   std::string unit;
   while (in >> key >> kb >> unit)
     if (key == "MemAvailable:") return kb * 1024.0;
+  return 0;
+}
+
+// G = L L^T in place (lower triangle, column-major, n x n), right-looking by panels of
+// columns so that it can show progress: each panel is factorised (spotrf), the column below it
+// solved (strsm) and the trailing matrix updated (ssyrk, where nearly all the n^3/3 flops are).
+// Returns 0, or the column where G turned out not to be positive definite (1-based).
+int blocked_cholesky(float* a, int n, Progress& progress) {
+  constexpr int kPanel = 512;
+  const char lower = 'L', right = 'R', trans = 'T', no_trans = 'N', non_unit = 'N';
+  const float one = 1.0f, minus_one = -1.0f;
+  const double total = static_cast<double>(n) * n * n / 3.0;
+  for (int k = 0; k < n; k += kPanel) {
+    const int kb = std::min(kPanel, n - k), rest = n - k - kb;
+    float* akk = a + k + static_cast<std::size_t>(k) * n;
+    int info = 0;
+    spotrf_(&lower, &kb, akk, &n, &info);
+    if (info != 0) return k + info;
+    if (rest > 0) {
+      float* below = akk + kb;
+      float* trailing = below + static_cast<std::size_t>(kb) * n;
+      strsm_(&right, &lower, &trans, &non_unit, &rest, &kb, &one, akk, &n, below, &n);
+      ssyrk_(&lower, &no_trans, &rest, &kb, &minus_one, below, &n, &one, trailing, &n);
+    }
+    progress.update(total - static_cast<double>(rest) * rest * rest / 3.0);
+  }
+  progress.finish();
   return 0;
 }
 
@@ -56,32 +94,64 @@ void EaseModel::fit(const Dataset& train, const Params& params, FitContext& ctx)
   const float lambda = static_cast<float>(params.get_float("lambda"));
   const int threads = ctx.threads > 0 ? ctx.threads : omp_get_max_threads();
 
+  // The inverse is what bounds the fit: ~n^3 flops (a third factorising, two thirds inverting)
+  // on an n x n matrix, against the Gram matrix's sum of squared user history lengths.
+  const double flops = static_cast<double>(n_) * static_cast<double>(n_) * static_cast<double>(n_);
+  if (ctx.verbose)
+    spdlog::info("ease: {} items: a {:.1f} GB item-item matrix and ~n^3 = {:.1e} flops to invert",
+                 n_, need / 1e9, flops);
+
   // G = X^T X + lambda I, one row per item (rows are owned by one thread each: no races).
   b_.assign(static_cast<std::size_t>(n_) * static_cast<std::size_t>(n_), 0.0f);
   const CsrMatrix iu = ui.transposed();
+  {
+    Progress progress("ease: Gram matrix", static_cast<double>(n_), "items");
+    std::atomic<index_t> done{0};
 #pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
-  for (index_t i = 0; i < n_; ++i) {
-    float* row = b_.data() + static_cast<std::size_t>(i) * static_cast<std::size_t>(n_);
-    const auto users = iu.row_indices(i);
-    const auto wi = iu.row_values(i);
-    for (std::size_t k = 0; k < users.size(); ++k) {
-      const auto items = ui.row_indices(users[k]);
-      const auto wj = ui.row_values(users[k]);
-      for (std::size_t t = 0; t < items.size(); ++t) row[items[t]] += wi[k] * wj[t];
+    for (index_t i = 0; i < n_; ++i) {
+      float* row = b_.data() + static_cast<std::size_t>(i) * static_cast<std::size_t>(n_);
+      const auto users = iu.row_indices(i);
+      const auto wi = iu.row_values(i);
+      for (std::size_t k = 0; k < users.size(); ++k) {
+        const auto items = ui.row_indices(users[k]);
+        const auto wj = ui.row_values(users[k]);
+        for (std::size_t t = 0; t < items.size(); ++t) row[items[t]] += wi[k] * wj[t];
+      }
+      row[i] += lambda;
+      const index_t d = ++done;
+      if ((d & 255) == 0 && omp_get_thread_num() == 0) progress.update(static_cast<double>(d));
     }
-    row[i] += lambda;
+    progress.finish();
   }
   // P = G^-1 in place. The matrix is symmetric, so row- and column-major agree; LAPACK fills one
-  // triangle, which is mirrored afterwards.
+  // triangle, which is mirrored afterwards. The factorisation shows its progress; the two
+  // halves of the inverse (as many flops each as the factorisation) are LAPACK calls that
+  // cannot, so each gets a line with its ETA from the factorisation's measured speed.
   const int n = static_cast<int>(n_);
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    Progress progress("ease: Cholesky factor", flops / 3.0, "Gflop", 1e9);
+    const int failed = blocked_cholesky(b_.data(), n, progress);
+    RECKON_CHECK(failed == 0,
+                 "ease: the Gram matrix is not positive definite (at column {}); raise lambda",
+                 failed);
+  }
+  const double rate =
+      flops / 3.0 /
+      std::max(1e-3, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  const char lower = 'L', non_unit = 'N';
   int info = 0;
-  const char uplo = 'L';
-  spotrf_(&uplo, &n, b_.data(), &n, &info);
-  RECKON_CHECK(info == 0,
-               "ease: the Gram matrix is not positive definite (LAPACK info {}); raise lambda",
-               info);
-  spotri_(&uplo, &n, b_.data(), &n, &info);
-  RECKON_CHECK(info == 0, "ease: inverting the Gram matrix failed (LAPACK info {})", info);
+  auto phase = [&](const char* what) {
+    if (ctx.verbose && flops > 1e11)  // under a second or so: not worth a line
+      spdlog::info("ease: {} ({:.1e} flops): about {:.0f} s at the factorisation's {:.0f} GFlop/s",
+                   what, flops / 3.0, flops / 3.0 / rate, rate / 1e9);
+  };
+  phase("inverting the factor");
+  strtri_(&lower, &non_unit, &n, b_.data(), &n, &info);
+  RECKON_CHECK(info == 0, "ease: inverting the Cholesky factor failed (LAPACK info {})", info);
+  phase("multiplying the inverse factors");
+  slauum_(&lower, &n, b_.data(), &n, &info);
+  RECKON_CHECK(info == 0, "ease: forming the inverse failed (LAPACK info {})", info);
   // Column-major lower triangle = row-major upper triangle: P[i][j] valid for j >= i.
 #pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
   for (index_t i = 0; i < n_; ++i)
