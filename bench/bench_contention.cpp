@@ -5,7 +5,7 @@
 // ratio of the wall times. With N threads on N cores and one core's worth taken away, a loop
 // that shares its work well takes N/(N-1/2)... about 1.33-1.5x; spinning barriers and static
 // partitions take 2x and more. Each run is a forked child.
-// Usage: bench_contention [--reps N] [--only NAME] [--threads N]
+// Usage: bench_contention [--reps N] [--only NAME] [--threads N] [--busy LOOPS]
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -70,12 +70,13 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int reps = 3, threads = 0;
+  int reps = 3, threads = 0, loops = 1;
   std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--reps")) reps = std::max(1, std::atoi(argv[i + 1]));
     if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--busy")) loops = std::max(1, std::atoi(argv[i + 1]));
   }
   Progress::set_enabled(false);
   const auto data = data_dir() / "gowalla";
@@ -109,11 +110,12 @@ int main(int argc, char** argv) {
        }},
   };
 
-  std::printf("Gowalla: %lld users, %lld items, %lld interactions; %d threads, %d reps each\n",
-              static_cast<long long>(train->num_users()),
-              static_cast<long long>(train->num_items()),
-              static_cast<long long>(train->num_interactions()),
-              threads > 0 ? threads : default_threads(), reps);
+  std::printf(
+      "Gowalla: %lld users, %lld items, %lld interactions; %d threads, %d reps each, %d busy "
+      "loop(s)\n",
+      static_cast<long long>(train->num_users()), static_cast<long long>(train->num_items()),
+      static_cast<long long>(train->num_interactions()), threads > 0 ? threads : default_threads(),
+      reps, loops);
   std::printf("%-14s %9s %9s %9s %9s %7s\n", "workload", "quiet s", "quiet cpu", "busy s",
               "busy cpu", "ratio");
   for (const Workload& w : workloads) {
@@ -121,7 +123,8 @@ int main(int argc, char** argv) {
     std::vector<double> wall[2], cpu[2];
     for (int r = 0; r < reps; ++r) {
       for (int busy = 0; busy < 2; ++busy) {
-        const pid_t loop = busy ? start_busy_loop() : 0;
+        std::vector<pid_t> busy_loops;
+        for (int l = 0; busy && l < loops; ++l) busy_loops.push_back(start_busy_loop());
         const auto c = bench::run_in_child<2>([&] {
           set_thread_budget(threads);
           std::array<double, 2> out{};
@@ -132,7 +135,7 @@ int main(int argc, char** argv) {
           });
           return out;
         });
-        if (busy) stop(loop);
+        for (const pid_t pid : busy_loops) stop(pid);
         if (!c.ok) {
           std::printf("%-14s failed\n", w.label.c_str());
           return 1;

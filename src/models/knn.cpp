@@ -89,6 +89,15 @@ CsrMatrix top_neighbours(const CsrMatrix& a_b, const CsrMatrix& b_a, const KnnOp
                          int threads, const char* what) {
   const index_t n = a_b.rows();
   const std::vector<float> mass = row_mass(a_b);
+  // The cosines' denominator |a|^alpha |b|^(1-alpha) from powers taken once per row: pow() per
+  // candidate pair was 40% of the Gowalla fit (perf). Same values as knn_similarity().
+  const bool jaccard = o.similarity == Similarity::kJaccard;
+  std::vector<double> left(jaccard ? 0 : static_cast<std::size_t>(n)),
+      right(jaccard ? 0 : static_cast<std::size_t>(n));
+  for (std::size_t r = 0; r < left.size(); ++r) {
+    left[r] = std::pow(static_cast<double>(mass[r]), o.asymmetric_alpha);
+    right[r] = std::pow(static_cast<double>(mass[r]), 1.0 - o.asymmetric_alpha);
+  }
   std::vector<std::vector<ScoredItem>> rows(static_cast<std::size_t>(n));
   Progress progress(std::string("fit ") + what, static_cast<double>(n), "rows");
   std::atomic<index_t> done{0};
@@ -118,7 +127,9 @@ CsrMatrix top_neighbours(const CsrMatrix& a_b, const CsrMatrix& b_a, const KnnOp
         const float both = acc[j];
         acc[j] = 0.0f;
         if (j == i) continue;
-        const double s = knn_similarity(o, both, mass[i], mass[j]);
+        const double s = jaccard    ? knn_similarity(o, both, mass[i], mass[j])
+                         : both > 0 ? both / (left[i] * right[j] + o.shrinkage)
+                                    : 0.0;
         if (s > 0) cand.push_back({j, static_cast<float>(s)});
       }
       auto better = [](const ScoredItem& x, const ScoredItem& y) {
