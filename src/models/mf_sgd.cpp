@@ -7,6 +7,7 @@
 #include <limits>
 #include <numeric>
 
+#include "reckon/core/error.hpp"
 #include "reckon/core/random.hpp"
 
 namespace reckon::detail {
@@ -192,6 +193,13 @@ SgdResult sgd_mf(const CsrMatrix& m, float mu, const SgdOptions& o, FactorMatrix
     user_bias = std::move(best_user_bias), item_bias = std::move(best_item_bias);
   }
   if (result.best_epoch == 0) result.best_epoch = result.epochs;
+  auto finite = [](const std::vector<float>& v) {
+    return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+  };
+  RECKON_CHECK(users.allFinite() && items.allFinite() && finite(user_bias) && finite(item_bias),
+               "mf (sgd): the fit diverged (factors are no longer finite numbers); lower "
+               "learning_rate (now {})",
+               o.learning_rate);
   return result;
 }
 

@@ -2,8 +2,9 @@
 // Explicit-rating matrix factorisation with biases, predicting ratings:
 //   mf:    r_ui = mu + b_u + b_i + p_u . q_i                                  (Koren et al. 2009)
 //   svdpp: r_ui = mu + b_u + b_i + q_i . (p_u + |N(u)|^-1/2 sum_{j in N(u)} y_j)  (Koren 2008)
-// trained by SGD over shuffled ratings with a decaying learning rate. `reckon evaluate` reports
-// RMSE and MAE for them.
+// mf's solvers: Bayesian (Gibbs sampling, mf_gibbs), parallel blocked SGD with AdaGrad steps
+// (mf_sgd) and ALS; svdpp's: Bayesian and SGD over each user's ratings with a decaying step.
+// `reckon evaluate` reports RMSE and MAE for them.
 #include "reckon/models/factor_model.hpp"
 
 namespace reckon {

@@ -163,6 +163,36 @@ TEST(Ease, RefusesWhenTheMatrixDoesNotFit) {
   EXPECT_NE(e.find("GB"), std::string::npos) << e;
 }
 
+// A step size far too large must not leave NaN factors behind: the fit either stays finite or
+// refuses, naming the parameter to lower.
+TEST(RatingModels, SgdWithAHugeStepIsFiniteOrRefused) {
+  std::vector<index_t> u, i;
+  std::vector<float> v;
+  for (index_t a = 0; a < 40; ++a)
+    for (index_t b = 0; b < 30; ++b)
+      if ((a * 7 + b * 3) % 4 != 0) {
+        u.push_back(a), i.push_back(b);
+        v.push_back(static_cast<float>(1 + (a * b) % 5));
+      }
+  Dataset d =
+      test::make_dataset(CsrMatrix::from_coordinates(40, 30, u, i, v, {}, DedupPolicy::kLast));
+  d.explicit_ratings = true;
+  auto train = std::make_shared<const Dataset>(std::move(d));
+  for (const std::string lr : {"2", "10"}) {
+    FitContext ctx;
+    ctx.verbose = false;
+    try {
+      TrainedModel t = train_model(
+          "mf", train, {{"solver", "sgd"}, {"learning_rate", lr}, {"init_scale", "10"}}, ctx);
+      std::vector<float> out(30);
+      t.model->score(known(*train, 3), out);
+      for (float x : out) EXPECT_TRUE(std::isfinite(x)) << lr;
+    } catch (const InvalidInput& e) {
+      EXPECT_NE(std::string(e.what()).find("learning_rate"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(RatingModels, LearnItemEffects) {
   // Item 0 is always rated 5, item 1 always 1; every user rated both, plus item 2 = 3.
   std::vector<index_t> u, i;
