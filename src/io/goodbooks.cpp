@@ -28,8 +28,11 @@ int column_of(const std::vector<std::string_view>& header, std::string_view name
 
 fs::path goodbooks_ratings_file(const fs::path& dir) {
   fs::path f = find_file(dir, {"ratings.csv"});
+  // The v2 repository without its ratings, beside the Kaggle v1 files (as ../shared/data has it).
+  if (f.empty()) f = find_file(dir / "kaggle-v1", {"ratings.csv"});
   RECKON_CHECK(!f.empty(),
-               "{}: not a goodbooks-10k directory: ratings.csv (or ratings.csv.gz) is missing",
+               "{}: not a goodbooks-10k directory: ratings.csv (or ratings.csv.gz, here or in "
+               "kaggle-v1/) is missing",
                dir.string());
   return f;
 }

@@ -218,6 +218,8 @@ ImportFormat detect_format(const fs::path& source) {
       if (!detail::find_file(source, {"books.csv"}).empty()) return ImportFormat::kGoodbooks;
     }
     if (!detail::find_file(source, {"train.txt"}).empty()) return ImportFormat::kLightGcn;
+    if (!detail::find_file(source / "kaggle-v1", {"ratings.csv"}).empty())
+      return ImportFormat::kGoodbooks;
     throw InvalidInput(fmt::format(
         "{}: cannot tell the format of this directory: expected u.data or ratings.dat "
         "(MovieLens), ratings.csv with movies.csv (MovieLens 20M/25M) or books.csv (goodbooks), "

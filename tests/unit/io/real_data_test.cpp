@@ -85,6 +85,8 @@ TEST_F(RealData, GoodbooksKaggleV1) {
   EXPECT_GT(tags->vocabulary().size(), 1000u);
   EXPECT_EQ(d.item_features.find("title")->text(*d.items.find("1")),
             "The Hunger Games (The Hunger Games, #1)");
+  // The dataset's own directory finds the Kaggle ratings beside the v2 files.
+  EXPECT_EQ(import_dataset(root_ / "goodbooks-10k", {}).num_interactions(), d.num_interactions());
 }
 
 TEST_F(RealData, SessionClicksWithSemicolons) {
