@@ -1,5 +1,7 @@
 #include "reckon/core/csr_matrix.hpp"
 
+#include "reckon/core/binary_io.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -278,6 +280,24 @@ std::vector<index_t> CsrMatrix::row_ids() const {
   for (index_t r = 0; r < rows_; ++r)
     std::fill(out.begin() + indptr_[r], out.begin() + indptr_[r + 1], r);
   return out;
+}
+
+void CsrMatrix::write(BinaryWriter& w) const {
+  w.put<index_t>(rows_);
+  w.put<index_t>(cols_);
+  w.put_vector(indptr_);
+  w.put_vector(indices_);
+  w.put_vector(values_);
+}
+
+CsrMatrix CsrMatrix::read(BinaryReader& r, bool sorted_columns) {
+  const auto rows = r.get<index_t>(), cols = r.get<index_t>();
+  auto indptr = r.get_vector<index_t>();
+  auto indices = r.get_vector<index_t>();
+  auto values = r.get_vector<float>();
+  if (sorted_columns)
+    return CsrMatrix(rows, cols, std::move(indptr), std::move(indices), std::move(values));
+  return unchecked(rows, cols, std::move(indptr), std::move(indices), std::move(values));
 }
 
 std::vector<index_t> CsrMatrix::column_counts() const {

@@ -159,24 +159,6 @@ CsrMatrix top_neighbours(const CsrMatrix& a_b, const CsrMatrix& b_a, const KnnOp
   return CsrMatrix::unchecked(n, n, std::move(indptr), std::move(indices), std::move(values));
 }
 
-void write_csr(BinaryWriter& w, const CsrMatrix& m) {
-  w.put<index_t>(m.rows());
-  w.put<index_t>(m.cols());
-  w.put_vector(m.indptr());
-  w.put_vector(m.indices());
-  w.put_vector(m.values());
-}
-
-CsrMatrix read_csr(BinaryReader& r, bool sorted_columns) {
-  const auto rows = r.get<index_t>(), cols = r.get<index_t>();
-  auto indptr = r.get_vector<index_t>();
-  auto indices = r.get_vector<index_t>();
-  auto values = r.get_vector<float>();
-  if (sorted_columns)
-    return CsrMatrix(rows, cols, std::move(indptr), std::move(indices), std::move(values));
-  return CsrMatrix::unchecked(rows, cols, std::move(indptr), std::move(indices), std::move(values));
-}
-
 }  // namespace
 
 // Defaults tuned on the Gowalla LightGCN split (docs/BENCHMARKS.md).
@@ -214,8 +196,8 @@ std::vector<ScoredItem> ItemKnnModel::similar_items(index_t item, std::size_t k)
   return out;
 }
 
-void ItemKnnModel::save(BinaryWriter& w) const { write_csr(w, neighbours_); }
-void ItemKnnModel::load(BinaryReader& r) { neighbours_ = read_csr(r, false); }
+void ItemKnnModel::save(BinaryWriter& w) const { neighbours_.write(w); }
+void ItemKnnModel::load(BinaryReader& r) { neighbours_ = CsrMatrix::read(r, false); }
 
 void ItemKnnModel::validate(const Dataset& train) const {
   RECKON_CHECK(neighbours_.rows() == train.num_items() && neighbours_.cols() == train.num_items(),
@@ -283,7 +265,7 @@ void UserKnnModel::save(BinaryWriter& w) const {
   w.put<double>(options_.shrinkage);
   w.put<index_t>(options_.neighbours);
   w.put_string(options_.weighting);
-  write_csr(w, user_items_);
+  user_items_.write(w);
 }
 
 void UserKnnModel::load(BinaryReader& r) {
@@ -294,7 +276,7 @@ void UserKnnModel::load(BinaryReader& r) {
   options_.shrinkage = r.get<double>();
   options_.neighbours = r.get<index_t>();
   options_.weighting = r.get_string();
-  user_items_ = read_csr(r, true);
+  user_items_ = CsrMatrix::read(r, true);
   item_users_ = user_items_.transposed();
   user_mass_ = row_mass(user_items_);
 }

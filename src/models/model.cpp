@@ -8,6 +8,7 @@
 #include "reckon/io/json.hpp"
 #include "reckon/io/text.hpp"
 #include "reckon/models/bpr.hpp"
+#include "reckon/models/content.hpp"
 #include "reckon/models/ease.hpp"
 #include "reckon/models/ials.hpp"
 #include "reckon/models/knn.hpp"
@@ -58,6 +59,9 @@ std::span<const ModelInfo> registered_models() {
        SvdppModel::param_specs(), [] { return std::make_unique<SvdppModel>(); }},
       {"ease", "EASE: closed-form item-item regression (Steck 2019), dense, memory-checked",
        EaseModel::param_specs(), [] { return std::make_unique<EaseModel>(); }},
+      {"content",
+       "content-based: TF-IDF vectors of item labels and text, user profile = weighted mean",
+       ContentModel::param_specs(), [] { return std::make_unique<ContentModel>(); }},
   };
   return models;
 }

@@ -39,6 +39,20 @@ fs::path TempDir::gz_file(std::string_view name, std::string_view content) const
   return p;
 }
 
+void add_item_features(Dataset& d, index_t groups) {
+  const index_t n = d.num_items();
+  FeatureColumn genre("genre", FeatureKind::kMultiCategorical, n);
+  FeatureColumn title("title", FeatureKind::kText, n);
+  for (index_t i = 0; i < n; ++i) {
+    genre.add_label(i, "g" + std::to_string(i % groups));
+    if (i % 3 == 0) genre.add_label(i, "common");
+    title.set_text(i, "Item number " + std::to_string(i) + " of group " +
+                          std::string(1, static_cast<char>('a' + i % groups)) + "x");
+  }
+  d.item_features.add(std::move(genre));
+  d.item_features.add(std::move(title));
+}
+
 Dataset make_dataset(CsrMatrix interactions) {
   Dataset d;
   std::vector<std::string> users, items;

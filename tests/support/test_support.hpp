@@ -26,6 +26,9 @@ class TempDir {
 // A dataset with users "u0".."u{n-1}" and items "i0".."i{m-1}" around `interactions`, empty
 // feature tables of the right size.
 Dataset make_dataset(CsrMatrix interactions);
+// Item features for models that read them (content): a "genre" label column (item % groups,
+// so that items of a taste group of `groups` share labels) and a "title" text column.
+void add_item_features(Dataset& d, index_t groups);
 
 // $RECKON_DATA_DIR or <source>/../shared/data; nullopt when the folder is missing.
 std::optional<std::filesystem::path> shared_data();

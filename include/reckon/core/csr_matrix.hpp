@@ -9,6 +9,9 @@
 
 namespace reckon {
 
+class BinaryWriter;
+class BinaryReader;
+
 // What to keep when the same (row, col) pair occurs more than once.
 enum class DedupPolicy { kLast, kFirst, kSum, kMax };
 
@@ -74,6 +77,11 @@ class CsrMatrix {
   std::vector<index_t> column_counts() const;
 
   bool operator==(const CsrMatrix&) const = default;
+
+  // Model-file serialisation: shape, row pointers, columns, values (no times). read() checks
+  // every pointer and index (unordered columns allowed unless `sorted_columns`).
+  void write(BinaryWriter& w) const;
+  static CsrMatrix read(BinaryReader& r, bool sorted_columns);
 
  private:
   index_t rows_ = 0;

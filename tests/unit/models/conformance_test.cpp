@@ -34,6 +34,7 @@ std::shared_ptr<const Dataset> generated() {
   auto d = std::make_shared<Dataset>(test::make_dataset(
       CsrMatrix::from_coordinates(users, items, u, i, v, t, DedupPolicy::kLast)));
   d->explicit_ratings = true;
+  test::add_item_features(*d, 2);  // the two taste groups share labels (content)
   return d;
 }
 

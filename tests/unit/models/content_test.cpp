@@ -1,0 +1,112 @@
+// The content model on cases small enough to work out by hand.
+#include "reckon/models/content.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "test_support.hpp"
+
+namespace reckon {
+namespace {
+
+// Items 0 {x}, 1 {x, y}, 2 {y}, 3 (no features): both labels are in two of four items, so they
+// have the same IDF and the unit vectors are (1, 0), (1, 1)/sqrt2, (0, 1) and nothing.
+std::shared_ptr<const Dataset> three_items(const std::vector<index_t>& history_items) {
+  std::vector<index_t> u(history_items.size(), 0);
+  auto d = std::make_shared<Dataset>(test::make_dataset(CsrMatrix::from_coordinates(
+      2, 4, u, history_items, std::vector<float>(history_items.size(), 1.0f), {},
+      DedupPolicy::kLast)));
+  FeatureColumn genre("genres", FeatureKind::kMultiCategorical, 4);
+  genre.add_label(0, "x");
+  genre.add_label(1, "x");
+  genre.add_label(1, "y");
+  genre.add_label(2, "y");
+  d->item_features.add(std::move(genre));
+  return d;
+}
+
+TEST(Content, ScoresAreTheProfileDotTheItemVectorsByHand) {
+  const auto d = three_items({0});
+  FitContext ctx;
+  ctx.verbose = false;
+  TrainedModel t = train_model("content", d, {}, ctx);
+  const std::vector<index_t> history = {0};
+  UserContext user;
+  user.history = history;
+  std::vector<float> out(4);
+  t.model->score(user, out);
+  EXPECT_NEAR(out[0], 1.0, 1e-6);
+  EXPECT_NEAR(out[1], 1.0 / std::sqrt(2.0), 1e-6);
+  EXPECT_NEAR(out[2], 0.0, 1e-6);
+  EXPECT_EQ(out[3], 0.0f);
+  // A weighted mean: weights 3 on item 0 and 1 on item 2 give the profile (3/4, 1/4).
+  const std::vector<index_t> two = {0, 2};
+  const std::vector<float> weights = {3, 1};
+  user.history = two;
+  user.weights = weights;
+  t.model->score(user, out);
+  EXPECT_NEAR(out[1], (0.75 + 0.25) / std::sqrt(2.0), 1e-6);
+  EXPECT_NEAR(out[2], 0.25, 1e-6);
+  // Similar items by cosine: item 1 is 1/sqrt2 from both others; item 3 has none.
+  const auto sim = t.model->similar_items(1, 5);
+  ASSERT_EQ(sim.size(), 2u);
+  EXPECT_EQ(sim[0].item, 0);
+  EXPECT_EQ(sim[1].item, 2);
+  EXPECT_NEAR(sim[0].score, 1.0 / std::sqrt(2.0), 1e-6);
+  EXPECT_TRUE(t.model->similar_items(3, 5).empty());
+}
+
+TEST(Content, TimeDecayHalvesOlderInteractions) {
+  const auto d = three_items({0});
+  FitContext ctx;
+  ctx.verbose = false;
+  TrainedModel t = train_model("content", d, {{"half_life_days", "1"}}, ctx);
+  const std::vector<index_t> history = {0, 2};
+  const std::vector<std::int64_t> times = {0, 86400};  // item 0 a day before item 2
+  UserContext user;
+  user.history = history;
+  user.times = times;
+  std::vector<float> out(4);
+  t.model->score(user, out);
+  // Weights 1/2 and 1, normalised: profile (1/3, 2/3).
+  EXPECT_NEAR(out[0], 1.0 / 3, 1e-6);
+  EXPECT_NEAR(out[2], 2.0 / 3, 1e-6);
+}
+
+TEST(Content, TextTermsAndColumnChoice) {
+  auto d = std::make_shared<Dataset>(*three_items({0}));
+  FeatureColumn title("title", FeatureKind::kText, 4);
+  title.set_text(0, "The Red Planet");
+  title.set_text(1, "Blue planet, red sky");
+  title.set_text(2, "Green");
+  title.set_text(3, "Planet of the Apes");
+  d->item_features.add(std::move(title));
+  FitContext ctx;
+  ctx.verbose = false;
+  // Only the title: terms in at least two items are "the", "red" and "planet".
+  TrainedModel t = train_model("content", d, {{"columns", "title"}}, ctx);
+  const auto* m = dynamic_cast<const ContentModel*>(t.model.get());
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->item_vectors().cols(), 3);
+  EXPECT_EQ(m->item_vectors().row_size(2), 0);  // "green" is in one item only
+  EXPECT_EQ(m->item_vectors().row_size(3), 2);  // "planet", "the"
+  const auto sim = t.model->similar_items(0, 5);
+  ASSERT_FALSE(sim.empty());
+  EXPECT_EQ(sim[0].item, 1);  // shares "red" and "planet"
+}
+
+TEST(Content, RefusesDataWithoutFeaturesAndUnknownColumns) {
+  auto d = std::make_shared<Dataset>(test::make_dataset(
+      CsrMatrix::from_coordinates(1, 2, std::vector<index_t>{0}, std::vector<index_t>{1},
+                                  std::vector<float>{1.0f}, {}, DedupPolicy::kLast)));
+  FitContext ctx;
+  ctx.verbose = false;
+  auto e = test::error_of([&] { train_model("content", d, {}, ctx); });
+  EXPECT_NE(e.find("no usable features"), std::string::npos) << e;
+  e = test::error_of([&] { train_model("content", three_items({0}), {{"columns", "tags"}}, ctx); });
+  EXPECT_NE(e.find("no item feature column \"tags\" (known: genres)"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace reckon
