@@ -153,6 +153,18 @@ void ContentModel::fit(const Dataset& train, const Params& params, FitContext& c
     }
     features += static_cast<index_t>(kept.size());
   }
+  // Only features some item has (labels of items outside the training data are dropped): a
+  // model file then has no more feature columns than entries, which load() checks, so that a
+  // crafted column count cannot drive the profile's allocation.
+  {
+    std::vector<index_t> used(static_cast<std::size_t>(features), -1);
+    for (const index_t f : cols) used[f] = 0;
+    index_t next = 0;
+    for (auto& u : used)
+      if (u == 0) u = next++;
+    for (auto& f : cols) f = used[f];
+    features = next;
+  }
   RECKON_CHECK(features > 0,
                "content: the items have no usable features ({} label or text columns); import "
                "item metadata (--items FILE) or name columns with -p columns=...",
@@ -257,10 +269,11 @@ void ContentModel::load(BinaryReader& r) {
   half_life_days_ = r.get<float>();
   RECKON_CHECK(std::isfinite(half_life_days_) && half_life_days_ >= 0,
                "{}: corrupt content model (half-life)", r.what());
-  vectors_ = CsrMatrix::read(r, true);
-  RECKON_CHECK(std::all_of(vectors_.values().begin(), vectors_.values().end(),
-                           [](float v) { return std::isfinite(v); }),
-               "{}: corrupt content model (a feature weight is not a finite number)", r.what());
+  vectors_ = CsrMatrix::read(r, true);  // checks structure, indices and finite weights
+  RECKON_CHECK(vectors_.cols() <= vectors_.nnz(),
+               "{}: corrupt content model ({} features for {} entries: every feature is some "
+               "item's)",
+               r.what(), vectors_.cols(), vectors_.nnz());
   postings_ = vectors_.transposed();
 }
 

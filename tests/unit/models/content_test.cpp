@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "reckon/core/binary_io.hpp"
 #include "test_support.hpp"
 
 namespace reckon {
@@ -94,6 +95,31 @@ TEST(Content, TextTermsAndColumnChoice) {
   const auto sim = t.model->similar_items(0, 5);
   ASSERT_FALSE(sim.empty());
   EXPECT_EQ(sim[0].item, 1);  // shares "red" and "planet"
+}
+
+// A model file whose feature count is far beyond its entries (it would size every profile) is
+// refused at load, as is a weight that is not a finite number.
+TEST(Content, CraftedVectorsAreRefused) {
+  auto body = [](index_t cols, float value) {
+    BinaryWriter w;
+    w.put<float>(0.0f);
+    w.put<index_t>(2);
+    w.put<index_t>(cols);
+    w.put_vector(std::vector<index_t>{0, 1, 1});
+    w.put_vector(std::vector<index_t>{0});
+    w.put_vector(std::vector<float>{value});
+    return std::string(w.bytes());
+  };
+  auto load = [](const std::string& bytes) {
+    return test::error_of([&] {
+      ContentModel m;
+      BinaryReader r(bytes, "crafted.rkm");
+      m.load(r);
+    });
+  };
+  EXPECT_EQ(load(body(1, 0.5f)), "");
+  EXPECT_NE(load(body(index_t{1} << 40, 0.5f)).find("corrupt content model"), std::string::npos);
+  EXPECT_NE(load(body(1, std::nanf(""))).find("not a finite number"), std::string::npos);
 }
 
 TEST(Content, RefusesDataWithoutFeaturesAndUnknownColumns) {
