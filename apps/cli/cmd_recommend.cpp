@@ -52,6 +52,12 @@ void add_recommend_command(CLI::App& app) {
                      !demo.occupation.empty(),
                  "recommend: give --user ID, or --like ITEM and/or --age/--gender/--occupation");
     if (age >= 0) demo.age = age;
+    const bool demographics = age >= 0 || !demo.gender.empty() || !demo.occupation.empty();
+    // Nothing given is silently dropped: a known user's answer comes from their history alone,
+    // so favourites or demographics beside --user are refused rather than ignored.
+    RECKON_CHECK(user.empty() || (likes.empty() && !demographics),
+                 "recommend: --user recommends from that user's history; --like, --age, "
+                 "--gender and --occupation describe a stranger: give one or the other");
     const TrainedModel t = load_model_file(model_path);
     const Recommender rec(t);
     Recommendation r;
@@ -62,6 +68,11 @@ void add_recommend_command(CLI::App& app) {
         note = fmt::format("user \"{}\" is unknown: showing popular items", user);
     } else {
       r = rec.for_stranger(likes, demo, k);
+      // The models score a history; demographics choose the fallback when there is none.
+      if (!likes.empty() && demographics)
+        note = fmt::format(
+            "{} recommends from the favourites; the demographics are used only without them",
+            t.model->name());
       if (r.source == "demographic-popular") note = "popular among users with these demographics";
       if (r.source == "popular") note = "no user matches these demographics: showing popular items";
     }

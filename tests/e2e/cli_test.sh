@@ -85,6 +85,7 @@ grep -q '"source": "model"' "$work/out" && ok || fail "recommend source: $(cat "
 expect_ok "recommend unknown user" "$RECKON" recommend "$work/p.rkm" --user stranger
 grep -q "source: popular" "$work/out" && ok || fail "unknown user not popular: $(cat "$work/out")"
 expect_error "recommend bad like" 'unknown item "zzz"' "$RECKON" recommend "$work/p.rkm" --like zzz
+expect_error "recommend user with likes" "give one or the other" "$RECKON" recommend "$work/p.rkm" --user u1 --like i1
 expect_error "similar unsupported" "does not compute similar items" "$RECKON" similar "$work/p.rkm" --item a
 expect_error "unknown model" 'unknown model "magic"' "$RECKON" train "$work/r.rkd" --model magic -o "$work/m.rkm"
 expect_error "bad param" 'unknown parameter' "$RECKON" train "$work/r.rkd" --model popular -p nope=1 -o "$work/m.rkm"
