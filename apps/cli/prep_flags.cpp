@@ -42,6 +42,11 @@ void add_import_flags(CLI::App* cmd, ImportFlags& f) {
                 "the first line names the columns (default: detect)");
   cmd->add_option("--items", o.items, "item metadata file (CSV/TSV/JSONL with an id column)");
   cmd->add_option("--users", o.users, "user features file (CSV/TSV/JSONL with an id column)");
+  cmd->add_option("--items-id-col", o.items_id_col,
+                  "the --items file's id column: header name, JSON key or 1-based position "
+                  "(default: id, item_id, movieId, book_id, ...)");
+  cmd->add_option("--users-id-col", o.users_id_col,
+                  "the --users file's id column: header name, JSON key or 1-based position");
   cmd->add_option("--dedup", f.dedup, "repeated user-item pairs: last, first, sum, max")
       ->capture_default_str();
   cmd->add_flag("--implicit", o.implicit, "ignore ratings: every interaction weighs 1");

@@ -144,8 +144,8 @@ void read_format_metadata(ImportFormat format, const ReadInfo& info, Dataset& d)
 }
 
 void read_option_metadata(const ImportOptions& o, Dataset& d) {
-  if (!o.items.empty()) read_metadata(o.items, d.items, d.item_features, o);
-  if (!o.users.empty()) read_metadata(o.users, d.users, d.user_features, o);
+  if (!o.items.empty()) read_metadata(o.items, d.items, d.item_features, o, o.items_id_col);
+  if (!o.users.empty()) read_metadata(o.users, d.users, d.user_features, o, o.users_id_col);
 }
 
 void make_implicit(Dataset& d) {

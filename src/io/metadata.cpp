@@ -1,5 +1,7 @@
 // Item/user metadata files (--items, --users): a delimited file with a header, or JSON lines,
 // keyed by an id column. Column kinds are inferred from the values.
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -77,7 +79,7 @@ void add_columns(std::vector<RawColumn>& raw, FeatureTable& table) {
 }
 
 void read_delimited_metadata(const fs::path& path, const IdMap& ids, FeatureTable& table,
-                             const ImportOptions& o) {
+                             const ImportOptions& o, std::string_view id_column) {
   LineReader in(path);
   std::string_view line;
   if (!in.next(line)) in.fail_message("empty file: expected a header line naming the columns");
@@ -95,12 +97,29 @@ void read_delimited_metadata(const fs::path& path, const IdMap& ids, FeatureTabl
   std::vector<std::string> header;
   for (auto x : f) header.emplace_back(trim(x));
   int id_col = 0;
-  for (const auto& name : kIdNames) {
-    auto it = std::find_if(header.begin(), header.end(),
-                           [&](const std::string& h) { return to_lower(h) == name; });
-    if (it != header.end()) {
-      id_col = static_cast<int>(it - header.begin());
-      break;
+  if (!id_column.empty()) {
+    const auto named = std::find_if(header.begin(), header.end(), [&](const std::string& h) {
+      return to_lower(h) == to_lower(id_column);
+    });
+    const auto position = parse_int(id_column);
+    if (named != header.end()) {
+      id_col = static_cast<int>(named - header.begin());
+    } else if (position && *position >= 1 &&
+               *position <= static_cast<std::int64_t>(header.size())) {
+      id_col = static_cast<int>(*position - 1);
+    } else {
+      throw InvalidInput(fmt::format("{}:1: no id column \"{}\" (columns: {})", path.string(),
+                                     excerpt(id_column),
+                                     excerpt(fmt::format("{}", fmt::join(header, ", ")), 200)));
+    }
+  } else {
+    for (const auto& name : kIdNames) {
+      auto it = std::find_if(header.begin(), header.end(),
+                             [&](const std::string& h) { return to_lower(h) == name; });
+      if (it != header.end()) {
+        id_col = static_cast<int>(it - header.begin());
+        break;
+      }
     }
   }
   std::vector<RawColumn> raw;
@@ -139,7 +158,11 @@ void read_delimited_metadata(const fs::path& path, const IdMap& ids, FeatureTabl
   add_columns(raw, table);
 }
 
-void read_jsonl_metadata(const fs::path& path, const IdMap& ids, FeatureTable& table) {
+void read_jsonl_metadata(const fs::path& path, const IdMap& ids, FeatureTable& table,
+                         std::string_view id_column) {
+  // The id key: the one named, else the first known id name a line has.
+  const std::vector<std::string> id_names =
+      id_column.empty() ? kIdNames : std::vector<std::string>{to_lower(id_column)};
   LineReader in(path);
   std::string_view line;
   std::map<std::string, RawColumn> columns;
@@ -152,7 +175,7 @@ void read_jsonl_metadata(const fs::path& path, const IdMap& ids, FeatureTable& t
     nlohmann::json obj = std::move(*parsed);
     if (!obj.is_object()) in.fail("a JSON object", line);
     std::string id;
-    for (const auto& name : kIdNames) {
+    for (const auto& name : id_names) {
       for (auto it = obj.begin(); it != obj.end(); ++it) {
         if (to_lower(it.key()) != name) continue;
         id = it->is_string() ? it->get<std::string>() : it->dump();
@@ -160,11 +183,14 @@ void read_jsonl_metadata(const fs::path& path, const IdMap& ids, FeatureTable& t
       }
       if (!id.empty()) break;
     }
-    if (id.empty()) in.fail("an \"id\" or \"item_id\" field", line);
+    if (id.empty())
+      in.fail(id_column.empty() ? std::string("an \"id\" or \"item_id\" field")
+                                : fmt::format("a \"{}\" field", excerpt(id_column)),
+              line);
     auto row = ids.find(id);
     if (!row) continue;
     for (auto it = obj.begin(); it != obj.end(); ++it) {
-      if (std::find(kIdNames.begin(), kIdNames.end(), to_lower(it.key())) != kIdNames.end())
+      if (std::find(id_names.begin(), id_names.end(), to_lower(it.key())) != id_names.end())
         continue;
       auto [c, inserted] = columns.try_emplace(it.key());
       if (inserted) {
@@ -195,14 +221,14 @@ void read_jsonl_metadata(const fs::path& path, const IdMap& ids, FeatureTable& t
 }  // namespace
 
 void read_metadata(const fs::path& path, const IdMap& ids, FeatureTable& table,
-                   const ImportOptions& options) {
+                   const ImportOptions& options, std::string_view id_column) {
   if (table.rows() != ids.size()) table = FeatureTable(ids.size());
   std::string name = path.filename().string();
   if (name.ends_with(".gz")) name.resize(name.size() - 3);
   if (name.ends_with(".jsonl") || name.ends_with(".json") || name.ends_with(".ndjson")) {
-    read_jsonl_metadata(path, ids, table);
+    read_jsonl_metadata(path, ids, table, id_column);
   } else {
-    read_delimited_metadata(path, ids, table, options);
+    read_delimited_metadata(path, ids, table, options, id_column);
   }
 }
 

@@ -25,6 +25,9 @@ struct ImportOptions {
   std::optional<bool> header;   // empty = detect from the first line
   std::filesystem::path items;  // item metadata (CSV/TSV/JSONL with an id column)
   std::filesystem::path users;  // user features
+  // Their id columns (a header name or key, or a 1-based position); empty = the first of id,
+  // item_id, movieId, book_id, user_id, ... (else the first column).
+  std::string items_id_col, users_id_col;
   DedupPolicy dedup = DedupPolicy::kLast;
   bool implicit = false;  // ignore ratings: every interaction has value 1
   std::string name;       // dataset name; defaults to the source's name
@@ -52,8 +55,9 @@ PredefinedSplit import_predefined_split(const std::filesystem::path& train,
 
 // Item or user metadata from a delimited or JSONL file keyed by the ids of `ids`; rows for ids
 // not in `ids` are skipped. Column kinds are inferred (numbers, labels, '|' lists, text).
+// `id_column`: the id column's name (or 1-based position; a JSON key), empty = guess.
 void read_metadata(const std::filesystem::path& path, const IdMap& ids, FeatureTable& table,
-                   const ImportOptions& options);
+                   const ImportOptions& options, std::string_view id_column = {});
 
 // The name of the format auto-detection picks for `source`, for messages.
 ImportFormat detect_format(const std::filesystem::path& source);

@@ -289,6 +289,36 @@ TEST(ImportMetadata, InfersColumnKinds) {
   EXPECT_EQ(d.user_features.find("tags")->format(0), "x|y");
 }
 
+// Ratings keyed by work_id with a metadata file that also has a book_id column (which the
+// guess would take): --items-id-col names the one that matches, in CSV and JSON lines alike.
+TEST(ImportMetadata, NamedIdColumn) {
+  TempDir dir;
+  const auto data = dir.file("r.csv", "user,item\nu,w1\nv,w2\n");
+  ImportOptions o = csv();
+  o.items = dir.file("books.csv", "book_id,work_id,title\n7,w1,First\n8,w2,Second\n");
+  o.items_id_col = "work_id";
+  Dataset d = import_dataset(data, o);
+  EXPECT_EQ(d.item_features.find("title")->text(*d.items.find("w2")), "Second");
+  EXPECT_EQ(d.item_features.find("work_id"), nullptr);  // the id is not a feature
+  EXPECT_NE(d.item_features.find("book_id"), nullptr);
+  o.items_id_col = "2";  // by position
+  d = import_dataset(data, o);
+  EXPECT_EQ(d.item_features.find("title")->text(*d.items.find("w1")), "First");
+  o.items =
+      dir.file("books.jsonl", "{\"book_id\": 7, \"work_id\": \"w1\", \"title\": \"First\"}\n");
+  o.items_id_col = "work_id";
+  d = import_dataset(data, o);
+  EXPECT_EQ(d.item_features.find("title")->text(*d.items.find("w1")), "First");
+  o.items_id_col = "edition";
+  auto e = import_error(data, o);
+  EXPECT_NE(e.find("books.jsonl:1: expected a \"edition\" field"), std::string::npos) << e;
+  o.items = dir / "books.csv";
+  e = import_error(data, o);
+  EXPECT_NE(e.find("no id column \"edition\" (columns: book_id, work_id, title)"),
+            std::string::npos)
+      << e;
+}
+
 TEST(ImportPredefined, SharesOneIdSpace) {
   TempDir dir;
   const auto train = dir.file("train.txt", "0 1 2\n1 2\n");
