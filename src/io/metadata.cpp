@@ -158,22 +158,19 @@ void read_delimited_metadata(const fs::path& path, const IdMap& ids, FeatureTabl
   add_columns(raw, table);
 }
 
-void read_jsonl_metadata(const fs::path& path, const IdMap& ids, FeatureTable& table,
-                         std::string_view id_column) {
-  // The id key: the one named, else the first known id name a line has.
+// JSON metadata: one object per line (JSON lines), or one array of objects (a .json export),
+// told apart by the first non-blank character.
+void read_json_metadata(const fs::path& path, const IdMap& ids, FeatureTable& table,
+                        const ImportOptions& o, std::string_view id_column) {
+  // The id key: the one named, else the first known id name an object has.
   const std::vector<std::string> id_names =
       id_column.empty() ? kIdNames : std::vector<std::string>{to_lower(id_column)};
-  LineReader in(path);
-  std::string_view line;
+  const std::string want_id = id_column.empty() ? std::string("an \"id\" or \"item_id\" field")
+                                                : fmt::format("a \"{}\" field", excerpt(id_column));
   std::map<std::string, RawColumn> columns;
   std::vector<std::string> order;
-  while (in.next(line)) {
-    if (trim(line).empty()) continue;
-    std::string why;
-    auto parsed = parse_json(line, &why);
-    if (!parsed) in.fail(fmt::format("a JSON object ({})", why), line);
-    nlohmann::json obj = std::move(*parsed);
-    if (!obj.is_object()) in.fail("a JSON object", line);
+  // One object's values; returns false when it has no id.
+  auto take = [&](const nlohmann::json& obj) {
     std::string id;
     for (const auto& name : id_names) {
       for (auto it = obj.begin(); it != obj.end(); ++it) {
@@ -183,12 +180,9 @@ void read_jsonl_metadata(const fs::path& path, const IdMap& ids, FeatureTable& t
       }
       if (!id.empty()) break;
     }
-    if (id.empty())
-      in.fail(id_column.empty() ? std::string("an \"id\" or \"item_id\" field")
-                                : fmt::format("a \"{}\" field", excerpt(id_column)),
-              line);
+    if (id.empty()) return false;
     auto row = ids.find(id);
-    if (!row) continue;
+    if (!row) return true;
     for (auto it = obj.begin(); it != obj.end(); ++it) {
       if (std::find(id_names.begin(), id_names.end(), to_lower(it.key())) != id_names.end())
         continue;
@@ -212,6 +206,54 @@ void read_jsonl_metadata(const fs::path& path, const IdMap& ids, FeatureTable& t
       }
       c->second.values[*row] = std::move(value);
     }
+    return true;
+  };
+
+  bool array = false;
+  {
+    LineReader first(path);
+    std::string_view line;
+    while (first.next(line))
+      if (!trim(line).empty()) {
+        array = trim(line).starts_with('[');
+        break;
+      }
+  }
+  LineReader in(path);
+  std::string_view line;
+  if (array) {
+    // The whole document is parsed at once (depth-bounded), so its size is bounded by the
+    // import's memory budget: a JSON tree takes several times its text.
+    const std::size_t budget = (o.max_memory > 0 ? o.max_memory : default_import_memory()) / 8;
+    std::string text;
+    while (in.next(line)) {
+      text.append(line);
+      text.push_back('\n');
+      RECKON_CHECK(text.size() <= budget,
+                   "{}: a JSON array of more than {} MB; give it as JSON lines (one object per "
+                   "line) or raise --max-memory",
+                   path.string(), budget / 1000000);
+    }
+    std::string why;
+    const auto doc = parse_json(text, &why);
+    RECKON_CHECK(doc.has_value(), "{}: expected a JSON array of objects ({})", path.string(), why);
+    RECKON_CHECK(doc->is_array(), "{}: expected a JSON array of objects", path.string());
+    for (std::size_t k = 0; k < doc->size(); ++k) {
+      const auto& obj = (*doc)[k];
+      RECKON_CHECK(obj.is_object(), "{}: element {} of the array: expected a JSON object",
+                   path.string(), k + 1);
+      RECKON_CHECK(take(obj), "{}: element {} of the array: expected {}", path.string(), k + 1,
+                   want_id);
+    }
+  } else {
+    while (in.next(line)) {
+      if (trim(line).empty()) continue;
+      std::string why;
+      auto parsed = parse_json(line, &why);
+      if (!parsed) in.fail(fmt::format("a JSON object ({})", why), line);
+      if (!parsed->is_object()) in.fail("a JSON object", line);
+      if (!take(*parsed)) in.fail(want_id, line);
+    }
   }
   std::vector<RawColumn> raw;
   for (const auto& name : order) raw.push_back(std::move(columns[name]));
@@ -226,7 +268,7 @@ void read_metadata(const fs::path& path, const IdMap& ids, FeatureTable& table,
   std::string name = path.filename().string();
   if (name.ends_with(".gz")) name.resize(name.size() - 3);
   if (name.ends_with(".jsonl") || name.ends_with(".json") || name.ends_with(".ndjson")) {
-    read_jsonl_metadata(path, ids, table, id_column);
+    read_json_metadata(path, ids, table, options, id_column);
   } else {
     read_delimited_metadata(path, ids, table, options, id_column);
   }

@@ -319,6 +319,30 @@ TEST(ImportMetadata, NamedIdColumn) {
       << e;
 }
 
+// A .json export that is one array of objects reads like JSON lines; what is not an object
+// is an error naming the element.
+TEST(ImportMetadata, JsonArrayOfObjects) {
+  TempDir dir;
+  const auto data = dir.file("r.csv", "user,item\nu,a\nv,b\n");
+  ImportOptions o = csv();
+  o.items = dir.file("items.json",
+                     "[\n  {\"id\": \"a\", \"title\": \"Alpha\", \"tags\": [\"x\", \"y\"]},\n"
+                     "  {\"id\": \"b\", \"title\": \"Beta\"}\n]\n");
+  const Dataset d = import_dataset(data, o);
+  EXPECT_EQ(d.item_features.find("title")->text(*d.items.find("b")), "Beta");
+  EXPECT_EQ(d.item_features.find("tags")->format(*d.items.find("a")), "x|y");
+  o.items = dir.file("bad.json", "[{\"id\": \"a\"}, 7]");
+  auto e = import_error(data, o);
+  EXPECT_NE(e.find("bad.json: element 2 of the array: expected a JSON object"), std::string::npos)
+      << e;
+  o.items = dir.file("noid.json", "[{\"name\": \"a\"}]");
+  e = import_error(data, o);
+  EXPECT_NE(e.find("element 1 of the array: expected an \"id\""), std::string::npos) << e;
+  o.items = dir.file("cut.json", "[{\"id\": \"a\"},");
+  EXPECT_NE(import_error(data, o).find("cut.json: expected a JSON array of objects"),
+            std::string::npos);
+}
+
 TEST(ImportPredefined, SharesOneIdSpace) {
   TempDir dir;
   const auto train = dir.file("train.txt", "0 1 2\n1 2\n");
