@@ -31,11 +31,8 @@ std::vector<ParamSpec> rating_specs(const char* factors, const char* epochs, con
   };
 }
 
-}  // namespace
-
 // The solvers' own defaults where factors and epochs are 0. sgd's were chosen on validation
 // sets carved from the training parts of ML-100K u1 and ML-1M 90/10 (docs/BENCHMARKS.md).
-namespace {
 struct SolverDefaults {
   std::int64_t factors, epochs;
 };
@@ -113,8 +110,8 @@ void als_rows(const CsrMatrix& m, const FactorMatrix& y, const std::vector<float
 #pragma omp parallel num_threads(threads)
   {
     // The row's other-side factors (and a 1 for the bias) gathered into one matrix, so that
-    // A = G^T G is one blocked rank-n update instead of n rank-1 updates (10x faster at 64
-    // factors on ML-1M).
+    // A = G^T G is one blocked rank-n update instead of n rank-1 updates (the fit 3x faster at
+    // 64 factors on ML-1M).
     Eigen::MatrixXf a(f + 1, f + 1), g;
     Eigen::VectorXf rhs(f + 1), t;
 #pragma omp for schedule(dynamic, 16)
