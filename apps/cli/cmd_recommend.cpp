@@ -37,27 +37,38 @@ void add_recommend_command(CLI::App& app) {
   static std::vector<std::string> likes;
   static std::size_t k = 10;
   static bool json = false;
-  static Demographics demo;
-  static double age = -1;
+  static std::string age, gender, occupation;
+  static std::vector<std::string> features;
   cmd->add_option("MODEL", model_path, "a .rkm file")->required();
   cmd->add_option("--user", user, "a user id of the training data");
   cmd->add_option("--like", likes, "a favourite item id (repeatable): cold start");
-  cmd->add_option("--age", age, "cold start by demographics: age");
-  cmd->add_option("--gender", demo.gender, "cold start by demographics: gender");
-  cmd->add_option("--occupation", demo.occupation, "cold start by demographics: occupation");
+  cmd->add_option("--age", age, "cold start by demographics: age (the data's own values)");
+  cmd->add_option("--gender", gender, "cold start by demographics: gender (the data's labels)");
+  cmd->add_option("--occupation", occupation,
+                  "cold start by demographics: occupation (the data's labels)");
+  cmd->add_option("--feature", features,
+                  "cold start: any user feature, NAME=VALUE (repeatable; labels joined by |)");
   cmd->add_option("-k", k, "how many items")->capture_default_str()->check(CLI::Range(1, 10000));
   cmd->add_flag("--json", json, "print JSON");
   cmd->callback([] {
-    RECKON_CHECK(!user.empty() || !likes.empty() || age >= 0 || !demo.gender.empty() ||
-                     !demo.occupation.empty(),
-                 "recommend: give --user ID, or --like ITEM and/or --age/--gender/--occupation");
-    if (age >= 0) demo.age = age;
-    const bool demographics = age >= 0 || !demo.gender.empty() || !demo.occupation.empty();
+    std::map<std::string, std::string> values;
+    if (!age.empty()) values["age"] = age;
+    if (!gender.empty()) values["gender"] = gender;
+    if (!occupation.empty()) values["occupation"] = occupation;
+    for (const auto& f : features) {
+      const auto [key, value] = parse_param_assignment(f);
+      values[key] = value;
+    }
+    const bool demographics = !values.empty();
+    RECKON_CHECK(!user.empty() || !likes.empty() || demographics,
+                 "recommend: give --user ID, or --like ITEM and/or --age/--gender/--occupation/"
+                 "--feature");
     // Nothing given is silently dropped: a known user's answer comes from their history alone,
     // so favourites or demographics beside --user are refused rather than ignored.
     RECKON_CHECK(user.empty() || (likes.empty() && !demographics),
                  "recommend: --user recommends from that user's history; --like, --age, "
-                 "--gender and --occupation describe a stranger: give one or the other");
+                 "--gender, --occupation and --feature describe a stranger: give one or the "
+                 "other");
     const TrainedModel t = load_model_file(model_path);
     const Recommender rec(t);
     Recommendation r;
@@ -67,9 +78,16 @@ void add_recommend_command(CLI::App& app) {
       if (r.source == "popular")
         note = fmt::format("user \"{}\" is unknown: showing popular items", user);
     } else {
-      r = rec.for_stranger(likes, demo, k);
-      // The models score a history; demographics choose the fallback when there is none.
-      if (!likes.empty() && demographics)
+      const FeatureTable stranger = stranger_features(t.train->user_features, values);
+      r = rec.for_stranger(likes, stranger, k);
+      // Most models score a history; demographics choose the fallback when there is none. A
+      // model that uses user features (hybrid) takes both.
+      UserContext probe;
+      if (stranger.rows() == 1) {
+        probe.features = &stranger;
+        probe.feature_row = 0;
+      }
+      if (!likes.empty() && demographics && !t.model->scores_without_history(probe))
         note = fmt::format(
             "{} recommends from the favourites; the demographics are used only without them",
             t.model->name());

@@ -193,7 +193,8 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
         if (fast) {
           model.top_k_batch(contexts, max_k, lists);
           for (std::size_t b = 0; b < contexts.size(); ++b) {
-            if (!contexts[b].history.empty()) continue;
+            if (!contexts[b].history.empty() || model.scores_without_history(contexts[b]))
+              continue;
             block_scores.resize(static_cast<std::size_t>(n_items));
             fallback.score(Demographics::of(train.user_features, users[first + b]), block_scores);
             top_k(block_scores, max_k, lists[b]);
@@ -227,7 +228,7 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
             }
             // Ratings above come from the model (biases predict a rating for anyone); the
             // ranking of a user without history comes from the fallback.
-            if (ctx.history.empty())
+            if (ctx.history.empty() && !model.scores_without_history(ctx))
               fallback.score(Demographics::of(train.user_features, u), scores);
             mask(scores, ctx.history);
 

@@ -12,7 +12,7 @@
 
 #include "reckon/core/binary_io.hpp"
 #include "reckon/core/error.hpp"
-#include "reckon/io/text.hpp"
+#include "reckon/models/feature_encoder.hpp"
 
 namespace reckon {
 
@@ -32,145 +32,27 @@ std::vector<ParamSpec> ContentModel::param_specs() {
   };
 }
 
-namespace {
-
-// Lowercased words of a text: runs of ASCII letters and digits or of non-ASCII bytes (UTF-8
-// letters stay whole), two bytes or more.
-void words(std::string_view text, std::vector<std::string>& out) {
-  out.clear();
-  std::string w;
-  auto flush = [&] {
-    if (w.size() >= 2) out.push_back(w);
-    w.clear();
-  };
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c >= 0x80) {
-      w.push_back(static_cast<char>(c < 0x80 ? std::tolower(c) : c));
-    } else {
-      flush();
-    }
-  }
-  flush();
-}
-
-bool id_like(const std::string& column) {
-  const std::string n = to_lower(column);
-  return n == "id" || n.ends_with("_id") || n.ends_with("id") ||
-         n.find("url") != std::string::npos || n.find("isbn") != std::string::npos ||
-         n.find("image") != std::string::npos;
-}
-
-std::vector<const FeatureColumn*> chosen_columns(const FeatureTable& items,
-                                                 const std::string& names) {
-  std::vector<const FeatureColumn*> out;
-  if (!names.empty()) {
-    std::vector<std::string_view> parts;
-    split_plain(names, ",", parts);
-    for (std::string_view part : parts) {
-      const std::string name(trim(part));
-      if (name.empty()) continue;
-      const FeatureColumn* c = items.find(name);
-      if (!c) {
-        std::vector<std::string> known;
-        for (const auto& k : items.columns()) known.push_back(k.name());
-        throw InvalidInput(
-            fmt::format("content: no item feature column \"{}\" (known: {})", excerpt(name),
-                        known.empty() ? "none" : fmt::format("{}", fmt::join(known, ", "))));
-      }
-      RECKON_CHECK(c->kind() != FeatureKind::kNumeric,
-                   "content: column \"{}\" is numeric; content vectors are built from label, "
-                   "label-list and text columns",
-                   name);
-      out.push_back(c);
-    }
-    return out;
-  }
-  for (const auto& c : items.columns()) {
-    if (c.kind() == FeatureKind::kNumeric || id_like(c.name())) continue;
-    // A label per item (an id or a URL stored as a label) says nothing two items share.
-    if (c.kind() == FeatureKind::kCategorical &&
-        static_cast<double>(c.vocabulary().size()) > 0.5 * static_cast<double>(c.rows()))
-      continue;
-    out.push_back(&c);
-  }
-  return out;
-}
-
-}  // namespace
-
 void ContentModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
   const index_t n = train.num_items();
   const auto min_df = params.get_int("min_df");
   const auto max_terms = static_cast<std::size_t>(params.get_int("max_terms"));
   half_life_days_ = static_cast<float>(params.get_float("half_life_days"));
-  const auto columns = chosen_columns(train.item_features, params.get_string("columns"));
-
-  std::vector<index_t> rows, cols;
-  std::vector<float> vals;
-  index_t features = 0;
-  std::vector<std::string> terms;
-  for (const FeatureColumn* c : columns) {
-    if (c->kind() != FeatureKind::kText) {
-      for (index_t i = 0; i < n; ++i)
-        for (const std::int32_t code : c->codes(i)) {
-          rows.push_back(i);
-          cols.push_back(features + code);
-          vals.push_back(1.0f);
-        }
-      features += static_cast<index_t>(c->vocabulary().size());
-      continue;
-    }
-    // Text: the terms in at least min_df items, the max_terms most frequent of them.
-    std::unordered_map<std::string, index_t> df;
-    for (index_t i = 0; i < n; ++i) {
-      words(c->text(i), terms);
-      std::sort(terms.begin(), terms.end());
-      terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
-      for (auto& t : terms) ++df[t];
-    }
-    std::vector<std::pair<std::string, index_t>> kept;
-    for (auto& [t, d] : df)
-      if (d >= min_df) kept.emplace_back(t, d);
-    std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
-      return a.second > b.second || (a.second == b.second && a.first < b.first);
-    });
-    if (kept.size() > max_terms) kept.resize(max_terms);
-    std::unordered_map<std::string, index_t> id;
-    for (std::size_t k = 0; k < kept.size(); ++k)
-      id.emplace(kept[k].first, static_cast<index_t>(k));
-    std::unordered_map<index_t, int> tf;
-    for (index_t i = 0; i < n; ++i) {
-      words(c->text(i), terms);
-      tf.clear();
-      for (const auto& t : terms)
-        if (const auto it = id.find(t); it != id.end()) ++tf[it->second];
-      for (const auto& [term, count] : tf) {
-        rows.push_back(i);
-        cols.push_back(features + term);
-        vals.push_back(1.0f + std::log(static_cast<float>(count)));  // sublinear tf
-      }
-    }
-    features += static_cast<index_t>(kept.size());
-  }
-  // Only features some item has (labels of items outside the training data are dropped): a
-  // model file then has no more feature columns than entries, which load() checks, so that a
-  // crafted column count cannot drive the profile's allocation.
-  {
-    std::vector<index_t> used(static_cast<std::size_t>(features), -1);
-    for (const index_t f : cols) used[f] = 0;
-    index_t next = 0;
-    for (auto& u : used)
-      if (u == 0) u = next++;
-    for (auto& f : cols) f = used[f];
-    features = next;
-  }
+  FeatureEncoderOptions options;
+  options.columns = params.get_string("columns");
+  options.numeric = false;
+  options.min_df = min_df;
+  options.max_terms = max_terms;
+  FeatureEncoder encoder;
+  encoder.fit(train.item_features, options, "content");
+  // The encoder keeps only labels and terms some item has: a model file then has no more
+  // feature columns than entries, which load() checks, so that a crafted column count cannot
+  // drive the profile's allocation.
+  const index_t features = encoder.size();
   RECKON_CHECK(features > 0,
                "content: the items have no usable features ({} label or text columns); import "
                "item metadata (--items FILE) or name columns with -p columns=...",
-               columns.size());
-  CsrMatrix raw = CsrMatrix::from_coordinates(n, features, std::move(rows), std::move(cols),
-                                              std::move(vals), {}, DedupPolicy::kSum);
+               encoder.columns().size());
+  CsrMatrix raw = encoder.encode(train.item_features);
   // Smoothed IDF, then each item's vector to unit length.
   const std::vector<index_t> df = raw.column_counts();
   std::vector<float> weighted(raw.values());
@@ -192,7 +74,7 @@ void ContentModel::fit(const Dataset& train, const Params& params, FitContext& c
     index_t with = 0;
     for (index_t i = 0; i < n; ++i) with += vectors_.row_size(i) > 0;
     spdlog::info("content: {} features from {} columns; {} of {} items have a vector", features,
-                 columns.size(), with, n);
+                 encoder.columns().size(), with, n);
   }
 }
 

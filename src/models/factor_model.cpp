@@ -154,13 +154,12 @@ void FactorModel::similar_items_batch(std::span<const index_t> items, std::size_
   inner_product_top_k(queries, unit, {}, q, k, out);
 }
 
-namespace {
-void write_matrix(BinaryWriter& w, const FactorMatrix& m) {
+void write_factor_matrix(BinaryWriter& w, const FactorMatrix& m) {
   w.put<std::int64_t>(m.rows());
   w.put<std::int64_t>(m.cols());
   w.put_vector(std::vector<float>(m.data(), m.data() + m.size()));
 }
-FactorMatrix read_matrix(BinaryReader& r) {
+FactorMatrix read_factor_matrix(BinaryReader& r) {
   const auto rows = r.get<std::int64_t>(), cols = r.get<std::int64_t>();
   const auto v = r.get_vector<float>();
   // Both bounded before the product so that it cannot overflow.
@@ -171,18 +170,17 @@ FactorMatrix read_matrix(BinaryReader& r) {
   std::copy(v.begin(), v.end(), m.data());
   return m;
 }
-}  // namespace
 
 void FactorModel::save(BinaryWriter& w) const {
-  write_matrix(w, user_factors_);
-  write_matrix(w, item_factors_);
+  write_factor_matrix(w, user_factors_);
+  write_factor_matrix(w, item_factors_);
   w.put_vector(history_sizes_);
   save_extra(w);
 }
 
 void FactorModel::load(BinaryReader& r) {
-  user_factors_ = read_matrix(r);
-  item_factors_ = read_matrix(r);
+  user_factors_ = read_factor_matrix(r);
+  item_factors_ = read_factor_matrix(r);
   history_sizes_ = r.get_vector<std::int32_t>();
   index_.reset();
   RECKON_CHECK(user_factors_.cols() == item_factors_.cols(),

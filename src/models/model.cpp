@@ -10,6 +10,7 @@
 #include "reckon/models/bpr.hpp"
 #include "reckon/models/content.hpp"
 #include "reckon/models/ease.hpp"
+#include "reckon/models/hybrid.hpp"
 #include "reckon/models/ials.hpp"
 #include "reckon/models/knn.hpp"
 #include "reckon/models/mf.hpp"
@@ -62,6 +63,10 @@ std::span<const ModelInfo> registered_models() {
       {"content",
        "content-based: TF-IDF vectors of item labels and text, user profile = weighted mean",
        ContentModel::param_specs(), [] { return std::make_unique<ContentModel>(); }},
+      {"hybrid",
+       "LightFM-style hybrid MF: users and items are sums of id and feature embeddings (WARP, "
+       "BPR, logistic; cold items and users from their features)",
+       HybridModel::param_specs(), [] { return std::make_unique<HybridModel>(); }},
   };
   return models;
 }

@@ -1,9 +1,13 @@
 #include "reckon/retrieval/fallback.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
+
+#include "reckon/core/error.hpp"
+#include "reckon/io/text.hpp"
 
 namespace reckon {
 
@@ -18,6 +22,59 @@ Demographics Demographics::of(const FeatureTable& features, index_t row) {
   if (const FeatureColumn* c = features.find("occupation"); c && c->has_value(row))
     d.occupation = c->format(row);
   return d;
+}
+
+FeatureTable stranger_features(const FeatureTable& users,
+                               const std::map<std::string, std::string>& values) {
+  FeatureTable out(values.empty() ? 0 : 1);
+  if (values.empty()) return out;
+  for (const auto& [name, value] : values) {
+    const FeatureColumn* c = users.find(name);
+    if (!c) {
+      std::vector<std::string> known;
+      for (const auto& k : users.columns()) known.push_back(k.name());
+      throw InvalidInput(fmt::format(
+          "no user feature \"{}\" in the training data (known: {})", excerpt(name),
+          known.empty() ? "none: the data has no user features" : fmt::format("{}", fmt::join(known, ", "))));
+    }
+    FeatureColumn& col = out.column(name, c->kind());
+    switch (c->kind()) {
+      case FeatureKind::kNumeric: {
+        const auto v = parse_float(trim(value));
+        RECKON_CHECK(v && std::isfinite(*v), "user feature \"{}\" is numeric; got \"{}\"", name,
+                     excerpt(value));
+        col.set_number(0, *v);
+        break;
+      }
+      case FeatureKind::kText:
+        col.set_text(0, value);
+        break;
+      case FeatureKind::kCategorical:
+      case FeatureKind::kMultiCategorical: {
+        std::vector<std::string_view> labels;
+        if (c->kind() == FeatureKind::kMultiCategorical)
+          split_plain(value, "|", labels);
+        else
+          labels.push_back(value);
+        for (std::string_view label : labels) {
+          const auto& vocab = c->vocabulary();
+          if (std::find(vocab.begin(), vocab.end(), label) == vocab.end()) {
+            std::vector<std::string> known(vocab.begin(),
+                                           vocab.begin() + static_cast<std::ptrdiff_t>(
+                                                               std::min<std::size_t>(vocab.size(), 40)));
+            throw InvalidInput(fmt::format("unknown {} \"{}\" (known: {}{})", name, excerpt(label),
+                                           fmt::join(known, ", "),
+                                           vocab.size() > known.size()
+                                               ? fmt::format(", ... {} in all", vocab.size())
+                                               : ""));
+          }
+          col.add_label(0, label);
+        }
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 Fallback::Fallback(const Dataset& train) : train_(train) {

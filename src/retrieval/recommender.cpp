@@ -28,10 +28,6 @@ Recommendation Recommender::fallback(const Demographics& demo, std::size_t k) co
 Recommendation Recommender::for_user(std::string_view user_id, std::size_t k) const {
   const auto u = train_.users.find(user_id);
   if (!u) return popular(k);
-  // No training interactions (a global-time or predefined split, a held-out user): the model
-  // would score an empty history.
-  if (train_.interactions.row_size(*u) == 0)
-    return fallback(Demographics::of(train_.user_features, *u), k);
   UserContext ctx;
   ctx.user = *u;
   ctx.history = train_.interactions.row_indices(*u);
@@ -39,25 +35,33 @@ Recommendation Recommender::for_user(std::string_view user_id, std::size_t k) co
   ctx.times = train_.interactions.row_times(*u);
   ctx.features = &train_.user_features;
   ctx.feature_row = *u;
+  // No training interactions (a global-time or predefined split, a held-out user): the model
+  // would score an empty history, unless it personalises from the user's features.
+  if (train_.interactions.row_size(*u) == 0 && !model_.scores_without_history(ctx))
+    return fallback(Demographics::of(train_.user_features, *u), k);
   std::vector<float> scratch(static_cast<std::size_t>(num_items()));
   return {recommend(model_, ctx, k, Filter{}, scratch), "model"};
 }
 
 Recommendation Recommender::for_stranger(const std::vector<std::string>& liked,
-                                         const Demographics& demo, std::size_t k) const {
+                                         const FeatureTable& features, std::size_t k) const {
   std::vector<index_t> history;
   for (const auto& id : liked) {
     const auto i = train_.items.find(id);
     RECKON_CHECK(i.has_value(), "unknown item \"{}\"", id);
     history.push_back(*i);
   }
-  if (!history.empty()) {
-    UserContext ctx;
-    ctx.history = history;
+  UserContext ctx;
+  ctx.history = history;
+  if (features.rows() == 1) {
+    ctx.features = &features;
+    ctx.feature_row = 0;
+  }
+  if (!history.empty() || model_.scores_without_history(ctx)) {
     std::vector<float> scratch(static_cast<std::size_t>(num_items()));
     return {recommend(model_, ctx, k, Filter{}, scratch), "model"};
   }
-  return fallback(demo, k);
+  return fallback(Demographics::of(features, 0), k);
 }
 
 std::vector<ScoredItem> Recommender::similar(std::string_view item_id, std::size_t k) const {

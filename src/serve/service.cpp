@@ -413,6 +413,13 @@ struct Service::Impl {
     // first): the model would score an empty history, so the fallback answers, said so.
     if (p.train_items.empty()) {
       if (p.user) {
+        // A model that personalises from features (hybrid: demographics) still answers.
+        UserContext ctx;
+        ctx.user = p.user;
+        ctx.features = &snap.train().user_features;
+        ctx.feature_row = *p.user;
+        if (snap.model().scores_without_history(ctx))
+          return labelled(score_top(snap, ctx, p, k), "offline", true);
         const Demographics demo = Demographics::of(snap.train().user_features, *p.user);
         if (!demo.empty()) return fallback(snap, p, k, demo);
       }

@@ -61,6 +61,10 @@ class FactorModel : public Model {
 // own parallel product spins at its barriers, which doubled the ials fit beside a busy core.
 Eigen::MatrixXf gram_matrix(const FactorMatrix& y, int threads);
 
+// Model-file serialisation of a factor matrix: shape, then values; read checks the shape.
+void write_factor_matrix(BinaryWriter& w, const FactorMatrix& m);
+FactorMatrix read_factor_matrix(BinaryReader& r);
+
 // Fills a matrix with N(0, scale^2)-ish values from a seeded generator (Box-Muller).
 void random_init(FactorMatrix& m, float scale, std::uint64_t seed);
 

@@ -52,6 +52,12 @@ class Model {
     (void)users, (void)k, (void)out;
     return false;
   }
+  // True when the model personalises for this user without any history (from their features:
+  // demographics); otherwise such a user gets the popularity fallback on every path.
+  virtual bool scores_without_history(const UserContext& user) const {
+    (void)user;
+    return false;
+  }
   // True when score() returns predicted ratings on the data's scale (RMSE/MAE make sense).
   virtual bool predicts_ratings() const noexcept { return false; }
   virtual void save(BinaryWriter& out) const = 0;

@@ -4,6 +4,7 @@
 // the model's), so such users get the most popular training items instead, or, when they have
 // demographic features (age, gender, occupation), the most popular among training users with
 // the same ones. The answer names its source.
+#include <map>
 #include <mutex>
 #include <span>
 #include <string>
@@ -23,6 +24,13 @@ struct Demographics {
   // The demographics of row `row` of `features` (empty when it has none of the three).
   static Demographics of(const FeatureTable& features, index_t row);
 };
+
+// A stranger's user features as a one-row table with the training users' columns: `values` maps
+// a column to a value in the dataset's own labels and codes ("F", "student"; labels of a
+// label-list column joined by '|'; a number for a numeric column). An unknown column, an unknown
+// label or a number that does not parse is an InvalidInput naming the known ones.
+FeatureTable stranger_features(const FeatureTable& users,
+                               const std::map<std::string, std::string>& values);
 
 class Fallback {
  public:

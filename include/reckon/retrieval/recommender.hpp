@@ -26,9 +26,12 @@ class Recommender {
   // Known user by external id; unknown ids, and users without training interactions, get the
   // fallback (popular or demographic popular), said so in `source`.
   Recommendation for_user(std::string_view user_id, std::size_t k) const;
-  // A stranger: favourite items (external ids; unknown ones are an error) and/or demographics.
+  // A stranger: favourite items (external ids; unknown ones are an error) and/or user features
+  // (a one-row table from stranger_features(), or an empty one). A model that uses features
+  // (hybrid) gets both; the others score the favourites, and the features choose the fallback
+  // when there are none.
   Recommendation for_stranger(const std::vector<std::string>& liked_items,
-                              const Demographics& demographics, std::size_t k) const;
+                              const FeatureTable& features, std::size_t k) const;
   Recommendation popular(std::size_t k, std::span<const index_t> exclude = {}) const;
   // Items most similar to one item (NotSupported when the model has no notion of it).
   std::vector<ScoredItem> similar(std::string_view item_id, std::size_t k) const;
