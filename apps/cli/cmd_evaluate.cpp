@@ -19,6 +19,7 @@ namespace reckon::cli {
 namespace {
 
 struct EvaluateFlags {
+  index_t foldin_count = -1;  // users: favourites given per held-out user (-1: the fraction)
   std::string data, train, test;
   std::string split = "random";
   SplitOptions split_options;
@@ -60,6 +61,7 @@ void run(const EvaluateFlags& f) {
     if (filters.active()) d = apply_filters(d, filters);
     SplitOptions so = f.split_options;
     so.kind = kind;
+    if (f.foldin_count >= 0) so.foldin_count = f.foldin_count;
     if (!f.cutoff.empty()) {
       auto t = parse_timestamp(f.cutoff);
       RECKON_CHECK(t.has_value(), "--cutoff: expected an ISO 8601 date or unix seconds, got \"{}\"",
@@ -114,8 +116,12 @@ void run(const EvaluateFlags& f) {
                      {"relevance", eo.graded ? "graded" : "binary"}};
   if (!predefined && kind != SplitKind::kLeaveLastN)
     report.protocol["test_fraction"] = f.split_options.test_fraction;
-  if (kind == SplitKind::kUsers)
-    report.protocol["foldin_fraction"] = f.split_options.foldin_fraction;
+  if (kind == SplitKind::kUsers) {
+    if (f.foldin_count >= 0)
+      report.protocol["foldin_count"] = f.foldin_count;
+    else
+      report.protocol["foldin_fraction"] = f.split_options.foldin_fraction;
+  }
   if (kind == SplitKind::kLeaveLastN) report.protocol["last_n"] = f.split_options.last_n;
 
   for (const auto& name : models) {
@@ -154,10 +160,11 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("--data", f.data, "a .rkd file, raw source or known dataset name, split here");
   cmd->add_option("--train", f.train, "predefined split: the training file");
   cmd->add_option("--test", f.test, "predefined split: the test file");
-  cmd->add_option("--split", f.split, "random, time, last, global-time, users")
+  cmd->add_option("--split", f.split, "random, time, last, global-time, users, cold-items")
       ->capture_default_str();
   cmd->add_option("--test-fraction", f.split_options.test_fraction,
-                  "share of interactions (random, time, global-time) or of users (users)")
+                  "share of interactions (random, time, global-time), of users (users) or of items "
+                  "(cold-items)")
       ->capture_default_str();
   cmd->add_option("--last-n", f.split_options.last_n, "last: interactions per user held out")
       ->capture_default_str();
@@ -165,6 +172,9 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("--foldin-fraction", f.split_options.foldin_fraction,
                   "users: share of each held-out user's history given to the model")
       ->capture_default_str();
+  cmd->add_option("--foldin-count", f.foldin_count,
+                  "users: give exactly this many of each held-out user's earliest interactions "
+                  "(0: none, only their features) instead of --foldin-fraction");
   cmd->add_option("--seed", f.split_options.seed, "seed of the split, the models and the sampler")
       ->capture_default_str();
   cmd->add_option("--models", f.models, "comma-separated model names")->required();

@@ -18,9 +18,10 @@ void add_split_command(CLI::App& app) {
   static ImportFlags import_flags;
   static PrepFlags prep_flags;
   cmd->add_option("DATA", source, "a .rkd file, a raw source or a known dataset name")->required();
-  cmd->add_option("--split", kind, "random, time, last, global-time, users")->capture_default_str();
+  cmd->add_option("--split", kind, "random, time, last, global-time, users, cold-items")->capture_default_str();
   cmd->add_option("--test-fraction", options.test_fraction,
-                  "share of interactions (random, time, global-time) or of users (users)")
+                  "share of interactions (random, time, global-time), of users (users) or of items "
+                  "(cold-items)")
       ->capture_default_str();
   cmd->add_option("--last-n", options.last_n, "last: interactions per user to hold out")
       ->capture_default_str();
@@ -28,12 +29,17 @@ void add_split_command(CLI::App& app) {
   cmd->add_option("--foldin-fraction", options.foldin_fraction,
                   "users: share of each held-out user's history given as fold-in")
       ->capture_default_str();
+  static index_t foldin_count = -1;
+  cmd->add_option("--foldin-count", foldin_count,
+                  "users: give exactly this many of each held-out user's earliest interactions "
+                  "(0: none, only their features) instead of --foldin-fraction");
   cmd->add_option("--seed", options.seed, "random seed")->capture_default_str();
   cmd->add_option("-o,--output", prefix, "output prefix")->required();
   add_import_flags(cmd, import_flags);
   add_prep_flags(cmd, prep_flags);
   cmd->callback([] {
     options.kind = parse_split_kind(kind);
+    if (foldin_count >= 0) options.foldin_count = foldin_count;
     if (!cutoff.empty()) {
       auto t = parse_timestamp(cutoff);
       RECKON_CHECK(t.has_value(), "--cutoff: expected an ISO 8601 date or unix seconds, got \"{}\"",

@@ -83,6 +83,9 @@ std::vector<ParamSpec> HybridModel::param_specs() {
       {"normalize", ParamType::kBool, "true", 0, -1,
        "scale each user's and item's feature weights (id included) to sum to 1, as LightFM's "
        "datasets do"},
+      {"idf", ParamType::kBool, "true", 0, -1,
+       "scale each feature by its inverse document frequency, log((1 + n) / (1 + df)) + 1, "
+       "before normalising: a tag every book has weighs less than its author"},
       {"weighting", ParamType::kString, "values", 0, -1,
        "sample weights: values (the prepared interaction weights, scaled to mean 1) or none",
        {"values", "none"}},
@@ -233,6 +236,20 @@ CsrMatrix feature_rows(index_t n, bool ids, const CsrMatrix& encoded, bool norma
                    std::move(values));
 }
 
+// The encoded features scaled by their IDF (or 1); `scale` receives the factor per feature, for
+// the features of rows encoded later (a new item, a stranger).
+CsrMatrix scaled(const CsrMatrix& encoded, bool idf, std::vector<float>& scale) {
+  const auto n = static_cast<double>(encoded.rows());
+  scale.assign(static_cast<std::size_t>(encoded.cols()), 1.0f);
+  if (!idf) return encoded;
+  const std::vector<index_t> df = encoded.column_counts();
+  for (std::size_t k = 0; k < scale.size(); ++k)
+    scale[k] = static_cast<float>(std::log((1.0 + n) / (1.0 + static_cast<double>(df[k]))) + 1.0);
+  std::vector<float> v(encoded.values());
+  for (std::size_t e = 0; e < v.size(); ++e) v[e] *= scale[encoded.indices()[e]];
+  return encoded.with_values(std::move(v));
+}
+
 void init_side(Side& s, Eigen::Index f, bool adadelta, Rng& rng) {
   const index_t n = s.rows.cols();
   s.e.resize(n, f);
@@ -316,9 +333,12 @@ void HybridModel::fit(const Dataset& train, const Params& params, FitContext& ct
                "them with --users, or name columns with -p user_columns=...)");
 
   Side users, items;
-  users.rows = feature_rows(n_users, user_ids_, user_encoder_.encode(train.user_features),
+  const bool idf = params.get_bool("idf");
+  users.rows = feature_rows(n_users, user_ids_,
+                            scaled(user_encoder_.encode(train.user_features), idf, user_scale_),
                             normalize_);
-  items.rows = feature_rows(n_items, item_ids_, item_encoder_.encode(train.item_features),
+  items.rows = feature_rows(n_items, item_ids_,
+                            scaled(item_encoder_.encode(train.item_features), idf, item_scale_),
                             normalize_);
   users.ids_only = user_ids_ && users.rows.nnz() == n_users;
   items.ids_only = item_ids_ && items.rows.nnz() == n_items;
@@ -352,8 +372,20 @@ void HybridModel::fit(const Dataset& train, const Params& params, FitContext& ct
   constexpr index_t kPerTask = 4096;  // samples (or users for warp-kos) per task
   const auto total = static_cast<index_t>(order.size());
   const index_t tasks = (total + kPerTask - 1) / kPerTask;
-  const auto warp_weight = [n_items](index_t sampled) {
-    const double w = std::log(std::max(1.0, std::floor(static_cast<double>(n_items - 1) /
+  // Negatives are drawn from the items with training interactions only: an item nobody has
+  // seen yet (a new book in the catalogue) is no evidence against anything, and drawing it
+  // would teach the model to push its features down, the features a cold item is scored by.
+  std::vector<index_t> warm;
+  {
+    const std::vector<index_t> counts = m.column_counts();
+    for (index_t i = 0; i < n_items; ++i)
+      if (counts[i] > 0) warm.push_back(i);
+  }
+  const bool all_warm = static_cast<index_t>(warm.size()) == n_items;
+  const auto n_warm = static_cast<index_t>(warm.size());
+  RECKON_CHECK(n_warm >= 2, "hybrid: needs at least two items with interactions");
+  const auto warp_weight = [n_warm](index_t sampled) {
+    const double w = std::log(std::max(1.0, std::floor(static_cast<double>(n_warm - 1) /
                                                        static_cast<double>(sampled))));
     return std::min(kMaxLoss, static_cast<float>(w));
   };
@@ -387,7 +419,10 @@ void HybridModel::fit(const Dataset& train, const Params& params, FitContext& ct
         opt.update(items, j, gj, l, f, tmp);
       };
       // WARP against positive i (already represented in p, qi with prediction `pos`).
-      auto draw = [&] { return static_cast<index_t>(rng.below(static_cast<std::uint64_t>(n_items))); };
+      auto draw = [&] {
+        const auto k = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(n_warm)));
+        return all_warm ? k : warm[k];
+      };
       auto warp = [&](index_t u, index_t i, float pos, float w) {
         const auto row = m.row_indices(u);
         // Candidates are drawn kAhead steps ahead and their rows prefetched while the earlier
@@ -419,7 +454,7 @@ void HybridModel::fit(const Dataset& train, const Params& params, FitContext& ct
       auto unseen = [&](index_t u) {
         const auto row = m.row_indices(u);
         index_t j;
-        do j = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(n_items)));
+        do j = draw();
         while (seen(row, j));
         return j;
       };
@@ -433,7 +468,7 @@ void HybridModel::fit(const Dataset& train, const Params& params, FitContext& ct
             // The k-th best by score of n of the user's items drawn at random.
             const index_t u = order[s];
             const auto row = m.row_indices(u);
-            if (static_cast<index_t>(row.size()) >= n_items) continue;
+            if (static_cast<index_t>(row.size()) >= n_warm) continue;
             p = represent(users, u, pb, ub, f);
             kos.clear();
             const index_t draws = std::min<index_t>(kos_n, static_cast<index_t>(row.size()));
@@ -465,7 +500,7 @@ void HybridModel::fit(const Dataset& train, const Params& params, FitContext& ct
           const index_t pos = order[s];
           const index_t u = row_of[pos], i = m.indices()[pos];
           const float w = weight[pos];
-          if (w <= 0 || m.row_size(u) >= n_items) continue;
+          if (w <= 0 || m.row_size(u) >= n_warm) continue;
           p = represent(users, u, pb, ub, f);
           qi = represent(items, i, qib, ib, f);
           const float x = ib + dot(p, qi);
@@ -537,9 +572,11 @@ namespace {
 
 // Features of one row as (embedding row, weight), weighted as in training: the weights are
 // scaled to sum to 1 with the id's weight 1 counted (when ids are used), the id left out.
-void weighted_features(const FeatureEncoder& enc, const FeatureTable& table, index_t row,
-                       bool ids, bool normalize, std::vector<std::pair<index_t, float>>& out) {
+void weighted_features(const FeatureEncoder& enc, const std::vector<float>& scale,
+                       const FeatureTable& table, index_t row, bool ids, bool normalize,
+                       std::vector<std::pair<index_t, float>>& out) {
   enc.encode_row(table, row, out);
+  for (auto& kv : out) kv.second *= scale[static_cast<std::size_t>(kv.first)];
   if (!normalize) return;
   double sum = ids ? 1.0 : 0.0;
   for (const auto& [k, v] : out) sum += v;
@@ -552,7 +589,7 @@ void weighted_features(const FeatureEncoder& enc, const FeatureTable& table, ind
 std::pair<Eigen::VectorXf, float> HybridModel::item_from_features(const FeatureTable& features,
                                                                   index_t row) const {
   std::vector<std::pair<index_t, float>> fs;
-  weighted_features(item_encoder_, features, row, item_ids_, normalize_, fs);
+  weighted_features(item_encoder_, item_scale_, features, row, item_ids_, normalize_, fs);
   Eigen::VectorXf v = Eigen::VectorXf::Zero(item_factors_.cols());
   float bias = 0;
   for (const auto& [k, w] : fs) {
@@ -566,7 +603,7 @@ Eigen::VectorXf HybridModel::user_from_features(const UserContext& user) const {
   Eigen::VectorXf v = Eigen::VectorXf::Zero(item_factors_.cols());
   if (!user.features || user_encoder_.empty()) return v;
   std::vector<std::pair<index_t, float>> fs;
-  weighted_features(user_encoder_, *user.features, user.feature_row, user_ids_, normalize_, fs);
+  weighted_features(user_encoder_, user_scale_, *user.features, user.feature_row, user_ids_, normalize_, fs);
   for (const auto& [k, w] : fs) v += w * user_feature_factors_.row(k).transpose();
   return v;
 }
@@ -644,6 +681,8 @@ void HybridModel::save_extra(BinaryWriter& w) const {
   write_factor_matrix(w, user_feature_factors_);
   w.put_vector(item_feature_bias_);
   w.put_vector(item_bias_);
+  w.put_vector(item_scale_);
+  w.put_vector(user_scale_);
   w.put<std::uint8_t>(loss_);
   w.put<float>(learning_rate_);
   w.put<float>(regularization_);
@@ -663,6 +702,8 @@ void HybridModel::load_extra(BinaryReader& r) {
   user_feature_factors_ = read_factor_matrix(r);
   item_feature_bias_ = r.get_vector<float>();
   item_bias_ = r.get_vector<float>();
+  item_scale_ = r.get_vector<float>();
+  user_scale_ = r.get_vector<float>();
   loss_ = r.get<std::uint8_t>();
   learning_rate_ = r.get<float>();
   regularization_ = r.get<float>();
@@ -674,13 +715,19 @@ void HybridModel::load_extra(BinaryReader& r) {
                    (item_feature_factors_.rows() == 0 || item_feature_factors_.cols() == f) &&
                    (user_feature_factors_.rows() == 0 || user_feature_factors_.cols() == f) &&
                    static_cast<index_t>(item_feature_bias_.size()) == item_encoder_.size() &&
-                   static_cast<Eigen::Index>(item_bias_.size()) == item_factors_.rows(),
+                   static_cast<Eigen::Index>(item_bias_.size()) == item_factors_.rows() &&
+                   static_cast<index_t>(item_scale_.size()) == item_encoder_.size() &&
+                   static_cast<index_t>(user_scale_.size()) == user_encoder_.size(),
                "{}: corrupt hybrid model (feature embeddings disagree with the encoders)",
                r.what());
   RECKON_CHECK(loss_ <= kWarpKos && std::isfinite(learning_rate_) && learning_rate_ > 0 &&
                    std::isfinite(regularization_) && regularization_ >= 0 && max_sampled_ >= 1 &&
                    max_sampled_ <= 100000 && foldin_steps_ >= 0 && foldin_steps_ <= 10000000,
                "{}: corrupt hybrid model (training settings)", r.what());
+  for (const auto* scale : {&item_scale_, &user_scale_})
+    for (const float x : *scale)
+      RECKON_CHECK(std::isfinite(x) && x > 0 && x < 1e6, "{}: corrupt hybrid model (feature scale)",
+                   r.what());
 }
 
 void HybridModel::validate_extra(const Dataset& train) const {

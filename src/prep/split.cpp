@@ -17,7 +17,8 @@ struct Named {
 constexpr Named kNames[] = {
     {SplitKind::kRandom, "random"},   {SplitKind::kUserTime, "time"},
     {SplitKind::kLeaveLastN, "last"}, {SplitKind::kGlobalTime, "global-time"},
-    {SplitKind::kUsers, "users"},     {SplitKind::kPredefined, "predefined"}};
+    {SplitKind::kUsers, "users"},     {SplitKind::kColdItems, "cold-items"},
+    {SplitKind::kPredefined, "predefined"}};
 
 enum Part : std::uint8_t { kTrain = 0, kTest = 1, kFoldin = 2 };
 
@@ -120,6 +121,8 @@ Split split_dataset(const Dataset& d, const SplitOptions& o) {
     case SplitKind::kUsers: {
       RECKON_CHECK(o.foldin_fraction > 0 && o.foldin_fraction < 1,
                    "--foldin-fraction must be between 0 and 1, got {}", o.foldin_fraction);
+      RECKON_CHECK(!o.foldin_count || *o.foldin_count >= 0,
+                   "--foldin-count must be 0 or more, got {}", o.foldin_count.value_or(0));
       std::vector<index_t> users;
       for (index_t r = 0; r < m.rows(); ++r)
         if (m.row_size(r) >= 2) users.push_back(r);
@@ -138,9 +141,27 @@ Split split_dataset(const Dataset& d, const SplitOptions& o) {
           rng.shuffle(std::span<index_t>(order));
         }
         const index_t n_fold =
-            std::clamp<index_t>(std::llround(o.foldin_fraction * static_cast<double>(n)), 1, n - 1);
+            o.foldin_count
+                ? std::min<index_t>(*o.foldin_count, n - 1)
+                : std::clamp<index_t>(std::llround(o.foldin_fraction * static_cast<double>(n)), 1,
+                                      n - 1);
         for (index_t k = 0; k < n; ++k) part[order[k]] = k < n_fold ? kFoldin : kTest;
       }
+      break;
+    }
+    case SplitKind::kColdItems: {
+      // A seeded share of the items that have interactions; every interaction of theirs is test.
+      const std::vector<index_t> counts = m.column_counts();
+      std::vector<index_t> items;
+      for (index_t c = 0; c < m.cols(); ++c)
+        if (counts[c] > 0) items.push_back(c);
+      rng.shuffle(std::span<index_t>(items));
+      const auto n_held = static_cast<std::size_t>(
+          std::llround(o.test_fraction * static_cast<double>(items.size())));
+      std::vector<char> held(static_cast<std::size_t>(m.cols()), 0);
+      for (std::size_t h = 0; h < n_held; ++h) held[items[h]] = 1;
+      for (index_t k = 0; k < m.nnz(); ++k)
+        if (held[m.indices()[k]]) part[k] = kTest;
       break;
     }
     case SplitKind::kPredefined:

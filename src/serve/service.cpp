@@ -594,6 +594,97 @@ struct Service::Impl {
     return out;
   }
 
+  // POST /recommend: an anonymous session or a stranger, {"items": [ids], "features": {name:
+  // value}, "k": n} (Gorse's session recommend). The items are folded in; the features reach a
+  // model that uses them (hybrid) and otherwise choose the demographic fallback.
+  HttpResponse recommend_post(const Snapshot& snap, const std::string& body) {
+    std::string why;
+    auto parsed = parse_json(body, &why);
+    if (!parsed) fail(400, "malformed_json", "the body is not valid JSON (UTF-8): " + why);
+    const nlohmann::json& j = *parsed;
+    if (!j.is_object())
+      fail(422, "invalid_body", "expected {\"items\": [...], \"features\": {...}, \"k\": n}");
+    for (const auto& [key, value] : j.items())
+      if (key != "items" && key != "features" && key != "k")
+        fail(422, "invalid_body",
+             fmt::format("unknown field \"{}\" (known: items, features, k)", excerpt(key)));
+    std::size_t k = std::min(service.options_.default_k, snap.options().max_k);
+    if (j.contains("k")) {
+      const auto& v = j["k"];
+      if (!v.is_number_integer() || v.get<std::int64_t>() < 1 ||
+          v.get<std::int64_t>() > static_cast<std::int64_t>(snap.options().max_k))
+        fail(422, "invalid_parameter",
+             fmt::format("k must be an integer from 1 to {}", snap.options().max_k));
+      k = static_cast<std::size_t>(v.get<std::int64_t>());
+    }
+    std::vector<index_t> history;
+    if (j.contains("items")) {
+      const auto& items = j["items"];
+      if (!items.is_array()) fail(422, "invalid_body", "items must be an array of item ids");
+      if (items.size() > kMaxSessionItems)
+        fail(422, "invalid_body", fmt::format("at most {} items", kMaxSessionItems));
+      for (const auto& it : items) {
+        if (!it.is_string()) fail(422, "invalid_body", "items must be an array of item ids");
+        const auto i = snap.train().items.find(it.get<std::string>());
+        if (!i)
+          fail(422, "unknown_item",
+               fmt::format("unknown item \"{}\"", excerpt(it.get<std::string>())));
+        history.push_back(*i);
+      }
+    }
+    std::map<std::string, std::string> values;
+    if (j.contains("features")) {
+      const auto& fs = j["features"];
+      if (!fs.is_object()) fail(422, "invalid_body", "features must be an object of name: value");
+      for (const auto& [name, v] : fs.items()) {
+        if (v.is_string())
+          values[name] = v.get<std::string>();
+        else if (v.is_number())
+          values[name] = v.dump();
+        else
+          fail(422, "invalid_feature",
+               fmt::format("feature \"{}\" must be a string or a number", excerpt(name)));
+      }
+    }
+    FeatureTable features;
+    try {
+      features = stranger_features(snap.train().user_features, values);
+    } catch (const InvalidInput& e) {
+      fail(422, "invalid_feature", e.what());
+    }
+    UserContext ctx;
+    ctx.history = history;
+    if (features.rows() == 1) {
+      ctx.features = &features;
+      ctx.feature_row = 0;
+    }
+    Profile p;
+    p.seen = history;
+    std::sort(p.seen.begin(), p.seen.end());
+    p.seen.erase(std::unique(p.seen.begin(), p.seen.end()), p.seen.end());
+    Ranked r;
+    if (!history.empty() || snap.model().scores_without_history(ctx)) {
+      r = labelled(score_top(snap, ctx, p, k), "online", true);
+    } else {
+      const Demographics demo = Demographics::of(features, 0);
+      r = demo.empty() ? popular(snap, p, k) : fallback(snap, p, k, demo);
+    }
+    HttpResponse out;
+    out.route = Route::kRecommend;
+    std::string& b = out.body;
+    b += "{\"user_id\":null,\"mode\":\"session\",\"source\":\"";
+    b += r.model ? "model" : r.source ? r.source : "popular";
+    b += "\",\"model\":\"";
+    b += snap.model().name();
+    b += "\",\"version\":";
+    append_json_string(b, snap.version());
+    b += ',';
+    append_items(b, snap, r);
+    b += '}';
+    return out;
+  }
+  static constexpr std::size_t kMaxSessionItems = 1000;
+
   // ---- other routes -------------------------------------------------------------------------
 
   HttpResponse similar(const Snapshot& snap, const detail::Target& t) {
@@ -890,6 +981,7 @@ RouteMatch match(const std::vector<std::string>& s) {
   const auto n = s.size();
   if (n == 1 && s[0] == "health") return {Route::kHealth, "GET"};
   if (n == 2 && s[0] == "recommend") return {Route::kRecommend, "GET"};
+  if (n == 1 && s[0] == "recommend") return {Route::kRecommend, "POST"};
   if (n == 2 && s[0] == "similar") return {Route::kSimilar, "GET"};
   if (n == 1 && s[0] == "popular") return {Route::kPopular, "GET"};
   if (n == 1 && s[0] == "events") return {Route::kEvents, "POST"};
@@ -936,6 +1028,15 @@ void Service::handle(HttpRequest req, Respond respond) {
       case Route::kHealth:
         return reply(impl_->health(*snap));
       case Route::kRecommend:
+        if (req.method == "POST") {
+          check_params(*target, {});
+          if (!json_content_type(req.content_type))
+            fail(415, "unsupported_media_type", "expected a JSON body (application/json)");
+          if (req.body.size() > options_.max_item_bytes)
+            fail(413, "payload_too_large",
+                 fmt::format("a session body has at most {} bytes", options_.max_item_bytes));
+          return reply(impl_->recommend_post(*snap, req.body));
+        }
         return reply(impl_->recommend(*snap, *target));
       case Route::kSimilar:
         return reply(impl_->similar(*snap, *target));

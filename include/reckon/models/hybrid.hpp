@@ -45,6 +45,7 @@ class HybridModel final : public FactorModel {
   FactorMatrix item_feature_factors_, user_feature_factors_;
   std::vector<float> item_feature_bias_;
   std::vector<float> item_bias_;  // per item: its features' biases, weighted
+  std::vector<float> item_scale_, user_scale_;  // per encoded feature: its IDF (or 1)
   std::uint8_t loss_ = 0;         // fold-in uses the same loss
   float learning_rate_ = 0.05f, regularization_ = 0;
   std::int32_t max_sampled_ = 10, foldin_steps_ = 3000;

@@ -17,10 +17,12 @@ enum class SplitKind {
   kGlobalTime,  // interactions at or after a cut-off time to test
   kUsers,       // held-out users: a fraction of users, whose histories are split into fold-in
                 // (given to the model at evaluation) and test
+  kColdItems,   // held-out items: a fraction of the items, all of whose interactions are test
+                // (they have none in training: only their features can place them)
   kPredefined,  // given train and test files (see io/import.hpp)
 };
 std::string_view to_string(SplitKind kind);
-// "random", "time", "last", "global-time", "users", "predefined".
+// "random", "time", "last", "global-time", "users", "cold-items", "predefined".
 SplitKind parse_split_kind(std::string_view name);
 
 struct SplitOptions {
@@ -29,6 +31,9 @@ struct SplitOptions {
   index_t last_n = 1;          // last
   std::optional<std::int64_t> cutoff_time;  // global-time: unix seconds
   double foldin_fraction = 0.8;  // users: share of each held-out user's history given as fold-in
+  // users: when set, exactly this many of each held-out user's earliest interactions are given
+  // as fold-in (0: none, the user is their features alone), instead of foldin_fraction.
+  std::optional<index_t> foldin_count;
   std::uint64_t seed = 42;
 };
 

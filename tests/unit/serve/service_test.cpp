@@ -147,6 +147,36 @@ TEST_F(ServiceTest, NewUsersWithEventsGetTheModelOnline) {
   EXPECT_EQ(offline.at("source"), "popular");
 }
 
+TEST_F(ServiceTest, PostedSessionsAreFoldedInAndCheckedHard) {
+  auto s = start();
+  auto post = [&](const json& body) {
+    return call(*s, "POST", "/recommend", body.dump(), "application/json");
+  };
+  const auto r = post(json{{"items", {"i13", "i14"}}, {"k", 4}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json answer = json::parse(r.body);
+  EXPECT_EQ(answer.at("source"), "model");
+  EXPECT_EQ(answer.at("mode"), "session");
+  ASSERT_EQ(ids(answer).size(), 4u);
+  for (const auto& id : ids(answer)) {
+    EXPECT_EQ(group_of(id), 1) << id;
+    EXPECT_TRUE(id != "i13" && id != "i14");
+  }
+  // Nothing at all: popular items.
+  EXPECT_EQ(json::parse(post(json::object()).body).at("source"), "popular");
+  // Bad bodies are 4xx JSON errors naming the problem.
+  EXPECT_EQ(post(json{{"items", {"nope"}}}).status, 422);
+  EXPECT_EQ(post(json{{"items", "i1"}}).status, 422);
+  EXPECT_EQ(post(json{{"k", 0}}).status, 422);
+  EXPECT_EQ(post(json{{"colour", 1}}).status, 422);
+  const auto unknown_feature = post(json{{"features", {{"planet", "mars"}}}});
+  EXPECT_EQ(unknown_feature.status, 422);
+  EXPECT_NE(unknown_feature.body.find("planet"), std::string::npos);
+  EXPECT_EQ(call(*s, "POST", "/recommend", "{", "application/json").status, 400);
+  EXPECT_EQ(call(*s, "POST", "/recommend", "{}", "text/csv").status, 415);
+  EXPECT_EQ(call(*s, "GET", "/recommend").status, 405);
+}
+
 TEST_F(ServiceTest, OnlineFollowsNewEventsAndExcludesThem) {
   auto s = start();
   const auto before = get(*s, "/recommend/u3?k=6&mode=online");
