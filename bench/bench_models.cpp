@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
       {"bpr", {{"factors", "256"}, {"regularization", "0.001"}}, "bpr 256"},
       {"ease", {}, "ease"},
       {"content", {}, "content"},  // item features: ML-100K's genres and titles
+      {"hybrid", {}, "hybrid"},    // WARP, ids + item columns (none on Gowalla)
   };
   for (const std::string name : {"gowalla", "ml100k"}) {
     if (which != "all" && which != name) continue;

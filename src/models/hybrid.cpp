@@ -71,8 +71,10 @@ std::vector<ParamSpec> HybridModel::param_specs() {
       {"columns", ParamType::kString, "", 0, -1,
        "item feature columns, comma-separated (default: every column except ids, URLs, ISBNs, "
        "image links and label columns with a label for most items; \"none\": ids only)"},
-      {"user_columns", ParamType::kString, "", 0, -1,
-       "user feature columns, comma-separated (default: as for items; \"none\": ids only)"},
+      {"user_columns", ParamType::kString, "none", 0, -1,
+       "user feature columns, comma-separated, e.g. age,gender,occupation (\"\": every usable "
+       "one; default none: demographics dilute a known user's own embedding, ML-100K u1 "
+       "recall@20 0.274 -> 0.216 with them; name them to serve users by demographics)"},
       {"numeric", ParamType::kString, "buckets", 0, -1,
        "numeric columns: buckets (one feature per quantile bucket) or raw (one value scaled "
        "to [0, 1])",

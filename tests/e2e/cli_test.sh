@@ -120,6 +120,25 @@ if [ -d "$DATA/movielens-100k" ]; then
   grep -q "100,000" "$work/out" && ok || fail "demo output: $(cat "$work/out")"
   expect_ok "kcore" "$RECKON" -q import "$work/ml.rkd" --kcore 50 -o "$work/k.rkd"
 
+  # Features: a hybrid with demographics serves a stranger from favourites and demographics
+  # together; unknown labels and columns are refused with the known ones.
+  expect_ok "train hybrid" "$RECKON" -q train "$work/ml.rkd" --model hybrid -p epochs=3 \
+    -p user_columns=age,gender,occupation -o "$work/h.rkm"
+  expect_ok "hybrid likes + demographics" "$RECKON" -q recommend "$work/h.rkm" --like 50 --gender F \
+    --occupation student -k 5 --json
+  grep -q '"source": "model"' "$work/out" && ok || fail "hybrid stranger: $(cat "$work/out")"
+  expect_ok "hybrid demographics only" "$RECKON" -q recommend "$work/h.rkm" --feature occupation=writer -k 5
+  grep -q 'source: model' "$work/out" && ok || fail "hybrid demographics: $(cat "$work/out")"
+  expect_error "unknown label" 'unknown occupation "astronaut" (known:' "$RECKON" recommend "$work/h.rkm" \
+    --occupation astronaut
+  expect_error "unknown feature" 'no user feature "planet"' "$RECKON" recommend "$work/h.rkm" --feature planet=mars
+  expect_ok "cold-items split" "$RECKON" -q evaluate --data "$work/ml.rkd" --split cold-items \
+    --test-fraction 0.1 --models content -k 10 --metrics recall
+  grep -q 'split cold-items' "$work/out" && ok || fail "cold-items protocol: $(cat "$work/out")"
+  expect_ok "users split, 3 favourites" "$RECKON" -q evaluate --data "$work/ml.rkd" --split users \
+    --foldin-count 3 --models popular -k 10 --json "$work/fc.json"
+  grep -q '"foldin_count": 3' "$work/fc.json" && ok || fail "foldin_count not in the report"
+
   # A user with no training interactions (global-time split) gets the fallback, said so
   # (demographic popular: ML-100K has age, gender and occupation).
   expect_ok "global-time split" "$RECKON" -q split "$work/ml.rkd" --split global-time --test-fraction 0.2 -o "$work/gt"

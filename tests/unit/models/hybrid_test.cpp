@@ -68,7 +68,8 @@ TEST(Hybrid, EveryLossAndOptimizerLearnsTheGroups) {
   const auto d = groups_with_cold_items();
   for (const std::string loss : {"warp", "warp-kos", "bpr", "logistic"}) {
     for (const std::string opt : {"adagrad", "adadelta"}) {
-      const TrainedModel t = fit(d, {{"loss", loss}, {"optimizer", opt}});
+      const TrainedModel t =
+          fit(d, {{"loss", loss}, {"optimizer", opt}, {"user_columns", "gender"}});
       for (index_t u : {0, 13, 39, 40, 61, 79}) {
         UserContext ctx;
         ctx.user = u;
@@ -122,7 +123,7 @@ TEST(Hybrid, PureFeatureItemsWithTheSameLabelsScoreTheSame) {
 
 TEST(Hybrid, StrangersFromDemographicsFavouritesOrBoth) {
   const auto d = groups_with_cold_items();
-  const TrainedModel t = fit(d, {{"user_ids", "false"}});
+  const TrainedModel t = fit(d, {{"user_ids", "false"}, {"user_columns", "gender"}});
   const Recommender rec(t);
   // Demographics alone: the model answers (not the popularity fallback) with the group's items.
   const FeatureTable b = stranger_features(d->user_features, {{"gender", "b"}});
