@@ -24,7 +24,10 @@ nlohmann::json features(const FeatureTable& t) {
   for (const auto& c : t.columns()) {
     index_t present = 0;
     for (index_t r = 0; r < c.rows(); ++r) present += c.has_value(r);
-    nlohmann::json j = {{"name", c.name()}, {"kind", to_string(c.kind())}, {"present", present}};
+    nlohmann::json j = {{"name", c.name()},
+                        {"kind", to_string(c.kind())},
+                        {"present", present},
+                        {"rows", c.rows()}};
     if (!c.vocabulary().empty()) j["labels"] = c.vocabulary().size();
     out.push_back(j);
   }
@@ -123,6 +126,10 @@ void print_summary(const nlohmann::json& j) {
       if (!text.empty()) text += ", ";
       text += fmt::format("{} ({}", c["name"].get<std::string>(), c["kind"].get<std::string>());
       if (c.contains("labels")) text += fmt::format(", {} labels", c["labels"].get<std::size_t>());
+      // Coverage: the share of rows with a value (a feature column most rows lack says little).
+      if (c.contains("rows") && c["rows"].get<std::int64_t>() > 0)
+        text += fmt::format(", {:.0f}% have one", 100.0 * c["present"].get<double>() /
+                                                      c["rows"].get<double>());
       text += ")";
     }
     row(key == std::string("user_features") ? "user features" : "item features",
