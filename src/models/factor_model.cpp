@@ -134,6 +134,18 @@ std::vector<ScoredItem> FactorModel::similar_items(index_t item, std::size_t k) 
   return out;
 }
 
+std::vector<ScoredItem> FactorModel::similar_to_vector(Eigen::Ref<const Eigen::VectorXf> v,
+                                                      std::size_t k) const {
+  const float norm = v.norm();
+  Eigen::VectorXf s = item_factors_ * v;
+  const Eigen::VectorXf norms = item_factors_.rowwise().norm();
+  for (Eigen::Index i = 0; i < s.size(); ++i)
+    s[i] = norms[i] > 0 && norm > 0 ? s[i] / (norms[i] * norm) : 0.0f;
+  std::vector<ScoredItem> out;
+  top_k(std::span<const float>(s.data(), static_cast<std::size_t>(s.size())), k, out);
+  return out;
+}
+
 // Cosine similarity as inner products of normalised factors, a block of items at a time: exactly
 // similar_items()'s lists (zero vectors score 0 against everything in both).
 void FactorModel::similar_items_batch(std::span<const index_t> items, std::size_t k,

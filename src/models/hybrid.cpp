@@ -601,6 +601,38 @@ std::pair<Eigen::VectorXf, float> HybridModel::item_from_features(const FeatureT
   return {v, bias};
 }
 
+std::optional<NewItemVector> HybridModel::embed_new_item(const FeatureTable& features,
+                                                        index_t row) const {
+  std::vector<std::pair<index_t, float>> fs;
+  item_encoder_.encode_row(features, row, fs);
+  if (fs.empty()) return std::nullopt;
+  const auto [v, bias] = item_from_features(features, row);
+  NewItemVector out;
+  out.values.assign(v.data(), v.data() + v.size());
+  out.bias = bias;
+  return out;
+}
+
+void HybridModel::score_new_items(const UserContext& user, std::span<const NewItemVector> items,
+                                  std::span<float> out) const {
+  RECKON_ASSERT(out.size() == items.size());
+  const Eigen::VectorXf u = user_vector(user);
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    RECKON_CHECK(static_cast<Eigen::Index>(items[k].values.size()) == u.size(),
+                 "hybrid: a new item's vector has {} values, the model {}", items[k].values.size(),
+                 u.size());
+    out[k] = items[k].bias + ConstVec(items[k].values.data(), u.size()).dot(u);
+  }
+}
+
+std::vector<ScoredItem> HybridModel::similar_to_new_item(const NewItemVector& item,
+                                                         std::size_t k) const {
+  RECKON_CHECK(static_cast<Eigen::Index>(item.values.size()) == item_factors_.cols(),
+               "hybrid: a new item's vector has {} values, the model {}", item.values.size(),
+               item_factors_.cols());
+  return similar_to_vector(ConstVec(item.values.data(), item_factors_.cols()), k);
+}
+
 Eigen::VectorXf HybridModel::user_from_features(const UserContext& user) const {
   Eigen::VectorXf v = Eigen::VectorXf::Zero(item_factors_.cols());
   if (!user.features || user_encoder_.empty()) return v;

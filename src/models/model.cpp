@@ -23,6 +23,15 @@ std::vector<ScoredItem> Model::similar_items(index_t, std::size_t) const {
   throw NotSupported(fmt::format("model {} does not compute similar items", name()));
 }
 
+void Model::score_new_items(const UserContext&, std::span<const NewItemVector>,
+                            std::span<float>) const {
+  throw NotSupported(fmt::format("model {} cannot score items it was not trained on", name()));
+}
+
+std::vector<ScoredItem> Model::similar_to_new_item(const NewItemVector&, std::size_t) const {
+  throw NotSupported(fmt::format("model {} cannot place items it was not trained on", name()));
+}
+
 void Model::similar_items_batch(std::span<const index_t> items, std::size_t k,
                                 std::vector<std::vector<ScoredItem>>& out) const {
   out.resize(items.size());

@@ -14,6 +14,7 @@
 #include "reckon/io/json.hpp"
 #include "reckon/io/text.hpp"
 #include "reckon/retrieval/topk.hpp"
+#include "new_items.hpp"
 #include "request.hpp"
 #include "user_events.hpp"
 
@@ -146,6 +147,8 @@ struct Ranked {
   std::vector<const char*> from;  // "offline", "online", "similar", "popular" per item
   bool model = false;             // false: the fallback's items...
   const char* source = nullptr;   // ...from "popular" (nullptr) or "demographic-popular"
+  // New items in the list (indexes from num_items on), placed by their features.
+  std::shared_ptr<const detail::NewItems> fresh;
 };
 
 // Takes from `b` at the positions where take_b(pos) holds and from `a` elsewhere; when one runs
@@ -238,6 +241,73 @@ struct Service::Impl {
     std::unique_lock lock(overlay_mutex);
     overlay[record.item_id] = {record.json, std::move(fields)};
     overlay_size = overlay.size();
+    overlay_version.fetch_add(1, std::memory_order_release);
+  }
+
+  // The stored items the served model does not know, placed by their features; rebuilt when
+  // the snapshot or the stored items change (PUT /items of a new item), not per request.
+  std::atomic<std::uint64_t> overlay_version{0};
+  mutable std::mutex new_items_mutex;
+  mutable const Snapshot* new_items_snapshot = nullptr;
+  mutable std::string new_items_snapshot_version;
+  mutable std::uint64_t new_items_version = ~std::uint64_t{0};
+  mutable std::shared_ptr<const detail::NewItems> new_items_cache;
+
+  std::shared_ptr<const detail::NewItems> new_items(const Snapshot& snap) const {
+    const std::uint64_t version = overlay_version.load(std::memory_order_acquire);
+    std::lock_guard lock(new_items_mutex);
+    if (new_items_cache && new_items_snapshot == &snap &&
+        new_items_snapshot_version == snap.version() && new_items_version == version)
+      return new_items_cache;
+    std::vector<std::pair<std::string, std::string>> records;
+    {
+      std::shared_lock overlay_lock(overlay_mutex);
+      for (const auto& [id, entry] : overlay)
+        if (!snap.train().items.find(id)) records.emplace_back(id, entry.first);
+    }
+    std::sort(records.begin(), records.end());  // the same numbering for the same items
+    new_items_cache = detail::place_new_items(snap.model(), snap.train(), records);
+    new_items_snapshot = &snap;
+    new_items_snapshot_version = snap.version();
+    new_items_version = version;
+    return new_items_cache;
+  }
+
+  // New items into a model's list by their scores for `ctx`: each goes before the first
+  // model-scored entry (not a similar-item one, whose scores are cosines) that scores less.
+  void merge_new_items(const Snapshot& snap, const UserContext& ctx, std::size_t k,
+                       Ranked& r) const {
+    if (!r.model || overlay_size.load(std::memory_order_relaxed) == 0) return;
+    const auto fresh = new_items(snap);
+    if (fresh->empty()) return;
+    std::vector<float> scores(fresh->vectors.size());
+    snap.model().score_new_items(ctx, fresh->vectors, scores);
+    std::vector<ScoredItem> best;
+    top_k(scores, k, best);
+    if (best.empty()) return;
+    Ranked out;
+    out.model = r.model;
+    out.source = r.source;
+    out.fresh = fresh;
+    std::size_t b = 0;
+    for (std::size_t i = 0; i < r.items.size() && out.items.size() < k; ++i) {
+      const bool scored = std::strcmp(r.from[i], "similar") != 0;
+      while (scored && b < best.size() && best[b].score > r.items[i].score &&
+             out.items.size() < k) {
+        out.items.push_back({snap.num_items() + best[b].item, best[b].score});
+        out.from.push_back("new");
+        ++b;
+      }
+      if (out.items.size() < k) {
+        out.items.push_back(r.items[i]);
+        out.from.push_back(r.from[i]);
+      }
+    }
+    for (; b < best.size() && out.items.size() < k; ++b) {
+      out.items.push_back({snap.num_items() + best[b].item, best[b].score});
+      out.from.push_back("new");
+    }
+    r = std::move(out);
   }
 
   bool has_overlay(const std::string& item_id) const {
@@ -267,8 +337,12 @@ struct Service::Impl {
 
   // {"item_id":"..","score":..,<metadata>
   void append_item(std::string& out, const Snapshot& snap, index_t item, float score,
-                   const char* from) const {
-    const std::string& id = snap.train().items.id(item);
+                   const char* from, const detail::NewItems* fresh = nullptr) const {
+    const bool is_new = item >= snap.num_items();
+    RECKON_ASSERT(!is_new || (fresh && item - snap.num_items() <
+                                           static_cast<index_t>(fresh->ids.size())));
+    const std::string& id = is_new ? fresh->ids[static_cast<std::size_t>(item - snap.num_items())]
+                                   : snap.train().items.id(item);
     out += "{\"item_id\":";
     append_json_string(out, id);
     out += ",\"score\":";
@@ -286,7 +360,7 @@ struct Service::Impl {
         return;
       }
     }
-    out += snap.metadata_fields(item);
+    if (!is_new) out += snap.metadata_fields(item);
     out += '}';
   }
 
@@ -294,7 +368,7 @@ struct Service::Impl {
     out += "\"items\":[";
     for (std::size_t i = 0; i < r.items.size(); ++i) {
       if (i) out += ',';
-      append_item(out, snap, r.items[i].item, r.items[i].score, r.from[i]);
+      append_item(out, snap, r.items[i].item, r.items[i].score, r.from[i], r.fresh.get());
     }
     out += "]";
   }
@@ -574,6 +648,24 @@ struct Service::Impl {
       r = interleave(offline(snap, p, k), online(snap, p, k), k,
                      [](std::size_t pos) { return pos % 2 == 1; });
     }
+    if (r.model && overlay_size.load(std::memory_order_relaxed) > 0) {
+      // Offline: the training history; otherwise with the user's new events too.
+      std::vector<index_t> history = p.train_items;
+      std::vector<float> weights = p.train_weights;
+      if (mode != "offline") {
+        history.insert(history.end(), p.new_items.begin(), p.new_items.end());
+        weights.insert(weights.end(), p.new_weights.begin(), p.new_weights.end());
+      }
+      UserContext ctx;
+      ctx.user = p.user;
+      ctx.history = history;
+      ctx.weights = weights;
+      if (p.user) {
+        ctx.features = &snap.train().user_features;
+        ctx.feature_row = *p.user;
+      }
+      merge_new_items(snap, ctx, k, r);
+    }
     drop_front(r.items, page.offset);
     drop_front(r.from, page.offset);
     HttpResponse out;
@@ -665,6 +757,7 @@ struct Service::Impl {
     Ranked r;
     if (!history.empty() || snap.model().scores_without_history(ctx)) {
       r = labelled(score_top(snap, ctx, p, k), "online", true);
+      merge_new_items(snap, ctx, k, r);
     } else {
       const Demographics demo = Demographics::of(features, 0);
       r = demo.empty() ? popular(snap, p, k) : fallback(snap, p, k, demo);
@@ -692,7 +785,28 @@ struct Service::Impl {
     check_params(t, {"k", "n", "limit", "offset"});
     const Page page = parse_page(t, service.options_.default_k, snap.options().max_k);
     const auto item = snap.train().items.find(item_id);
-    if (!item) fail(404, "not_found", fmt::format("unknown item \"{}\"", item_id));
+    if (!item) {
+      // A new item placed by its features: similar training items by the model's own measure.
+      const auto fresh = new_items(snap);
+      const auto it = fresh->index.find(item_id);
+      if (it == fresh->index.end())
+        fail(404, "not_found",
+             has_overlay(item_id)
+                 ? fmt::format("item \"{}\" is not in the model, and model {} cannot place it "
+                               "by its features",
+                               item_id, snap.model().name())
+                 : fmt::format("unknown item \"{}\"", item_id));
+      auto list = snap.model().similar_to_new_item(fresh->vectors[it->second], page.end());
+      drop_front(list, page.offset);
+      HttpResponse out;
+      out.route = Route::kSimilar;
+      out.body = "{\"item_id\":";
+      append_json_string(out.body, item_id);
+      out.body += ',';
+      append_items(out.body, snap, labelled(std::move(list), nullptr, true));
+      out.body += '}';
+      return out;
+    }
     if (!snap.similar_supported())
       fail(422, "not_supported",
            fmt::format("model {} has no notion of similar items", snap.model().name()));
@@ -749,6 +863,12 @@ struct Service::Impl {
     const auto item = snap.train().items.find(item_id);
     out.body += ",\"in_model\":";
     out.body += item ? "true" : "false";
+    if (!item) {
+      // Whether the model places it by its features (recommended and similar without
+      // retraining).
+      out.body += ",\"placed\":";
+      out.body += new_items(snap)->index.contains(item_id) ? "true" : "false";
+    }
     {
       std::shared_lock lock(overlay_mutex);
       if (auto it = overlay.find(item_id); it != overlay.end()) {

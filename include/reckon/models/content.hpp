@@ -6,6 +6,7 @@
 // by age), and an item's score is its vector's dot product with the profile. Similar items are
 // by cosine of the vectors. It needs no interactions for an item, only features: new items with
 // metadata are scored like the others.
+#include "reckon/models/feature_encoder.hpp"
 #include "reckon/models/model.hpp"
 
 namespace reckon {
@@ -20,6 +21,12 @@ class ContentModel final : public Model {
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
   void validate(const Dataset& train) const override;
+  std::optional<NewItemVector> embed_new_item(const FeatureTable& features,
+                                              index_t row) const override;
+  void score_new_items(const UserContext& user, std::span<const NewItemVector> items,
+                       std::span<float> out) const override;
+  std::vector<ScoredItem> similar_to_new_item(const NewItemVector& item,
+                                              std::size_t k) const override;
 
   // Items x features, rows L2-normalised (an item without features has an empty row).
   const CsrMatrix& item_vectors() const noexcept { return vectors_; }
@@ -28,6 +35,18 @@ class ContentModel final : public Model {
   CsrMatrix vectors_;
   CsrMatrix postings_;  // features x items: the transpose, for scoring through a profile
   float half_life_days_ = 0;
+  // How a new item's features become a vector (files from 0.5.0 have neither: no new items).
+  FeatureEncoder encoder_;
+  std::vector<float> idf_;
+
+  // The user's profile over the features (the weighted mean of the history's vectors), and the
+  // features it touches; false when it is empty.
+  bool profile(const UserContext& user, std::vector<float>& out,
+               std::vector<index_t>& touched) const;
+  // Items by the dot product of their vectors with a sparse query vector.
+  std::vector<ScoredItem> by_vector(std::span<const index_t> features,
+                                    std::span<const float> values, index_t skip,
+                                    std::size_t k) const;
 };
 
 }  // namespace reckon

@@ -28,6 +28,9 @@ class FactorModel : public Model {
 
   const FactorMatrix& user_factors() const noexcept { return user_factors_; }
   const FactorMatrix& item_factors() const noexcept { return item_factors_; }
+  // Items by cosine of their factors with `v` (a vector not in the model: a new item).
+  std::vector<ScoredItem> similar_to_vector(Eigen::Ref<const Eigen::VectorXf> v,
+                                            std::size_t k) const;
   // The factors this model would use for `user`: its learned ones when the history is its
   // training history, else a fold-in from the history.
   Eigen::VectorXf user_vector(const UserContext& user) const;

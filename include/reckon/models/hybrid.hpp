@@ -20,6 +20,12 @@ class HybridModel final : public FactorModel {
   std::string_view name() const noexcept override { return "hybrid"; }
   void fit(const Dataset& train, const Params& params, FitContext& ctx) override;
   bool scores_without_history(const UserContext& user) const override;
+  std::optional<NewItemVector> embed_new_item(const FeatureTable& features,
+                                              index_t row) const override;
+  void score_new_items(const UserContext& user, std::span<const NewItemVector> items,
+                       std::span<float> out) const override;
+  std::vector<ScoredItem> similar_to_new_item(const NewItemVector& item,
+                                              std::size_t k) const override;
 
   const FeatureEncoder& item_encoder() const noexcept { return item_encoder_; }
   const FeatureEncoder& user_encoder() const noexcept { return user_encoder_; }

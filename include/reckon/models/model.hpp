@@ -33,6 +33,14 @@ struct FitContext {
   bool verbose = true;
 };
 
+// An item the model was not trained on, placed by its features alone (a new book with its
+// author and tags, from PUT /items): its vector in the model's own space, and a bias.
+struct NewItemVector {
+  std::vector<float> values;  // dense (hybrid: the factors) ...
+  std::vector<index_t> features;  // ...or sparse: feature indexes with `values` (content)
+  float bias = 0;
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -58,6 +66,20 @@ class Model {
     (void)user;
     return false;
   }
+  // A new item from row `row` of `features` (columns named as the training items'), for the
+  // models that score items by their features; nullopt for the others (and for an item none of
+  // whose features the model knows).
+  virtual std::optional<NewItemVector> embed_new_item(const FeatureTable& features,
+                                                      index_t row) const {
+    (void)features, (void)row;
+    return std::nullopt;
+  }
+  // The scores of new items for a user, on score()'s scale (default: NotSupported).
+  virtual void score_new_items(const UserContext& user, std::span<const NewItemVector> items,
+                               std::span<float> out) const;
+  // The training items most similar to a new item, best first (default: NotSupported).
+  virtual std::vector<ScoredItem> similar_to_new_item(const NewItemVector& item,
+                                                      std::size_t k) const;
   // True when score() returns predicted ratings on the data's scale (RMSE/MAE make sense).
   virtual bool predicts_ratings() const noexcept { return false; }
   virtual void save(BinaryWriter& out) const = 0;

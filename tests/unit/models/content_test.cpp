@@ -122,6 +122,43 @@ TEST(Content, CraftedVectorsAreRefused) {
   EXPECT_NE(load(body(1, std::nanf(""))).find("not a finite number"), std::string::npos);
 }
 
+TEST(Content, NewItemsAreScoredAndPlacedByTheirFeatures) {
+  const auto d = three_items({0});
+  FitContext ctx;
+  ctx.verbose = false;
+  TrainedModel t = train_model("content", d, {}, ctx);
+  // A new item with label y alone is item 2's vector: (0, 1).
+  FeatureTable fresh(2);
+  FeatureColumn genre("genres", FeatureKind::kMultiCategorical, 2);
+  genre.add_label(0, "y");
+  genre.add_label(1, "unknown");  // nothing the model knows: not placed
+  fresh.add(std::move(genre));
+  const auto v = t.model->embed_new_item(fresh, 0);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_FALSE(t.model->embed_new_item(fresh, 1).has_value());
+  const std::vector<index_t> history = {1};  // profile (1, 1)/sqrt2
+  UserContext user;
+  user.history = history;
+  std::vector<float> s(1);
+  t.model->score_new_items(user, std::span<const NewItemVector>(&*v, 1), s);
+  std::vector<float> all(4);
+  t.model->score(user, all);
+  EXPECT_NEAR(s[0], all[2], 1e-6);
+  const auto sim = t.model->similar_to_new_item(*v, 5);
+  ASSERT_EQ(sim.size(), 2u);
+  EXPECT_EQ(sim[0].item, 2);
+  EXPECT_NEAR(sim[0].score, 1.0, 1e-6);
+  // Saved and loaded, the encoder comes along.
+  BinaryWriter w;
+  t.model->save(w);
+  ContentModel back;
+  BinaryReader r(w.bytes(), "test");
+  back.load(r);
+  const auto again = back.embed_new_item(fresh, 0);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->values, v->values);
+}
+
 TEST(Content, RefusesDataWithoutFeaturesAndUnknownColumns) {
   auto d = std::make_shared<Dataset>(test::make_dataset(
       CsrMatrix::from_coordinates(1, 2, std::vector<index_t>{0}, std::vector<index_t>{1},

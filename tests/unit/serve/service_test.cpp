@@ -177,6 +177,47 @@ TEST_F(ServiceTest, PostedSessionsAreFoldedInAndCheckedHard) {
   EXPECT_EQ(call(*s, "GET", "/recommend").status, 405);
 }
 
+TEST_F(ServiceTest, NewItemsWithFeaturesAreRecommendedWithoutRetraining) {
+  // Items are their genres alone: a new item of genre B is placed among the B items.
+  test::write_serving_model(model_, "hybrid",
+                            {{"factors", "8"}, {"epochs", "60"}, {"columns", "genres"},
+                             {"item_ids", "false"}});
+  auto s = start();
+  auto put = [&](const std::string& id, const json& body) {
+    const auto r = call(*s, "PUT", "/items/" + id, body.dump(), "application/json");
+    ASSERT_EQ(r.status, 200) << r.body;
+  };
+  put("fresh", json{{"genres", {"B", "all"}}, {"title", "A new one"}});
+  put("odd", json{{"genres", {"Z"}}});  // nothing the model knows
+  EXPECT_EQ(get(*s, "/items/fresh").at("placed"), true);
+  EXPECT_EQ(get(*s, "/items/odd").at("placed"), false);
+  // A group-B user sees it among the group's unseen items, above every A item, marked new.
+  for (const char* mode : {"offline", "online", "blended"}) {
+    const auto r = get(*s, std::string("/recommend/u25?k=6&mode=") + mode);
+    const auto list = ids(r);
+    const auto at = std::find(list.begin(), list.end(), "fresh");
+    ASSERT_NE(at, list.end()) << mode << " " << r.dump();
+    for (auto it = list.begin(); it != at; ++it) EXPECT_EQ(group_of(*it), 1) << mode << *it;
+    EXPECT_EQ(r.at("items")[at - list.begin()].at("from"), "new");
+    EXPECT_EQ(r.at("items")[at - list.begin()].at("title"), "A new one");
+  }
+  // A group-A user has it below the A items.
+  const auto a = ids(get(*s, "/recommend/u3?k=4&mode=offline"));
+  EXPECT_EQ(std::find(a.begin(), a.end(), "fresh"), a.end());
+  // Its similar items are the B items; the unplaceable one says why.
+  const auto sim = get(*s, "/similar/fresh?k=5");
+  for (const auto& id : ids(sim)) EXPECT_EQ(group_of(id), 1) << id;
+  EXPECT_EQ(ids(sim).size(), 5u);
+  const auto odd = call(*s, "GET", "/similar/odd");
+  EXPECT_EQ(odd.status, 404);
+  EXPECT_NE(odd.body.find("cannot place it"), std::string::npos) << odd.body;
+  // A session of B items gets it too.
+  const auto post = call(*s, "POST", "/recommend", json{{"items", {"i12", "i13"}}, {"k", 9}}.dump(),
+                         "application/json");
+  const auto session = ids(json::parse(post.body));
+  EXPECT_NE(std::find(session.begin(), session.end(), "fresh"), session.end()) << post.body;
+}
+
 TEST_F(ServiceTest, OnlineFollowsNewEventsAndExcludesThem) {
   auto s = start();
   const auto before = get(*s, "/recommend/u3?k=6&mode=online");
