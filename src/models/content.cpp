@@ -1,6 +1,8 @@
 #include "reckon/models/content.hpp"
 
 #include <fmt/format.h>
+#include <Eigen/Sparse>
+#include <Spectra/contrib/PartialSVDSolver.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
@@ -14,6 +16,7 @@
 #include "reckon/core/binary_io.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/models/feature_encoder.hpp"
+#include "reckon/retrieval/topk.hpp"
 
 namespace reckon {
 
@@ -30,6 +33,10 @@ std::vector<ParamSpec> ContentModel::param_specs() {
       {"half_life_days", ParamType::kFloat, "0", 0, 1e6,
        "profile: an interaction this many days older than the user's latest counts half (0: "
        "no decay)"},
+      {"svd", ParamType::kInt, "0", 0, 4096,
+       "dense item vectors of this many components: a truncated SVD of the TF-IDF vectors "
+       "(Spectra's partial SVD), which lets items with related but different terms meet (0: "
+       "the sparse TF-IDF vectors)"},
   };
 }
 
@@ -73,11 +80,61 @@ void ContentModel::fit(const Dataset& train, const Params& params, FitContext& c
   }
   vectors_ = raw.with_values(std::move(weighted));
   postings_ = vectors_.transposed();
+  reduce(static_cast<index_t>(params.get_int("svd")), ctx);
   if (ctx.verbose) {
     index_t with = 0;
     for (index_t i = 0; i < n; ++i) with += vectors_.row_size(i) > 0;
     spdlog::info("content: {} features from {} columns; {} of {} items have a vector", features,
                  encoder.columns().size(), with, n);
+  }
+}
+
+void ContentModel::reduce(index_t components, const FitContext& ctx) {
+  dense_.resize(0, 0);
+  projection_.resize(0, 0);
+  if (components == 0) return;
+  const index_t n = vectors_.rows(), features = vectors_.cols();
+  const index_t k = std::min(components, std::min(n, features) - 1);
+  RECKON_CHECK(k >= 1, "content: svd={} needs at least 2 items and 2 features (have {} and {})",
+               components, n, features);
+  std::vector<Eigen::Triplet<double>> entries;
+  entries.reserve(static_cast<std::size_t>(vectors_.nnz()));
+  for (index_t i = 0; i < n; ++i) {
+    const auto fs = vectors_.row_indices(i);
+    const auto vs = vectors_.row_values(i);
+    for (std::size_t a = 0; a < fs.size(); ++a) entries.emplace_back(i, fs[a], vs[a]);
+  }
+  using Sparse = Eigen::SparseMatrix<double, Eigen::RowMajor>;
+  Sparse x(n, features);
+  x.setFromTriplets(entries.begin(), entries.end());
+  x.makeCompressed();
+  // Lanczos on the smaller of X X^T and X^T X, with a Krylov space of 2k + 1 vectors.
+  const Eigen::Index ncv = std::min<Eigen::Index>(2 * k + 1, std::min(n, features));
+  Spectra::PartialSVDSolver<Sparse> solver(x, k, ncv);
+  const Eigen::Index converged = solver.compute(1000, 1e-8);
+  RECKON_CHECK(converged == k,
+               "content: the truncated SVD found {} of {} components (try a smaller svd)",
+               converged, k);
+  const Eigen::MatrixXd v = solver.matrix_V(k);  // features x k
+  projection_ = v.cast<float>();
+  rebuild_dense();
+  if (ctx.verbose)
+    spdlog::info("content: {} SVD components, top singular value {:.3f}, last {:.3f}", k,
+                 solver.singular_values()(0), solver.singular_values()(k - 1));
+}
+
+void ContentModel::rebuild_dense() {
+  // X V (= U S): each item's coordinates on the components, to unit length. Load computes the
+  // same from the saved V, so only V is in the file.
+  dense_.resize(0, 0);
+  if (projection_.size() == 0) return;
+  dense_ = FactorMatrix::Zero(vectors_.rows(), projection_.cols());
+  for (index_t i = 0; i < vectors_.rows(); ++i) {
+    const auto fs = vectors_.row_indices(i);
+    const auto vs = vectors_.row_values(i);
+    for (std::size_t a = 0; a < fs.size(); ++a) dense_.row(i) += vs[a] * projection_.row(fs[a]);
+    const float norm = dense_.row(i).norm();
+    if (norm > 0) dense_.row(i) /= norm;
   }
 }
 
@@ -118,6 +175,12 @@ bool ContentModel::profile(const UserContext& user, std::vector<float>& profile,
 void ContentModel::score(const UserContext& user, std::span<float> out) const {
   RECKON_ASSERT(static_cast<index_t>(out.size()) == vectors_.rows());
   std::fill(out.begin(), out.end(), 0.0f);
+  if (dense_.size() > 0) {
+    Eigen::VectorXf p;
+    if (!dense_profile(user, p)) return;
+    Eigen::Map<Eigen::VectorXf>(out.data(), dense_.rows()).noalias() = dense_ * p;
+    return;
+  }
   std::vector<float> p;
   std::vector<index_t> touched;
   if (!profile(user, p, touched)) return;
@@ -127,6 +190,38 @@ void ContentModel::score(const UserContext& user, std::span<float> out) const {
     const auto vs = postings_.row_values(f);
     for (std::size_t k = 0; k < items.size(); ++k) out[items[k]] += p[f] * vs[k];
   }
+}
+
+bool ContentModel::dense_profile(const UserContext& user, Eigen::VectorXf& p) const {
+  // The same weighted mean as profile(), of the dense vectors.
+  const index_t n = dense_.rows();
+  p = Eigen::VectorXf::Zero(dense_.cols());
+  const bool decay = half_life_days_ > 0 && user.times.size() == user.history.size();
+  const std::int64_t latest =
+      decay && !user.times.empty() ? *std::max_element(user.times.begin(), user.times.end()) : 0;
+  double total = 0;
+  for (std::size_t h = 0; h < user.history.size(); ++h) {
+    const index_t i = user.history[h];
+    if (i < 0 || i >= n) continue;
+    double w = user.weights.empty() ? 1.0 : user.weights[h];
+    if (decay)
+      w *= std::exp2(-static_cast<double>(latest - user.times[h]) /
+                     (86400.0 * static_cast<double>(half_life_days_)));
+    total += std::abs(w);
+    p += static_cast<float>(w) * dense_.row(i).transpose();
+  }
+  if (total <= 0) return false;
+  p /= static_cast<float>(total);
+  return true;
+}
+
+std::vector<ScoredItem> ContentModel::by_dense(const Eigen::VectorXf& v, index_t skip,
+                                               std::size_t k) const {
+  Eigen::VectorXf s = dense_ * v;
+  if (skip >= 0) s[skip] = -std::numeric_limits<float>::infinity();
+  std::vector<ScoredItem> out;
+  top_k(std::span<const float>(s.data(), static_cast<std::size_t>(s.size())), k, out);
+  return out;
 }
 
 std::vector<ScoredItem> ContentModel::by_vector(std::span<const index_t> fs,
@@ -169,13 +264,34 @@ std::optional<NewItemVector> ContentModel::embed_new_item(const FeatureTable& fe
   }
   if (norm <= 0) return std::nullopt;
   for (auto& v : out.values) v = static_cast<float>(v / std::sqrt(norm));
-  return out;
+  if (dense_.size() == 0) return out;
+  // Dense: the sparse vector's coordinates on the SVD's components, unit length.
+  Eigen::VectorXf d = Eigen::VectorXf::Zero(projection_.cols());
+  for (std::size_t a = 0; a < out.features.size(); ++a)
+    d += out.values[a] * projection_.row(out.features[a]).transpose();
+  const float dn = d.norm();
+  if (dn <= 0) return std::nullopt;
+  d /= dn;
+  NewItemVector dense;
+  dense.values.assign(d.data(), d.data() + d.size());
+  return dense;
 }
 
 void ContentModel::score_new_items(const UserContext& user, std::span<const NewItemVector> items,
                                    std::span<float> out) const {
   RECKON_ASSERT(out.size() == items.size());
   std::fill(out.begin(), out.end(), 0.0f);
+  if (dense_.size() > 0) {
+    Eigen::VectorXf p;
+    if (!dense_profile(user, p)) return;
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      RECKON_CHECK(items[k].features.empty() &&
+                       static_cast<Eigen::Index>(items[k].values.size()) == p.size(),
+                   "content: a malformed new item vector");
+      out[k] = Eigen::Map<const Eigen::VectorXf>(items[k].values.data(), p.size()).dot(p);
+    }
+    return;
+  }
   std::vector<float> p;
   std::vector<index_t> touched;
   if (!profile(user, p, touched)) return;
@@ -192,12 +308,19 @@ void ContentModel::score_new_items(const UserContext& user, std::span<const NewI
 
 std::vector<ScoredItem> ContentModel::similar_to_new_item(const NewItemVector& item,
                                                           std::size_t k) const {
+  if (dense_.size() > 0) {
+    RECKON_CHECK(item.features.empty() &&
+                     static_cast<Eigen::Index>(item.values.size()) == dense_.cols(),
+                 "content: a malformed new item vector");
+    return by_dense(Eigen::Map<const Eigen::VectorXf>(item.values.data(), dense_.cols()), -1, k);
+  }
   RECKON_CHECK(item.features.size() == item.values.size(), "content: a malformed new item vector");
   return by_vector(item.features, item.values, -1, k);
 }
 
 std::vector<ScoredItem> ContentModel::similar_items(index_t item, std::size_t k) const {
   RECKON_CHECK(item >= 0 && item < vectors_.rows(), "item index {} out of range", item);
+  if (dense_.size() > 0) return by_dense(dense_.row(item).transpose(), item, k);
   return by_vector(vectors_.row_indices(item), vectors_.row_values(item), item, k);
 }
 
@@ -213,6 +336,7 @@ void ContentModel::save(BinaryWriter& w) const {
   vectors_.write(w);
   encoder_.write(w);
   w.put_vector(idf_);
+  write_factor_matrix(w, projection_);  // 0 x 0 without svd; dense_ is recomputed on load
 }
 
 void ContentModel::load(BinaryReader& r) {
@@ -243,8 +367,15 @@ void ContentModel::load(BinaryReader& r) {
                  r.what(), encoder_.size(), idf_.size(), vectors_.cols());
     for (const float x : idf_)
       RECKON_CHECK(std::isfinite(x) && x > 0, "{}: corrupt content model (IDF)", r.what());
+    projection_ = read_factor_matrix(r);
+    RECKON_CHECK(projection_.size() == 0 ||
+                     (projection_.rows() == vectors_.cols() && projection_.cols() >= 1 &&
+                      projection_.cols() < vectors_.cols() && projection_.allFinite()),
+                 "{}: corrupt content model (SVD projection {} x {} for {} features)", r.what(),
+                 projection_.rows(), projection_.cols(), vectors_.cols());
   }
   postings_ = vectors_.transposed();
+  rebuild_dense();
 }
 
 void ContentModel::validate(const Dataset& train) const {

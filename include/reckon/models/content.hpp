@@ -6,6 +6,7 @@
 // by age), and an item's score is its vector's dot product with the profile. Similar items are
 // by cosine of the vectors. It needs no interactions for an item, only features: new items with
 // metadata are scored like the others.
+#include "reckon/models/factor_model.hpp"
 #include "reckon/models/feature_encoder.hpp"
 #include "reckon/models/model.hpp"
 
@@ -38,6 +39,14 @@ class ContentModel final : public Model {
   // How a new item's features become a vector (files from 0.5.0 have neither: no new items).
   FeatureEncoder encoder_;
   std::vector<float> idf_;
+  // With svd: features x components (V of the truncated SVD), and each item's unit vector on
+  // them (computed from the sparse vectors and V, so only V is saved).
+  FactorMatrix projection_, dense_;
+
+  void reduce(index_t components, const FitContext& ctx);
+  void rebuild_dense();
+  bool dense_profile(const UserContext& user, Eigen::VectorXf& p) const;
+  std::vector<ScoredItem> by_dense(const Eigen::VectorXf& v, index_t skip, std::size_t k) const;
 
   // The user's profile over the features (the weighted mean of the history's vectors), and the
   // features it touches; false when it is empty.

@@ -159,6 +159,35 @@ TEST(Content, NewItemsAreScoredAndPlacedByTheirFeatures) {
   EXPECT_EQ(again->values, v->values);
 }
 
+TEST(Content, TruncatedSvdGivesDenseVectors) {
+  // One component: the vectors (1, 0), (1, 1)/sqrt2, (0, 1) all lie on (1, 1)/sqrt2 once
+  // projected and normalised, so every item with features scores 1 against any of them.
+  const auto d = three_items({0});
+  FitContext ctx;
+  ctx.verbose = false;
+  TrainedModel t = train_model("content", d, {{"svd", "1"}}, ctx);
+  const std::vector<index_t> history = {0};
+  UserContext user;
+  user.history = history;
+  std::vector<float> out(4);
+  t.model->score(user, out);
+  EXPECT_NEAR(out[0], 1.0, 1e-5);
+  EXPECT_NEAR(out[1], 1.0, 1e-5);
+  EXPECT_NEAR(out[2], 1.0, 1e-5);
+  EXPECT_EQ(out[3], 0.0f);
+  // The file keeps V; the loaded model scores the same.
+  BinaryWriter w;
+  t.model->save(w);
+  ContentModel back;
+  BinaryReader r(w.bytes(), "test");
+  back.load(r);
+  std::vector<float> again(4);
+  back.score(user, again);
+  EXPECT_EQ(again, out);
+  // More components than the data has are capped (2 features: 1 component).
+  EXPECT_NO_THROW(train_model("content", d, {{"svd", "50"}}, ctx));
+}
+
 TEST(Content, RefusesDataWithoutFeaturesAndUnknownColumns) {
   auto d = std::make_shared<Dataset>(test::make_dataset(
       CsrMatrix::from_coordinates(1, 2, std::vector<index_t>{0}, std::vector<index_t>{1},
