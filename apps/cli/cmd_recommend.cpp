@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/retrieval/recommender.hpp"
+#include "summary.hpp"
 
 namespace reckon::cli {
 namespace {
@@ -15,18 +16,6 @@ nlohmann::json item_json(const Dataset& d, const ScoredItem& s) {
   return j;
 }
 
-void print_items(const Dataset& d, const std::vector<ScoredItem>& items) {
-  const FeatureColumn* title = d.item_features.find("title");
-  const FeatureColumn* genres = d.item_features.find("genres");
-  if (!genres) genres = d.item_features.find("tags");
-  fmt::print("{:>4}  {:<12} {:>10}  {}\n", "rank", "item", "score", title ? "title" : "");
-  for (std::size_t r = 0; r < items.size(); ++r) {
-    const auto& s = items[r];
-    std::string text = title && title->has_value(s.item) ? title->text(s.item) : "";
-    if (genres && genres->has_value(s.item)) text += "  [" + genres->format(s.item) + "]";
-    fmt::print("{:>4}  {:<12} {:>10.4f}  {}\n", r + 1, d.items.id(s.item), s.score, text);
-  }
-}
 
 }  // namespace
 

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   reckon::cli::add_split_command(app);
   reckon::cli::add_train_command(app);
   reckon::cli::add_recommend_command(app);
+  reckon::cli::add_interactive_command(app);
   reckon::cli::add_evaluate_command(app);
   reckon::cli::add_serve_command(app);
   reckon::cli::add_demo_command(app);

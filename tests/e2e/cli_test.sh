@@ -132,6 +132,16 @@ if [ -d "$DATA/movielens-100k" ]; then
   expect_error "unknown label" 'unknown occupation "astronaut" (known:' "$RECKON" recommend "$work/h.rkm" \
     --occupation astronaut
   expect_error "unknown feature" 'no user feature "planet"' "$RECKON" recommend "$work/h.rkm" --feature planet=mars
+  # interactive, through a pipe and in a terminal (a pty from script(1))
+  printf 'search star wars\nlike 50\nset gender=F\nset occupation=astronaut\nquit\n' \
+    | "$RECKON" -q interactive "$work/h.rkm" -k 3 >"$work/ia.out" 2>&1
+  grep -q 'Star Wars (1977)' "$work/ia.out" && grep -q 'recommendations (model, hybrid)' "$work/ia.out" \
+    && grep -q 'unknown occupation "astronaut"' "$work/ia.out" && ok || fail "interactive: $(cat "$work/ia.out")"
+  if command -v script >/dev/null; then
+    printf 'like 50\nquit\n' | script -qec "$RECKON -q interactive $work/h.rkm -k 3" /dev/null >"$work/tty.out" 2>&1
+    grep -q 'commands:' "$work/tty.out" && grep -q 'recommendations (model' "$work/tty.out" && ok \
+      || fail "interactive on a terminal: $(cat "$work/tty.out")"
+  fi
   expect_ok "cold-items split" "$RECKON" -q evaluate --data "$work/ml.rkd" --split cold-items \
     --test-fraction 0.1 --models content -k 10 --metrics recall
   grep -q 'split cold-items' "$work/out" && ok || fail "cold-items protocol: $(cat "$work/out")"
