@@ -29,6 +29,7 @@ nlohmann::json features(const FeatureTable& t) {
                         {"present", present},
                         {"rows", c.rows()}};
     if (!c.vocabulary().empty()) j["labels"] = c.vocabulary().size();
+    if (c.kind() == FeatureKind::kVector) j["dim"] = c.dim();
     out.push_back(j);
   }
   return out;
@@ -126,6 +127,7 @@ void print_summary(const nlohmann::json& j) {
       if (!text.empty()) text += ", ";
       text += fmt::format("{} ({}", c["name"].get<std::string>(), c["kind"].get<std::string>());
       if (c.contains("labels")) text += fmt::format(", {} labels", c["labels"].get<std::size_t>());
+      if (c.contains("dim")) text += fmt::format(", {} values", c["dim"].get<std::int64_t>());
       // Coverage: the share of rows with a value (a feature column most rows lack says little).
       if (c.contains("rows") && c["rows"].get<std::int64_t>() > 0)
         text += fmt::format(", {:.0f}% have one", 100.0 * c["present"].get<double>() /

@@ -18,6 +18,8 @@ std::string_view to_string(FeatureKind kind) {
       return "multi-categorical";
     case FeatureKind::kText:
       return "text";
+    case FeatureKind::kVector:
+      return "vector";
   }
   return "unknown";
 }
@@ -36,7 +38,25 @@ FeatureColumn::FeatureColumn(std::string name, FeatureKind kind, index_t rows)
     case FeatureKind::kText:
       texts_.resize(n);
       break;
+    case FeatureKind::kVector:
+      break;  // sized by the first vector
   }
+}
+
+void FeatureColumn::set_vector(index_t row, std::span<const float> values) {
+  RECKON_ASSERT(kind_ == FeatureKind::kVector && row >= 0 && row < rows_);
+  RECKON_CHECK(!values.empty(), "vector column \"{}\": an empty vector", name_);
+  if (dim_ == 0) {
+    RECKON_CHECK(static_cast<double>(values.size()) * static_cast<double>(rows_) < 2e9,
+                 "vector column \"{}\": {} rows of {} values is too large", name_, rows_,
+                 values.size());
+    dim_ = static_cast<index_t>(values.size());
+    numbers_.assign(static_cast<std::size_t>(rows_ * dim_), std::numeric_limits<float>::quiet_NaN());
+  }
+  RECKON_CHECK(static_cast<index_t>(values.size()) == dim_,
+               "vector column \"{}\": a vector of {} values, the others have {}", name_,
+               values.size(), dim_);
+  std::copy(values.begin(), values.end(), numbers_.begin() + row * dim_);
 }
 
 void FeatureColumn::set_number(index_t row, float value) {
@@ -83,6 +103,8 @@ bool FeatureColumn::has_value(index_t row) const {
       return !labels_[row].empty();
     case FeatureKind::kText:
       return !texts_[row].empty();
+    case FeatureKind::kVector:
+      return dim_ > 0 && !std::isnan(numbers_[static_cast<std::size_t>(row * dim_)]);
   }
   return false;
 }
@@ -108,6 +130,8 @@ std::string FeatureColumn::format(index_t row) const {
     }
     case FeatureKind::kText:
       return texts_[row];
+    case FeatureKind::kVector:
+      return fmt::format("vector of {}", dim_);
   }
   return {};
 }
@@ -127,6 +151,9 @@ FeatureColumn FeatureColumn::select(std::span<const index_t> keep) const {
         break;
       case FeatureKind::kText:
         out.texts_[i] = texts_[r];
+        break;
+      case FeatureKind::kVector:
+        if (dim_ > 0) out.set_vector(static_cast<index_t>(i), vector(r));
         break;
     }
   }
@@ -197,6 +224,8 @@ nlohmann::json feature_row_json(const FeatureTable& features, index_t row) {
       case FeatureKind::kText:
         out[c.name()] = c.text(row);
         break;
+      case FeatureKind::kVector:
+        break;  // embeddings stay out of answers: they are long and say nothing to a reader
     }
   }
   return out;

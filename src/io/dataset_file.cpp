@@ -45,12 +45,13 @@ void write_feature_column(BinaryWriter& w, const FeatureColumn& c) {
   w.put_vector(offsets);
   w.put_vector(codes);
   w.put_strings(c.texts_);
+  if (c.kind_ == FeatureKind::kVector) w.put<std::int64_t>(c.dim_);
 }
 
 FeatureColumn read_feature_column(BinaryReader& r) {
   std::string name = r.get_string();
   const auto kind = r.get<std::uint8_t>();
-  RECKON_CHECK(kind <= 3, "{}: corrupt feature column \"{}\"", r.what(), name);
+  RECKON_CHECK(kind <= 4, "{}: corrupt feature column \"{}\"", r.what(), name);
   const auto rows = r.get<std::int64_t>();
   RECKON_CHECK(rows >= 0, "{}: corrupt feature column \"{}\"", r.what(), name);
   FeatureColumn c(std::move(name), static_cast<FeatureKind>(kind), 0);
@@ -61,6 +62,17 @@ FeatureColumn read_feature_column(BinaryReader& r) {
   const auto codes = r.get_vector<std::int32_t>();
   c.texts_ = r.get_strings();
   const auto n = static_cast<std::size_t>(rows);
+  if (c.kind_ == FeatureKind::kVector) {
+    const auto dim = r.get<std::int64_t>();
+    // numbers_ was read with its own bounded length: the product must equal it.
+    RECKON_CHECK(dim >= 0 && dim <= (1 << 20) && rows <= (std::int64_t{1} << 40) &&
+                     c.numbers_.size() == n * static_cast<std::size_t>(dim) &&
+                     (dim > 0 || c.numbers_.empty()) && c.vocabulary_.empty() && c.texts_.empty() &&
+                     offsets.size() == 1 && codes.empty(),
+                 "{}: corrupt vector column \"{}\"", r.what(), c.name_);
+    c.dim_ = dim;
+    return c;
+  }
   const bool numeric = c.kind_ == FeatureKind::kNumeric;
   const bool labelled =
       c.kind_ == FeatureKind::kCategorical || c.kind_ == FeatureKind::kMultiCategorical;

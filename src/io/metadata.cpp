@@ -28,6 +28,7 @@ struct RawColumn {
   std::string name;
   std::vector<std::string> values;
   bool forced_multi = false;  // JSON arrays
+  bool number_arrays = true;  // every value given is a JSON array of numbers (an embedding)
 };
 
 FeatureKind infer_kind(const RawColumn& c) {
@@ -39,6 +40,7 @@ FeatureKind infer_kind(const RawColumn& c) {
     if (parse_float(v)) ++numeric;
     if (v.find('|') != std::string::npos) ++with_bar;
   }
+  if (c.forced_multi && c.number_arrays && present > 0) return FeatureKind::kVector;
   if (c.forced_multi || (with_bar > 0 && with_bar * 10 >= present))
     return FeatureKind::kMultiCategorical;
   if (present > 0 && numeric == present) return FeatureKind::kNumeric;
@@ -72,6 +74,14 @@ void add_columns(std::vector<RawColumn>& raw, FeatureTable& table) {
         case FeatureKind::kText:
           col.set_text(r, v);
           break;
+        case FeatureKind::kVector: {
+          std::vector<std::string_view> parts;
+          split_plain(v, "|", parts);
+          std::vector<float> values;
+          for (auto p : parts) values.push_back(parse_float(p).value_or(0.0f));
+          col.set_vector(r, values);  // a length unlike the others: an error naming the column
+          break;
+        }
       }
     }
     table.add(std::move(col));
@@ -195,14 +205,19 @@ void read_json_metadata(const fs::path& path, const IdMap& ids, FeatureTable& ta
       std::string value;
       if (it->is_array()) {
         c->second.forced_multi = true;
+        bool numbers = !it->empty();
+        for (const auto& x : *it) numbers = numbers && x.is_number() && fits_float(x.get<double>());
+        if (!numbers) c->second.number_arrays = false;
         for (const auto& x : *it) {
           if (!value.empty()) value += '|';
           value += x.is_string() ? x.get<std::string>() : x.dump();
         }
       } else if (it->is_string()) {
         value = it->get<std::string>();
+        c->second.number_arrays = false;
       } else if (!it->is_null()) {
         value = it->dump();
+        c->second.number_arrays = false;
       }
       c->second.values[*row] = std::move(value);
     }
@@ -261,6 +276,44 @@ void read_json_metadata(const fs::path& path, const IdMap& ids, FeatureTable& ta
 }
 
 }  // namespace
+
+void read_item_vectors(const fs::path& path, const IdMap& ids, FeatureTable& table,
+                       const std::string& column) {
+  // One item per line: its id, then its floats, separated by spaces, tabs or commas.
+  LineReader in(path);
+  std::string_view line;
+  std::vector<std::string_view> parts;
+  std::vector<float> values;
+  FeatureColumn col(column, FeatureKind::kVector, table.rows());
+  index_t dim = 0;
+  while (in.next(line)) {
+    const std::string_view l = trim(line);
+    if (l.empty() || l.front() == '#') continue;
+    std::string normal(l);
+    std::replace(normal.begin(), normal.end(), '\t', ' ');
+    std::replace(normal.begin(), normal.end(), ',', ' ');
+    split_plain(normal, " ", parts);
+    parts.erase(std::remove_if(parts.begin(), parts.end(),
+                               [](std::string_view p) { return trim(p).empty(); }),
+                parts.end());
+    if (parts.size() < 2) in.fail("an id and at least one number", line);
+    values.clear();
+    for (std::size_t k = 1; k < parts.size(); ++k) {
+      const auto v = parse_float(trim(parts[k]));
+      if (!v || !std::isfinite(*v))
+        in.fail(fmt::format("a number for value {} of the vector", k), line);
+      values.push_back(*v);
+    }
+    if (dim == 0) dim = static_cast<index_t>(values.size());
+    if (static_cast<index_t>(values.size()) != dim)
+      in.fail(fmt::format("{} numbers after the id, as on the first line", dim), line);
+    const auto row = ids.find(trim(parts[0]));
+    if (!row) continue;  // an item outside the interactions
+    col.set_vector(*row, values);
+  }
+  RECKON_CHECK(dim > 0, "{}: no vectors (expected lines of an id and numbers)", path.string());
+  table.add(std::move(col));
+}
 
 void read_metadata(const fs::path& path, const IdMap& ids, FeatureTable& table,
                    const ImportOptions& options, std::string_view id_column) {

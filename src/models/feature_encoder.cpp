@@ -32,6 +32,7 @@ void text_words(std::string_view text, std::vector<std::string>& out) {
 }
 
 index_t FeatureEncoder::Column::size() const {
+  if (kind == FeatureKind::kVector) return dim;
   if (kind != FeatureKind::kNumeric) return static_cast<index_t>(values.size());
   return raw ? 1 : static_cast<index_t>(edges.size()) + 1;
 }
@@ -123,6 +124,9 @@ void FeatureEncoder::fit(const FeatureTable& table, const FeatureEncoderOptions&
         for (auto& [t, d] : kept) col.values.push_back(std::move(t));
         break;
       }
+      case FeatureKind::kVector:
+        col.dim = c->dim();
+        break;
       case FeatureKind::kNumeric: {
         std::vector<float> v;
         for (index_t r = 0; r < n; ++r)
@@ -174,6 +178,8 @@ std::string FeatureEncoder::feature_name(index_t f) const {
         return fmt::format("{}={}", c.name, c.values[k]);
       case FeatureKind::kText:
         return fmt::format("{}~{}", c.name, c.values[k]);
+      case FeatureKind::kVector:
+        return fmt::format("{}[{}]", c.name, k);
       case FeatureKind::kNumeric:
         if (c.raw) return c.name;
         if (k == 0) return fmt::format("{}<{}", c.name, c.edges[0]);
@@ -221,6 +227,17 @@ void FeatureEncoder::encode_row(const FeatureTable& table, index_t row,
         out.resize(w);
         break;
       }
+      case FeatureKind::kVector: {
+        if (col->kind() != FeatureKind::kVector || col->dim() != c.dim) break;
+        const auto v = col->vector(row);
+        double norm = 0;
+        for (const float x : v) norm += static_cast<double>(x) * x;
+        if (!(norm > 0) || !std::isfinite(norm)) break;
+        const double scale = 1.0 / std::sqrt(norm);
+        for (index_t j = 0; j < c.dim; ++j)
+          if (v[j] != 0.0f) out.emplace_back(c.offset + j, static_cast<float>(v[j] * scale));
+        break;
+      }
       case FeatureKind::kNumeric: {
         if (col->kind() != FeatureKind::kNumeric || !std::isfinite(col->number(row))) break;
         const float v = col->number(row);
@@ -263,6 +280,7 @@ void FeatureEncoder::write(BinaryWriter& w) const {
     w.put<std::uint8_t>(c.raw ? 1 : 0);
     w.put_strings(c.values);
     w.put_vector(c.edges);
+    if (c.kind == FeatureKind::kVector) w.put<std::int64_t>(c.dim);
   }
 }
 
@@ -276,7 +294,7 @@ void FeatureEncoder::read(BinaryReader& r) {
     Column c;
     c.name = r.get_string();
     const auto kind = r.get<std::uint8_t>();
-    RECKON_CHECK(kind <= static_cast<std::uint8_t>(FeatureKind::kText),
+    RECKON_CHECK(kind <= static_cast<std::uint8_t>(FeatureKind::kVector),
                  "{}: corrupt feature encoder (column kind {})", r.what(), kind);
     c.kind = static_cast<FeatureKind>(kind);
     const auto raw = r.get<std::uint8_t>();
@@ -284,6 +302,17 @@ void FeatureEncoder::read(BinaryReader& r) {
     c.raw = raw == 1;
     c.values = r.get_strings();
     c.edges = r.get_vector<float>();
+    if (c.kind == FeatureKind::kVector) {
+      c.dim = r.get<std::int64_t>();
+      RECKON_CHECK(c.dim >= 1 && c.dim <= (1 << 16) && c.values.empty() && c.edges.empty() &&
+                       !c.raw,
+                   "{}: corrupt feature encoder (vector column \"{}\")", r.what(),
+                   excerpt(c.name));
+      c.offset = size_;
+      size_ += c.size();
+      columns_.push_back(std::move(c));
+      continue;
+    }
     const bool numeric = c.kind == FeatureKind::kNumeric;
     RECKON_CHECK(numeric == c.values.empty(), "{}: corrupt feature encoder (column \"{}\")",
                  r.what(), excerpt(c.name));

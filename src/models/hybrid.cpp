@@ -226,8 +226,9 @@ CsrMatrix feature_rows(index_t n, bool ids, const CsrMatrix& encoded, bool norma
       values.push_back(vs[k]);
     }
     if (normalize) {
+      // Absolute values: embedding components may be negative.
       double sum = 0;
-      for (std::size_t k = first; k < values.size(); ++k) sum += values[k];
+      for (std::size_t k = first; k < values.size(); ++k) sum += std::abs(values[k]);
       if (sum > 0)
         for (std::size_t k = first; k < values.size(); ++k)
           values[k] = static_cast<float>(values[k] / sum);
@@ -581,7 +582,7 @@ void weighted_features(const FeatureEncoder& enc, const std::vector<float>& scal
   for (auto& kv : out) kv.second *= scale[static_cast<std::size_t>(kv.first)];
   if (!normalize) return;
   double sum = ids ? 1.0 : 0.0;
-  for (const auto& [k, v] : out) sum += v;
+  for (const auto& [k, v] : out) sum += std::abs(v);
   if (sum > 0)
     for (auto& kv : out) kv.second = static_cast<float>(kv.second / sum);
 }

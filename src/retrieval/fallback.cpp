@@ -49,6 +49,9 @@ FeatureTable stranger_features(const FeatureTable& users,
       case FeatureKind::kText:
         col.set_text(0, value);
         break;
+      case FeatureKind::kVector:
+        throw InvalidInput(fmt::format("user feature \"{}\" is a vector; it cannot be given here",
+                                       name));
       case FeatureKind::kCategorical:
       case FeatureKind::kMultiCategorical: {
         std::vector<std::string_view> labels;

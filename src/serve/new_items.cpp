@@ -31,6 +31,15 @@ FeatureTable features_from_json(const FeatureTable& like, std::span<const nlohma
         case FeatureKind::kText:
           if (v.is_string()) col.set_text(r, v.get<std::string>());
           break;
+        case FeatureKind::kVector: {
+          if (!v.is_array() || static_cast<index_t>(v.size()) != c.dim() || c.dim() == 0) break;
+          std::vector<float> values;
+          for (const auto& e : v)
+            if (e.is_number() && fits_float(e.get<double>()))
+              values.push_back(static_cast<float>(e.get<double>()));
+          if (static_cast<index_t>(values.size()) == c.dim()) col.set_vector(r, values);
+          break;
+        }
         case FeatureKind::kCategorical:
           if (v.is_string())
             col.add_label(r, v.get<std::string>());

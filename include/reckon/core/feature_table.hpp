@@ -24,6 +24,7 @@ enum class FeatureKind : std::uint8_t {
   kCategorical = 1,       // at most one label per row (gender, occupation)
   kMultiCategorical = 2,  // any number of labels per row (genres, tags)
   kText = 3,              // free text per row (title, description); empty when missing
+  kVector = 4,            // a dense vector of floats per row (an embedding); NaNs when missing
 };
 std::string_view to_string(FeatureKind kind);
 
@@ -39,6 +40,9 @@ class FeatureColumn {
   void set_number(index_t row, float value);
   void add_label(index_t row, std::string_view label);
   void set_text(index_t row, std::string text);
+  // Vector columns: the first vector sets the dimension; a vector of another length is an
+  // InvalidInput naming the column (the caller adds where it came from).
+  void set_vector(index_t row, std::span<const float> values);
 
   float number(index_t row) const { return numbers_[row]; }
   bool has_value(index_t row) const;
@@ -47,6 +51,11 @@ class FeatureColumn {
   const std::string& label(std::int32_t code) const { return vocabulary_[code]; }
   const std::vector<std::string>& vocabulary() const noexcept { return vocabulary_; }
   const std::string& text(index_t row) const { return texts_[row]; }
+  // Vector columns: the dimension (0 until a vector is set) and a row's values.
+  index_t dim() const noexcept { return dim_; }
+  std::span<const float> vector(index_t row) const {
+    return {numbers_.data() + row * dim_, static_cast<std::size_t>(dim_)};
+  }
   // A printable value of a row: the number, the labels joined by '|', or the text.
   std::string format(index_t row) const;
 
@@ -62,7 +71,8 @@ class FeatureColumn {
   std::string name_;
   FeatureKind kind_;
   index_t rows_;
-  std::vector<float> numbers_;
+  std::vector<float> numbers_;  // numeric: one per row; vector: dim_ per row
+  index_t dim_ = 0;
   std::vector<std::string> vocabulary_;
   std::vector<std::vector<std::int32_t>> labels_;  // per row
   std::vector<std::string> texts_;

@@ -28,6 +28,8 @@ struct ImportOptions {
   // Their id columns (a header name or key, or a 1-based position); empty = the first of id,
   // item_id, movieId, book_id, user_id, ... (else the first column).
   std::string items_id_col, users_id_col;
+  // Precomputed item embeddings: lines of an id and its floats; a vector column "embedding".
+  std::filesystem::path item_vectors;
   DedupPolicy dedup = DedupPolicy::kLast;
   bool implicit = false;  // ignore ratings: every interaction has value 1
   std::string name;       // dataset name; defaults to the source's name
@@ -58,6 +60,12 @@ PredefinedSplit import_predefined_split(const std::filesystem::path& train,
 // `id_column`: the id column's name (or 1-based position; a JSON key), empty = guess.
 void read_metadata(const std::filesystem::path& path, const IdMap& ids, FeatureTable& table,
                    const ImportOptions& options, std::string_view id_column = {});
+
+// Item vectors (one line per item: its id, then floats separated by spaces, tabs or commas)
+// into a vector column `column`; lines of ids not in `ids` are skipped, a line of another
+// length or with a value that is not a finite number is an error naming the file and line.
+void read_item_vectors(const std::filesystem::path& path, const IdMap& ids, FeatureTable& table,
+                       const std::string& column = "embedding");
 
 // The name of the format auto-detection picks for `source`, for messages.
 ImportFormat detect_format(const std::filesystem::path& source);

@@ -2,8 +2,9 @@
 // Turns the columns of a feature table (item metadata, user demographics) into sparse feature
 // vectors for the feature-aware models (content, hybrid): one feature per label of a
 // categorical or label-list column, one per kept term of a text column (the terms in at least
-// min_df rows, the max_terms most frequent; sublinear term frequency), and for a numeric column
-// either one feature per quantile bucket or one raw value scaled to [0, 1].
+// min_df rows, the max_terms most frequent; sublinear term frequency), for a numeric column
+// either one feature per quantile bucket or one raw value scaled to [0, 1], and for a vector
+// column (an embedding) one feature per component, the vector scaled to unit length.
 //
 // The encoder keeps its vocabularies by name, not by the codes of the table it was fitted on,
 // so it encodes any table with the same column names: the training items, a new item's
@@ -41,6 +42,7 @@ class FeatureEncoder {
     std::vector<std::string> values;  // labels or terms, one feature each
     std::vector<float> edges;         // numeric buckets: the upper edges; raw: {min, max}
     bool raw = false;
+    index_t dim = 0;                  // vector columns: one feature per component
     index_t size() const;
   };
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "reckon/io/dataset_file.hpp"
+
 #include <fstream>
 
 #include "reckon/io/line_reader.hpp"
@@ -341,6 +343,46 @@ TEST(ImportMetadata, JsonArrayOfObjects) {
   o.items = dir.file("cut.json", "[{\"id\": \"a\"},");
   EXPECT_NE(import_error(data, o).find("cut.json: expected a JSON array of objects"),
             std::string::npos);
+}
+
+TEST(ImportMetadata, NumericArraysAndItemVectorsAreDenseVectors) {
+  TempDir dir;
+  const auto data = dir.file("r.csv", "user,item\nu,a\nv,b\nv,c\n");
+  ImportOptions o = csv();
+  o.items = dir.file("items.jsonl",
+                     "{\"id\": \"a\", \"emb\": [1, 2.5, -3], \"tags\": [\"x\"]}\n"
+                     "{\"id\": \"b\", \"emb\": [0, 0, 1]}\n");
+  o.item_vectors = dir.file("vec.txt", "# id then floats\na 1 0\nc,0.5,0.5\nzz 1 1\n");
+  Dataset d = import_dataset(data, o);
+  const FeatureColumn* emb = d.item_features.find("emb");
+  ASSERT_NE(emb, nullptr);
+  EXPECT_EQ(emb->kind(), FeatureKind::kVector);
+  EXPECT_EQ(emb->dim(), 3);
+  EXPECT_FLOAT_EQ(emb->vector(*d.items.find("a"))[1], 2.5f);
+  EXPECT_FALSE(emb->has_value(*d.items.find("c")));
+  EXPECT_EQ(d.item_features.find("tags")->kind(), FeatureKind::kMultiCategorical);
+  const FeatureColumn* v = d.item_features.find("embedding");
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->dim(), 2);
+  EXPECT_FLOAT_EQ(v->vector(*d.items.find("c"))[0], 0.5f);
+  EXPECT_FALSE(v->has_value(*d.items.find("b")));
+  // Through the .rkd file and back.
+  const auto path = dir / "d.rkd";
+  save_dataset(d, path);
+  const Dataset back = load_dataset(path);
+  EXPECT_EQ(back.item_features.find("embedding")->dim(), 2);
+  EXPECT_FLOAT_EQ(back.item_features.find("emb")->vector(*back.items.find("a"))[2], -3.0f);
+  // Bad vectors: a line of another length, a value that is not a number, mixed lengths in JSON.
+  o.items.clear();
+  o.item_vectors = dir.file("short.txt", "a 1 2\nb 1\n");
+  auto e = import_error(data, o);
+  EXPECT_NE(e.find("short.txt:2"), std::string::npos) << e;
+  EXPECT_NE(e.find("2 numbers after the id"), std::string::npos) << e;
+  o.item_vectors = dir.file("nan.txt", "a 1 nan\n");
+  EXPECT_NE(import_error(data, o).find("value 2 of the vector"), std::string::npos);
+  o.item_vectors.clear();
+  o.items = dir.file("mixed.jsonl", "{\"id\": \"a\", \"emb\": [1, 2]}\n{\"id\": \"b\", \"emb\": [1]}\n");
+  EXPECT_NE(import_error(data, o).find("vector column \"emb\""), std::string::npos);
 }
 
 TEST(ImportPredefined, SharesOneIdSpace) {

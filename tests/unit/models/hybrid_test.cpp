@@ -210,5 +210,28 @@ TEST(FeatureEncoder, LabelsTermsAndBuckets) {
   EXPECT_NE(test::error_of([&] { crafted.read(br); }).find("repeated labels"), std::string::npos);
 }
 
+TEST(FeatureEncoder, VectorColumnsAreUnitComponents) {
+  FeatureTable t(2);
+  FeatureColumn emb("emb", FeatureKind::kVector, 2);
+  const std::vector<float> a = {3, 0, -4};
+  emb.set_vector(0, a);
+  t.add(std::move(emb));
+  FeatureEncoder e;
+  e.fit(t, {}, "test");
+  ASSERT_EQ(e.size(), 3);
+  const CsrMatrix m = e.encode(t);
+  ASSERT_EQ(m.row_size(0), 2);  // the zero component adds nothing
+  EXPECT_FLOAT_EQ(m.row_values(0)[0], 0.6f);
+  EXPECT_FLOAT_EQ(m.row_values(0)[1], -0.8f);
+  EXPECT_EQ(m.row_size(1), 0);  // no vector
+  EXPECT_EQ(e.feature_name(2), "emb[2]");
+  BinaryWriter w;
+  e.write(w);
+  FeatureEncoder back;
+  BinaryReader r(w.bytes(), "test");
+  back.read(r);
+  EXPECT_EQ(back.encode(t), m);
+}
+
 }  // namespace
 }  // namespace reckon
