@@ -43,7 +43,8 @@ void add_import_flags(CLI::App* cmd, ImportFlags& f) {
   cmd->add_option("--items", o.items, "item metadata file (CSV/TSV/JSONL with an id column)");
   cmd->add_option("--users", o.users, "user features file (CSV/TSV/JSONL with an id column)");
   cmd->add_option("--item-vectors", o.item_vectors,
-                  "item embeddings: lines of an id and its floats (an \"embedding\" vector column)");
+                  "item embeddings: lines of an id and its floats, or a .npy array with its row ids in "
+                  "FILE.ids (an \"embedding\" vector column)");
   cmd->add_option("--items-id-col", o.items_id_col,
                   "the --items file's id column: header name, JSON key or 1-based position "
                   "(default: id, item_id, movieId, book_id, ...)");

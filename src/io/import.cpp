@@ -146,7 +146,12 @@ void read_format_metadata(ImportFormat format, const ReadInfo& info, Dataset& d)
 void read_option_metadata(const ImportOptions& o, Dataset& d) {
   if (!o.items.empty()) read_metadata(o.items, d.items, d.item_features, o, o.items_id_col);
   if (!o.users.empty()) read_metadata(o.users, d.users, d.user_features, o, o.users_id_col);
-  if (!o.item_vectors.empty()) read_item_vectors(o.item_vectors, d.items, d.item_features);
+  if (!o.item_vectors.empty()) {
+    if (o.item_vectors.extension() == ".npy")
+      read_npy_item_vectors(o.item_vectors, d.items, d.item_features);
+    else
+      read_item_vectors(o.item_vectors, d.items, d.item_features);
+  }
 }
 
 void make_implicit(Dataset& d) {

@@ -66,6 +66,10 @@ void read_metadata(const std::filesystem::path& path, const IdMap& ids, FeatureT
 // length or with a value that is not a finite number is an error naming the file and line.
 void read_item_vectors(const std::filesystem::path& path, const IdMap& ids, FeatureTable& table,
                        const std::string& column = "embedding");
+// The same from a NumPy .npy file (2-d float32/float64, C order), its rows named by the ids in
+// the file beside it with the extension .ids (one per line).
+void read_npy_item_vectors(const std::filesystem::path& path, const IdMap& ids,
+                           FeatureTable& table, const std::string& column = "embedding");
 
 // The name of the format auto-detection picks for `source`, for messages.
 ImportFormat detect_format(const std::filesystem::path& source);

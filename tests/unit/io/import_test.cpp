@@ -385,6 +385,49 @@ TEST(ImportMetadata, NumericArraysAndItemVectorsAreDenseVectors) {
   EXPECT_NE(import_error(data, o).find("vector column \"emb\""), std::string::npos);
 }
 
+TEST(ImportMetadata, NpyItemVectorsWithTheirIds) {
+  TempDir dir;
+  const auto data = dir.file("r.csv", "user,item\nu,a\nv,b\n");
+  // A version-1 .npy of 2 x 2 float32, padded as NumPy pads its header.
+  auto npy = [](const std::string& shape, std::size_t floats, const std::string& descr) {
+    std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape +
+                         ", }";
+    while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+    header += '\n';
+    std::string out = "\x93NUMPY";
+    out += '\x01';
+    out += '\x00';
+    out += static_cast<char>(header.size() & 0xff);
+    out += static_cast<char>(header.size() >> 8);
+    out += header;
+    for (std::size_t k = 0; k < floats; ++k) {
+      const float v = static_cast<float>(k + 1);
+      out.append(reinterpret_cast<const char*>(&v), 4);
+    }
+    return out;
+  };
+  ImportOptions o = csv();
+  o.item_vectors = dir.file("emb.npy", npy("(2, 2)", 4, "<f4"));
+  dir.file("emb.ids", "b\na\n");
+  const Dataset d = import_dataset(data, o);
+  const FeatureColumn* v = d.item_features.find("embedding");
+  ASSERT_NE(v, nullptr);
+  EXPECT_FLOAT_EQ(v->vector(*d.items.find("a"))[0], 3.0f);  // row 2 is item a
+  EXPECT_FLOAT_EQ(v->vector(*d.items.find("b"))[1], 2.0f);
+  // The shape must match the bytes; the ids must be there and as many as the rows.
+  o.item_vectors = dir.file("big.npy", npy("(1000000, 2)", 4, "<f4"));
+  dir.file("big.ids", "a\n");
+  EXPECT_NE(import_error(data, o).find("does not match"), std::string::npos);
+  o.item_vectors = dir.file("noids.npy", npy("(2, 2)", 4, "<f4"));
+  EXPECT_NE(import_error(data, o).find("needs its row ids"), std::string::npos);
+  o.item_vectors = dir.file("few.npy", npy("(2, 2)", 4, "<f4"));
+  dir.file("few.ids", "a\n");
+  EXPECT_NE(import_error(data, o).find("1 ids for the 2 rows"), std::string::npos);
+  o.item_vectors = dir.file("int.npy", npy("(2, 2)", 4, "<i4"));
+  dir.file("int.ids", "a\nb\n");
+  EXPECT_NE(import_error(data, o).find("float32 or float64"), std::string::npos);
+}
+
 TEST(ImportPredefined, SharesOneIdSpace) {
   TempDir dir;
   const auto train = dir.file("train.txt", "0 1 2\n1 2\n");
