@@ -82,9 +82,14 @@ FeatureColumn read_feature_column(BinaryReader& r) {
                    offsets.back() == static_cast<std::int64_t>(codes.size()),
                "{}: corrupt feature column \"{}\"", r.what(), c.name_);
   if (labelled) {
+    // Every offset first (non-decreasing from 0 to the code count, so each row's range lies
+    // within the codes), then the rows: a later offset beyond the codes must not be read.
+    for (std::size_t i = 0; i < n; ++i)
+      RECKON_CHECK(offsets[i] <= offsets[i + 1] &&
+                       (c.kind_ == FeatureKind::kMultiCategorical || offsets[i + 1] - offsets[i] <= 1),
+                   "{}: corrupt feature column \"{}\" (label offsets)", r.what(), c.name_);
     c.labels_.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
-      RECKON_CHECK(offsets[i] <= offsets[i + 1], "{}: corrupt feature column", r.what());
       for (auto k = offsets[i]; k < offsets[i + 1]; ++k) {
         RECKON_CHECK(codes[k] >= 0 && static_cast<std::size_t>(codes[k]) < c.vocabulary_.size(),
                      "{}: corrupt feature column \"{}\"", r.what(), c.name_);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "reckon/core/binary_io.hpp"
 #include "reckon/core/files.hpp"
 #include "test_support.hpp"
 
@@ -66,6 +67,39 @@ TEST(DatasetFile, RefusesTruncatedCorruptAndForeignFiles) {
   EXPECT_NE(test::error_of([&] { load_dataset(dir / "f.rkd"); }).find("not a reckon dataset"),
             std::string::npos);
   EXPECT_THROW(load_dataset(dir / "missing.rkd"), IoError);
+}
+
+}  // namespace
+}  // namespace reckon
+
+namespace reckon {
+namespace {
+
+// Found by fuzz_rkm: label offsets that rise past the codes and come back down by the last row
+// passed the per-row check and read beyond the codes. Every offset is checked first now.
+TEST(DatasetFile, LabelOffsetsBeyondTheCodesAreRefused) {
+  auto column = [](std::vector<std::int64_t> offsets, std::uint8_t kind) {
+    BinaryWriter w;
+    w.put_string("tags");
+    w.put<std::uint8_t>(kind);
+    w.put<std::int64_t>(2);
+    w.put_vector(std::vector<float>{});
+    w.put_strings({"a"});
+    w.put_vector(offsets);
+    w.put_vector(std::vector<std::int32_t>{0, 0, 0});
+    w.put_strings({});
+    return std::string(w.bytes());
+  };
+  auto read = [](const std::string& bytes) {
+    return test::error_of([&] {
+      BinaryReader r(bytes, "crafted");
+      (void)read_feature_column(r);
+    });
+  };
+  EXPECT_EQ(read(column({0, 1, 3}, 2)), "");
+  EXPECT_NE(read(column({0, 100, 3}, 2)).find("label offsets"), std::string::npos);
+  // A single-label column with two labels in a row is refused too.
+  EXPECT_NE(read(column({0, 1, 3}, 1)).find("label offsets"), std::string::npos);
 }
 
 }  // namespace
