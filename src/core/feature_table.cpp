@@ -77,16 +77,25 @@ std::int32_t FeatureColumn::intern(std::string_view label) {
   return it->second;
 }
 
-void FeatureColumn::add_label(index_t row, std::string_view label) {
+void FeatureColumn::add_label(index_t row, std::string_view label, float weight) {
   RECKON_ASSERT((kind_ == FeatureKind::kCategorical || kind_ == FeatureKind::kMultiCategorical) &&
                 row >= 0 && row < rows_);
+  RECKON_CHECK(std::isfinite(weight) && weight > 0,
+               "feature column \"{}\": label weights are positive numbers, got {}", name_, weight);
   const std::int32_t code = intern(label);
   auto& row_labels = labels_[row];
   if (kind_ == FeatureKind::kCategorical) {
     row_labels.assign(1, code);
-  } else if (std::find(row_labels.begin(), row_labels.end(), code) == row_labels.end()) {
-    row_labels.push_back(code);
+    return;
   }
+  if (std::find(row_labels.begin(), row_labels.end(), code) != row_labels.end()) return;
+  if (weight != 1.0f && weights_.empty()) {
+    // The first weight that is not 1: the labels so far weigh 1.
+    weights_.resize(static_cast<std::size_t>(rows_));
+    for (std::size_t r = 0; r < weights_.size(); ++r) weights_[r].assign(labels_[r].size(), 1.0f);
+  }
+  row_labels.push_back(code);
+  if (!weights_.empty()) weights_[row].push_back(weight);
 }
 
 void FeatureColumn::set_text(index_t row, std::string text) {
@@ -148,6 +157,10 @@ FeatureColumn FeatureColumn::select(std::span<const index_t> keep) const {
       case FeatureKind::kCategorical:
       case FeatureKind::kMultiCategorical:
         out.labels_[i] = labels_[r];
+        if (!weights_.empty()) {
+          if (out.weights_.empty()) out.weights_.resize(keep.size());
+          out.weights_[i] = weights_[r];
+        }
         break;
       case FeatureKind::kText:
         out.texts_[i] = texts_[r];

@@ -33,7 +33,15 @@ void write_feature_column(BinaryWriter& w, const FeatureColumn& c) {
   w.put_string(c.name_);
   w.put<std::uint8_t>(static_cast<std::uint8_t>(c.kind_));
   w.put<std::int64_t>(c.rows_);
-  w.put_vector(c.numbers_);
+  if (!c.weights_.empty()) {
+    // A label list's weights ride in the numbers' slot, one per code (empty for label columns
+    // without weights, as in files of 0.5.0 and before, which therefore read unchanged).
+    std::vector<float> flat;
+    for (const auto& row : c.weights_) flat.insert(flat.end(), row.begin(), row.end());
+    w.put_vector(flat);
+  } else {
+    w.put_vector(c.numbers_);
+  }
   w.put_strings(c.vocabulary_);
   // Labels as CSR: offsets then codes.
   std::vector<std::int64_t> offsets{0};
@@ -77,6 +85,17 @@ FeatureColumn read_feature_column(BinaryReader& r) {
   const bool labelled =
       c.kind_ == FeatureKind::kCategorical || c.kind_ == FeatureKind::kMultiCategorical;
   const bool text = c.kind_ == FeatureKind::kText;
+  std::vector<float> label_weights;
+  if (c.kind_ == FeatureKind::kMultiCategorical && !c.numbers_.empty()) {
+    label_weights = std::move(c.numbers_);
+    c.numbers_.clear();
+    RECKON_CHECK(label_weights.size() == codes.size(),
+                 "{}: corrupt feature column \"{}\" ({} label weights for {} labels)", r.what(),
+                 c.name_, label_weights.size(), codes.size());
+    for (const float x : label_weights)
+      RECKON_CHECK(std::isfinite(x) && x > 0, "{}: corrupt feature column \"{}\" (label weight)",
+                   r.what(), c.name_);
+  }
   RECKON_CHECK(c.numbers_.size() == (numeric ? n : 0) && c.texts_.size() == (text ? n : 0) &&
                    offsets.size() == (labelled ? n + 1 : 1) && offsets.front() == 0 &&
                    offsets.back() == static_cast<std::int64_t>(codes.size()),
@@ -95,6 +114,11 @@ FeatureColumn read_feature_column(BinaryReader& r) {
                      "{}: corrupt feature column \"{}\"", r.what(), c.name_);
         c.labels_[i].push_back(codes[k]);
       }
+    }
+    if (!label_weights.empty()) {
+      c.weights_.resize(n);
+      for (std::size_t i = 0; i < n; ++i)
+        c.weights_[i].assign(label_weights.begin() + offsets[i], label_weights.begin() + offsets[i + 1]);
     }
   }
   return c;

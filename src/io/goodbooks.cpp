@@ -5,6 +5,7 @@
 // Tags: book_tags.csv "goodreads_book_id,tag_id,count" + tags.csv "tag_id,tag_name", looked up
 // beside the ratings and one directory up (the v1 files are often kept in a subfolder).
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 
 #include "readers.hpp"
@@ -160,8 +161,11 @@ void read_goodbooks_metadata(const fs::path& dir, Dataset& d) {
     auto& v = per_book[i];
     std::stable_sort(v.begin(), v.end(),
                      [](const auto& a, const auto& b) { return a.first > b.first; });
+    // Each tag weighs 1 + ln(count): how many readers shelved the book so, taken sublinearly
+    // (counts run from 1 to over 100,000), as term frequencies are.
     for (std::size_t k = 0; k < v.size() && k < kTagsPerBook; ++k)
-      tags.add_label(static_cast<index_t>(i), v[k].second);
+      tags.add_label(static_cast<index_t>(i), v[k].second,
+                     1.0f + std::log(static_cast<float>(std::max<std::int64_t>(1, v[k].first))));
   }
 }
 

@@ -14,6 +14,7 @@ Eigen::MatrixXf gram_matrix(const FactorMatrix& y, int threads) {
   constexpr Eigen::Index kChunk = 2048;  // rows per task: 0.5 MB at 64 factors
   const Eigen::Index chunks = (n + kChunk - 1) / kChunk;
   Eigen::MatrixXf sum = Eigen::MatrixXf::Zero(f, f);
+  if (f == 0 || n == 0) return sum;  // Eigen's product of an empty block reads a null pointer
 #pragma omp parallel num_threads(std::max(1, threads)) if (chunks > 1)
   {
     // Lower triangles only (a rank-k update: half the flops of a full product), mirrored at
@@ -197,6 +198,8 @@ void FactorModel::load(BinaryReader& r) {
   index_.reset();
   RECKON_CHECK(user_factors_.cols() == item_factors_.cols(),
                "{}: corrupt model (factor sizes differ)", r.what());
+  RECKON_CHECK(item_factors_.cols() >= 1 || (item_factors_.rows() == 0 && user_factors_.rows() == 0),
+               "{}: corrupt model (no factors)", r.what());
   load_extra(r);
 }
 

@@ -205,9 +205,14 @@ void FeatureEncoder::encode_row(const FeatureTable& table, index_t row,
         if (col->kind() != FeatureKind::kCategorical &&
             col->kind() != FeatureKind::kMultiCategorical)
           break;
-        for (const std::int32_t code : col->codes(row))
-          if (const auto it = terms_[k].find(col->label(code)); it != terms_[k].end())
-            out.emplace_back(it->second, 1.0f);
+        {
+          // A label weighs its given weight (a tag's count, taken sublinearly at import), else 1.
+          const auto codes = col->codes(row);
+          const auto weights = col->label_weights(row);
+          for (std::size_t j = 0; j < codes.size(); ++j)
+            if (const auto it = terms_[k].find(col->label(codes[j])); it != terms_[k].end())
+              out.emplace_back(it->second, weights.empty() ? 1.0f : weights[j]);
+        }
         break;
       case FeatureKind::kText: {
         if (col->kind() != FeatureKind::kText) break;

@@ -28,6 +28,8 @@ Loss parse_loss(const std::string& s) {
 
 // LightFM's cap on one WARP step's rank weight, for stability.
 constexpr float kMaxLoss = 10.0f;
+// Unseen items a fold-in step draws at most (training uses max_sampled as given).
+constexpr index_t kMaxFoldinCandidates = 100;
 
 using Vec = Eigen::Map<Eigen::VectorXf>;
 using ConstVec = Eigen::Map<const Eigen::VectorXf>;
@@ -91,7 +93,7 @@ std::vector<ParamSpec> HybridModel::param_specs() {
       {"weighting", ParamType::kString, "values", 0, -1,
        "sample weights: values (the prepared interaction weights, scaled to mean 1) or none",
        {"values", "none"}},
-      {"foldin_steps", ParamType::kInt, "3000", 0, 10000000,
+      {"foldin_steps", ParamType::kInt, "3000", 0, 100000,
        "SGD steps when folding in a new history (spread over its items: a short history is "
        "passed over many times, a long one a few)"},
   };
@@ -677,6 +679,9 @@ Eigen::VectorXf HybridModel::fold_in(const UserContext& user) const {
                                                   static_cast<double>(sampled))))));
   };
   const bool warp = loss_ == kWarp || loss_ == kWarpKos;
+  // A fold-in's cost is steps x candidates x factors: both bounded here and at load, so that a
+  // model file cannot make one request run for hours.
+  const index_t candidates = std::min<index_t>(max_sampled_, kMaxFoldinCandidates);
   {
     for (std::int32_t s = 0; s < foldin_steps_; ++s) {
       const index_t i = sorted[rng.below(sorted.size())];
@@ -685,7 +690,7 @@ Eigen::VectorXf HybridModel::fold_in(const UserContext& user) const {
       float l = 0;
       index_t j = -1;
       if (warp) {
-        for (index_t sampled = 1; sampled <= max_sampled_; ++sampled) {
+        for (index_t sampled = 1; sampled <= candidates; ++sampled) {
           const auto c = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(n_items)));
           if (item_bias_[c] + item_factors_.row(c).dot(p) > x - 1.0f && !is_seen(c)) {
             j = c;
@@ -757,7 +762,7 @@ void HybridModel::load_extra(BinaryReader& r) {
                r.what());
   RECKON_CHECK(loss_ <= kWarpKos && std::isfinite(learning_rate_) && learning_rate_ > 0 &&
                    std::isfinite(regularization_) && regularization_ >= 0 && max_sampled_ >= 1 &&
-                   max_sampled_ <= 100000 && foldin_steps_ >= 0 && foldin_steps_ <= 10000000,
+                   max_sampled_ <= 100000 && foldin_steps_ >= 0 && foldin_steps_ <= 100000,
                "{}: corrupt hybrid model (training settings)", r.what());
   for (const auto* scale : {&item_scale_, &user_scale_})
     for (const float x : *scale)

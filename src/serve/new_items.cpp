@@ -1,5 +1,6 @@
 #include "new_items.hpp"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "reckon/io/json.hpp"
@@ -50,6 +51,12 @@ FeatureTable features_from_json(const FeatureTable& like, std::span<const nlohma
           if (v.is_array()) {
             for (const auto& e : v)
               if (e.is_string()) col.add_label(r, e.get<std::string>());
+          } else if (v.is_object()) {
+            // {"label": weight, ...}: weighted labels (a weight that is not positive is skipped).
+            for (const auto& [label, w] : v.items())
+              if (w.is_number() && std::isfinite(w.get<double>()) && w.get<double>() > 0 &&
+                  fits_float(w.get<double>()))
+                col.add_label(r, label, static_cast<float>(w.get<double>()));
           } else if (v.is_string()) {
             const std::string s = v.get<std::string>();
             split_plain(s, "|", parts);

@@ -38,7 +38,9 @@ class FeatureColumn {
 
   // Setters (while building). Labels are interned into the column's vocabulary.
   void set_number(index_t row, float value);
-  void add_label(index_t row, std::string_view label);
+  // A label-list column may weigh its labels (a tag's count on a book); weights are finite and
+  // positive, 1 when not given. A label already in the row keeps its first weight.
+  void add_label(index_t row, std::string_view label, float weight = 1.0f);
   void set_text(index_t row, std::string text);
   // Vector columns: the first vector sets the dimension; a vector of another length is an
   // InvalidInput naming the column (the caller adds where it came from).
@@ -48,6 +50,12 @@ class FeatureColumn {
   bool has_value(index_t row) const;
   // Label codes of a row (categorical kinds); label(code) gives the text.
   std::span<const std::int32_t> codes(index_t row) const;
+  // The weights of codes(row), or empty when the column has none (every label weighs 1).
+  std::span<const float> label_weights(index_t row) const {
+    if (weights_.empty()) return {};
+    return weights_[row];
+  }
+  bool has_label_weights() const noexcept { return !weights_.empty(); }
   const std::string& label(std::int32_t code) const { return vocabulary_[code]; }
   const std::vector<std::string>& vocabulary() const noexcept { return vocabulary_; }
   const std::string& text(index_t row) const { return texts_[row]; }
@@ -75,6 +83,7 @@ class FeatureColumn {
   index_t dim_ = 0;
   std::vector<std::string> vocabulary_;
   std::vector<std::vector<std::int32_t>> labels_;  // per row
+  std::vector<std::vector<float>> weights_;        // per row, beside labels_; empty: all 1
   std::vector<std::string> texts_;
   std::unordered_map<std::string, std::int32_t> label_index_;  // rebuilt on demand, not saved
 };

@@ -350,6 +350,9 @@ TEST(FactorModel, GramMatrixMatchesTheProductOnAnyThreadCount) {
       EXPECT_EQ(got, got.transpose()) << "not symmetric";
     }
   }
+  // No factors (a crafted ials file that fuzz_rkm found): an empty product, no read of a null
+  // pointer inside Eigen.
+  EXPECT_EQ(gram_matrix(FactorMatrix(3, 0), 2).size(), 0);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "reckon/core/binary_io.hpp"
 #include "reckon/core/random.hpp"
+#include "reckon/io/dataset_file.hpp"
 #include "reckon/models/feature_encoder.hpp"
 #include "reckon/retrieval/fallback.hpp"
 #include "reckon/retrieval/recommender.hpp"
@@ -208,6 +209,35 @@ TEST(FeatureEncoder, LabelsTermsAndBuckets) {
   FeatureEncoder crafted;
   BinaryReader br(bad.bytes(), "crafted");
   EXPECT_NE(test::error_of([&] { crafted.read(br); }).find("repeated labels"), std::string::npos);
+}
+
+TEST(FeatureEncoder, LabelWeightsAreTheFeatureValues) {
+  FeatureTable t(2);
+  FeatureColumn tags("tags", FeatureKind::kMultiCategorical, 2);
+  tags.add_label(0, "a");
+  tags.add_label(0, "b", 3.0f);  // the first weight that is not 1: "a" keeps 1
+  tags.add_label(1, "b", 2.0f);
+  EXPECT_THROW(tags.add_label(1, "c", -1.0f), InvalidInput);
+  t.add(std::move(tags));
+  FeatureEncoder e;
+  e.fit(t, {}, "test");
+  const CsrMatrix m = e.encode(t);
+  ASSERT_EQ(m.row_size(0), 2);
+  EXPECT_FLOAT_EQ(m.row_values(0)[0], 1.0f);
+  EXPECT_FLOAT_EQ(m.row_values(0)[1], 3.0f);
+  EXPECT_FLOAT_EQ(m.row_values(1)[0], 2.0f);
+  // They survive a dataset file.
+  Dataset d = test::make_dataset(CsrMatrix::from_coordinates(1, 2, std::vector<index_t>{0},
+                                                             std::vector<index_t>{0},
+                                                             std::vector<float>{1}, {},
+                                                             DedupPolicy::kLast));
+  d.item_features = t;
+  const Dataset back = decode_dataset(encode_dataset(d), "test");
+  EXPECT_EQ(e.encode(back.item_features), m);
+  // A selection keeps them.
+  const std::vector<index_t> second = {1};
+  const FeatureColumn picked = t.find("tags")->select(second);
+  EXPECT_FLOAT_EQ(picked.label_weights(0)[0], 2.0f);
 }
 
 TEST(FeatureEncoder, VectorColumnsAreUnitComponents) {
