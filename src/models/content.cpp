@@ -33,6 +33,10 @@ std::vector<ParamSpec> ContentModel::param_specs() {
       {"half_life_days", ParamType::kFloat, "0", 0, 1e6,
        "profile: an interaction this many days older than the user's latest counts half (0: "
        "no decay)"},
+      {"label_weights", ParamType::kBool, "false", 0, -1,
+       "labels weigh the weights the data gives them (goodbooks: 1 + ln of a tag's count) "
+       "before IDF (default off: on a validation part of goodbooks' cold books, recall@20 "
+       "0.1615 with them, 0.2025 without)"},
       {"svd", ParamType::kInt, "0", 0, 4096,
        "dense item vectors of this many components: a truncated SVD of the TF-IDF vectors "
        "(Spectra's partial SVD), which lets items with related but different terms meet (0: "
@@ -50,6 +54,7 @@ void ContentModel::fit(const Dataset& train, const Params& params, FitContext& c
   options.numeric = false;
   options.min_df = min_df;
   options.max_terms = max_terms;
+  options.label_weights = params.get_bool("label_weights");
   FeatureEncoder& encoder = encoder_;
   encoder.fit(train.item_features, options, "content");
   // The encoder keeps only labels and terms some item has: a model file then has no more

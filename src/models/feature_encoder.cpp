@@ -88,6 +88,7 @@ std::vector<const FeatureColumn*> chosen_columns(const FeatureTable& table,
 void FeatureEncoder::fit(const FeatureTable& table, const FeatureEncoderOptions& o,
                          std::string_view who) {
   columns_.clear();
+  label_weights_ = o.label_weights;
   const index_t n = table.rows();
   std::vector<std::string> words;
   for (const FeatureColumn* c : chosen_columns(table, o, who)) {
@@ -211,7 +212,8 @@ void FeatureEncoder::encode_row(const FeatureTable& table, index_t row,
           const auto weights = col->label_weights(row);
           for (std::size_t j = 0; j < codes.size(); ++j)
             if (const auto it = terms_[k].find(col->label(codes[j])); it != terms_[k].end())
-              out.emplace_back(it->second, weights.empty() ? 1.0f : weights[j]);
+              out.emplace_back(it->second,
+                               weights.empty() || !label_weights_ ? 1.0f : weights[j]);
         }
         break;
       case FeatureKind::kText: {
@@ -278,7 +280,8 @@ CsrMatrix FeatureEncoder::encode(const FeatureTable& table) const {
 }
 
 void FeatureEncoder::write(BinaryWriter& w) const {
-  w.put<std::uint64_t>(columns_.size());
+  // The column count's top bit says the labels' weights are ignored.
+  w.put<std::uint64_t>(columns_.size() | (label_weights_ ? 0 : std::uint64_t{1} << 63));
   for (const Column& c : columns_) {
     w.put_string(c.name);
     w.put<std::uint8_t>(static_cast<std::uint8_t>(c.kind));
@@ -290,7 +293,9 @@ void FeatureEncoder::write(BinaryWriter& w) const {
 }
 
 void FeatureEncoder::read(BinaryReader& r) {
-  const auto n = r.get<std::uint64_t>();
+  const auto stored = r.get<std::uint64_t>();
+  label_weights_ = (stored >> 63) == 0;
+  const std::uint64_t n = stored & ~(std::uint64_t{1} << 63);
   // Each column takes at least its fixed fields: a crafted count cannot drive the allocation.
   RECKON_CHECK(n <= 1u << 16, "{}: corrupt feature encoder ({} columns)", r.what(), n);
   columns_.clear();

@@ -87,6 +87,9 @@ std::vector<ParamSpec> HybridModel::param_specs() {
       {"normalize", ParamType::kBool, "true", 0, -1,
        "scale each user's and item's feature weights (id included) to sum to 1, as LightFM's "
        "datasets do"},
+      {"label_weights", ParamType::kBool, "true", 0, -1,
+       "labels weigh the weights the data gives them (goodbooks: 1 + ln of a tag's count), "
+       "else 1"},
       {"idf", ParamType::kBool, "true", 0, -1,
        "scale each feature by its inverse document frequency, log((1 + n) / (1 + df)) + 1, "
        "before normalising: a tag every book has weighs less than its author"},
@@ -281,6 +284,7 @@ FeatureEncoderOptions encoder_options(const Params& params, const std::string& c
   o.buckets = static_cast<int>(params.get_int("buckets"));
   o.min_df = params.get_int("min_df");
   o.max_terms = static_cast<std::size_t>(params.get_int("max_terms"));
+  o.label_weights = params.get_bool("label_weights");
   return o;
 }
 

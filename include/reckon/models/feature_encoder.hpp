@@ -31,6 +31,7 @@ struct FeatureEncoderOptions {
   index_t min_df = 2;         // text: rows a term must appear in
   std::size_t max_terms = 50000;  // text: terms kept per column
   std::string side = "item";  // "item" or "user", for messages
+  bool label_weights = true;  // labels weigh their given weights (else 1)
 };
 
 class FeatureEncoder {
@@ -72,6 +73,7 @@ class FeatureEncoder {
  private:
   std::vector<Column> columns_;
   index_t size_ = 0;
+  bool label_weights_ = true;
   // Term -> feature per text column, rebuilt after fit and read.
   std::vector<std::unordered_map<std::string, index_t>> terms_;
   void index_terms();
