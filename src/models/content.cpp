@@ -143,38 +143,51 @@ void ContentModel::rebuild_dense() {
   }
 }
 
+std::vector<float> ContentModel::history_weights(const UserContext& user) const {
+  // Each history entry's share of the profile: its rating or interaction weight, halved every
+  // half_life_days before the latest interaction, over the sum of their magnitudes. Indexes
+  // outside the items weigh 0; all zero when nothing weighs anything.
+  const index_t n = vectors_.rows();
+  std::vector<float> out(user.history.size(), 0.0f);
+  const bool decay = half_life_days_ > 0 && !user.times.empty() &&
+                     user.times.size() == user.history.size();
+  const std::int64_t latest = decay ? *std::max_element(user.times.begin(), user.times.end()) : 0;
+  double total = 0;
+  std::vector<double> w(user.history.size(), 0.0);
+  for (std::size_t h = 0; h < user.history.size(); ++h) {
+    if (user.history[h] < 0 || user.history[h] >= n) continue;
+    w[h] = user.weights.empty() ? 1.0 : user.weights[h];
+    if (decay)
+      w[h] *= std::exp2(-static_cast<double>(latest - user.times[h]) /
+                        (86400.0 * static_cast<double>(half_life_days_)));
+    total += std::abs(w[h]);
+  }
+  if (total > 0)
+    for (std::size_t h = 0; h < w.size(); ++h) out[h] = static_cast<float>(w[h] / total);
+  return out;
+}
+
 bool ContentModel::profile(const UserContext& user, std::vector<float>& profile,
                            std::vector<index_t>& touched) const {
-  const index_t n = vectors_.rows();
+  // The weighted mean of the history's vectors.
   touched.clear();
-  if (user.history.empty()) return false;
-  // The weighted mean of the history's vectors (weights: ratings or interaction weights,
-  // halved every half_life_days before the latest interaction).
-  const bool decay = half_life_days_ > 0 && user.times.size() == user.history.size();
-  const std::int64_t latest = decay ? *std::max_element(user.times.begin(), user.times.end()) : 0;
+  const std::vector<float> w = history_weights(user);
   profile.assign(static_cast<std::size_t>(vectors_.cols()), 0.0f);
-  double total = 0;
-  for (std::size_t h = 0; h < user.history.size(); ++h) {
+  bool any = false;
+  for (std::size_t h = 0; h < w.size(); ++h) {
+    if (w[h] == 0.0f) continue;
+    any = true;
     const index_t i = user.history[h];
-    if (i < 0 || i >= n) continue;
-    double w = user.weights.empty() ? 1.0 : user.weights[h];
-    if (decay)
-      w *= std::exp2(-static_cast<double>(latest - user.times[h]) /
-                     (86400.0 * static_cast<double>(half_life_days_)));
-    total += std::abs(w);
     const auto fs = vectors_.row_indices(i);
     const auto vs = vectors_.row_values(i);
     for (std::size_t k = 0; k < fs.size(); ++k) {
       if (profile[fs[k]] == 0.0f) touched.push_back(fs[k]);
-      profile[fs[k]] += static_cast<float>(w) * vs[k];
+      profile[fs[k]] += w[h] * vs[k];
     }
   }
-  if (total <= 0) return false;
-  const auto scale = static_cast<float>(1.0 / total);
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-  for (const index_t f : touched) profile[f] *= scale;
-  return true;
+  return any;
 }
 
 void ContentModel::score(const UserContext& user, std::span<float> out) const {
@@ -199,25 +212,15 @@ void ContentModel::score(const UserContext& user, std::span<float> out) const {
 
 bool ContentModel::dense_profile(const UserContext& user, Eigen::VectorXf& p) const {
   // The same weighted mean as profile(), of the dense vectors.
-  const index_t n = dense_.rows();
+  const std::vector<float> w = history_weights(user);
   p = Eigen::VectorXf::Zero(dense_.cols());
-  const bool decay = half_life_days_ > 0 && user.times.size() == user.history.size();
-  const std::int64_t latest =
-      decay && !user.times.empty() ? *std::max_element(user.times.begin(), user.times.end()) : 0;
-  double total = 0;
-  for (std::size_t h = 0; h < user.history.size(); ++h) {
-    const index_t i = user.history[h];
-    if (i < 0 || i >= n) continue;
-    double w = user.weights.empty() ? 1.0 : user.weights[h];
-    if (decay)
-      w *= std::exp2(-static_cast<double>(latest - user.times[h]) /
-                     (86400.0 * static_cast<double>(half_life_days_)));
-    total += std::abs(w);
-    p += static_cast<float>(w) * dense_.row(i).transpose();
+  bool any = false;
+  for (std::size_t h = 0; h < w.size(); ++h) {
+    if (w[h] == 0.0f) continue;
+    any = true;
+    p += w[h] * dense_.row(user.history[h]).transpose();
   }
-  if (total <= 0) return false;
-  p /= static_cast<float>(total);
-  return true;
+  return any;
 }
 
 std::vector<ScoredItem> ContentModel::by_dense(const Eigen::VectorXf& v, index_t skip,

@@ -28,6 +28,14 @@ Loss parse_loss(const std::string& s) {
 
 // LightFM's cap on one WARP step's rank weight, for stability.
 constexpr float kMaxLoss = 10.0f;
+// WARP's weight for a violation found on the `sampled`-th draw among n items: the log of the
+// estimated rank, floor((n - 1) / sampled), capped at kMaxLoss.
+inline float warp_rank_weight(index_t n, index_t sampled) {
+  const double w = std::log(
+      std::max(1.0, std::floor(static_cast<double>(n - 1) / static_cast<double>(sampled))));
+  return std::min(kMaxLoss, static_cast<float>(w));
+}
+
 // Unseen items a fold-in step draws at most (training uses max_sampled as given).
 constexpr index_t kMaxFoldinCandidates = 100;
 
@@ -393,11 +401,7 @@ void HybridModel::fit(const Dataset& train, const Params& params, FitContext& ct
   const bool all_warm = static_cast<index_t>(warm.size()) == n_items;
   const auto n_warm = static_cast<index_t>(warm.size());
   RECKON_CHECK(n_warm >= 2, "hybrid: needs at least two items with interactions");
-  const auto warp_weight = [n_warm](index_t sampled) {
-    const double w = std::log(std::max(1.0, std::floor(static_cast<double>(n_warm - 1) /
-                                                       static_cast<double>(sampled))));
-    return std::min(kMaxLoss, static_cast<float>(w));
-  };
+  const auto warp_weight = [n_warm](index_t sampled) { return warp_rank_weight(n_warm, sampled); };
 
   Progress progress("fit hybrid", static_cast<double>(epochs), "epochs");
   for (std::int64_t e = 0; e < epochs; ++e) {
@@ -597,26 +601,25 @@ void weighted_features(const FeatureEncoder& enc, const std::vector<float>& scal
 
 std::pair<Eigen::VectorXf, float> HybridModel::item_from_features(const FeatureTable& features,
                                                                   index_t row) const {
-  std::vector<std::pair<index_t, float>> fs;
-  weighted_features(item_encoder_, item_scale_, features, row, item_ids_, normalize_, fs);
-  Eigen::VectorXf v = Eigen::VectorXf::Zero(item_factors_.cols());
-  float bias = 0;
-  for (const auto& [k, w] : fs) {
-    v += w * item_feature_factors_.row(k).transpose();
-    bias += w * item_feature_bias_[k];
-  }
-  return {v, bias};
+  const auto e = embed_new_item(features, row);
+  if (!e) return {Eigen::VectorXf::Zero(item_factors_.cols()), 0.0f};
+  return {ConstVec(e->values.data(), item_factors_.cols()), e->bias};
 }
 
 std::optional<NewItemVector> HybridModel::embed_new_item(const FeatureTable& features,
                                                         index_t row) const {
+  // The features' embeddings and biases, weighted as in training (an item none of whose
+  // features the model knows is not placed).
   std::vector<std::pair<index_t, float>> fs;
-  item_encoder_.encode_row(features, row, fs);
+  weighted_features(item_encoder_, item_scale_, features, row, item_ids_, normalize_, fs);
   if (fs.empty()) return std::nullopt;
-  const auto [v, bias] = item_from_features(features, row);
+  Eigen::VectorXf v = Eigen::VectorXf::Zero(item_factors_.cols());
   NewItemVector out;
+  for (const auto& [k, w] : fs) {
+    v += w * item_feature_factors_.row(k).transpose();
+    out.bias += w * item_feature_bias_[k];
+  }
   out.values.assign(v.data(), v.data() + v.size());
-  out.bias = bias;
   return out;
 }
 
@@ -677,11 +680,7 @@ Eigen::VectorXf HybridModel::fold_in(const UserContext& user) const {
   Rng rng(key);
   Eigen::VectorXf d = Eigen::VectorXf::Zero(f), g2 = Eigen::VectorXf::Ones(f), p(f), grad(f);
   const auto is_seen = [&](index_t j) { return std::binary_search(sorted.begin(), sorted.end(), j); };
-  const auto warp_weight = [n_items](index_t sampled) {
-    return std::min(kMaxLoss, static_cast<float>(std::log(std::max(
-                                  1.0, std::floor(static_cast<double>(n_items - 1) /
-                                                  static_cast<double>(sampled))))));
-  };
+  const auto warp_weight = [n_items](index_t sampled) { return warp_rank_weight(n_items, sampled); };
   const bool warp = loss_ == kWarp || loss_ == kWarpKos;
   // A fold-in's cost is steps x candidates x factors: both bounded here and at load, so that a
   // model file cannot make one request run for hours.

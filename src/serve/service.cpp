@@ -668,12 +668,22 @@ struct Service::Impl {
     }
     drop_front(r.items, page.offset);
     drop_front(r.from, page.offset);
+    return recommendation(snap, &user_id, mode, r);
+  }
+
+  // A /recommend answer: who (null for a posted session), the mode, where the list came from,
+  // the model and its version, the items.
+  HttpResponse recommendation(const Snapshot& snap, const std::string* user_id,
+                              const std::string& mode, const Ranked& r) const {
     HttpResponse out;
     out.route = Route::kRecommend;
     std::string& b = out.body;
-    b.reserve(256 + k * 160);
+    b.reserve(256 + r.items.size() * 160);
     b += "{\"user_id\":";
-    append_json_string(b, user_id);
+    if (user_id)
+      append_json_string(b, *user_id);
+    else
+      b += "null";
     b += ",\"mode\":\"" + mode + "\",\"source\":\"";
     b += r.model ? "model" : r.source ? r.source : "popular";
     b += "\",\"model\":\"";
@@ -762,19 +772,7 @@ struct Service::Impl {
       const Demographics demo = Demographics::of(features, 0);
       r = demo.empty() ? popular(snap, p, k) : fallback(snap, p, k, demo);
     }
-    HttpResponse out;
-    out.route = Route::kRecommend;
-    std::string& b = out.body;
-    b += "{\"user_id\":null,\"mode\":\"session\",\"source\":\"";
-    b += r.model ? "model" : r.source ? r.source : "popular";
-    b += "\",\"model\":\"";
-    b += snap.model().name();
-    b += "\",\"version\":";
-    append_json_string(b, snap.version());
-    b += ',';
-    append_items(b, snap, r);
-    b += '}';
-    return out;
+    return recommendation(snap, nullptr, "session", r);
   }
   static constexpr std::size_t kMaxSessionItems = 1000;
 

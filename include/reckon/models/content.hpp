@@ -48,6 +48,8 @@ class ContentModel final : public Model {
   bool dense_profile(const UserContext& user, Eigen::VectorXf& p) const;
   std::vector<ScoredItem> by_dense(const Eigen::VectorXf& v, index_t skip, std::size_t k) const;
 
+  // Each history entry's normalised weight in the profile (0 for indexes out of range).
+  std::vector<float> history_weights(const UserContext& user) const;
   // The user's profile over the features (the weighted mean of the history's vectors), and the
   // features it touches; false when it is empty.
   bool profile(const UserContext& user, std::vector<float>& out,
