@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -16,6 +18,41 @@ nlohmann::json item_json(const Dataset& d, const ScoredItem& s) {
   return j;
 }
 
+nlohmann::json explanation_json(const std::vector<FeatureContribution>& why) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : why)
+    out.push_back({{"feature", c.feature},
+                   {"value", std::isfinite(c.value) ? nlohmann::json(c.value) : nlohmann::json()},
+                   {"contribution", c.contribution}});
+  return out;
+}
+
+// The model's reasons for the items of a known user's list (or a stranger's favourites).
+std::vector<std::vector<FeatureContribution>> explain_items(const TrainedModel& t,
+                                                            const std::string& user,
+                                                            const std::vector<std::string>& likes,
+                                                            const Recommendation& r) {
+  if (r.source != "model") return std::vector<std::vector<FeatureContribution>>(r.items.size());
+  const Dataset& d = *t.train;
+  UserContext ctx;
+  std::vector<index_t> liked;
+  if (!user.empty()) {
+    const index_t u = *d.users.find(user);  // the list came from the model: a known user
+    ctx.user = u;
+    ctx.history = d.interactions.row_indices(u);
+    ctx.weights = d.interactions.row_values(u);
+    ctx.times = d.interactions.row_times(u);
+    ctx.features = &d.user_features;
+    ctx.feature_row = u;
+  } else {
+    for (const auto& id : likes) liked.push_back(*d.items.find(id));
+    ctx.history = liked;
+  }
+  std::vector<index_t> items;
+  for (const auto& s : r.items) items.push_back(s.item);
+  return t.model->explain(ctx, items, 5);
+}
+
 
 }  // namespace
 
@@ -25,7 +62,7 @@ void add_recommend_command(CLI::App& app) {
   static std::string model_path, user;
   static std::vector<std::string> likes;
   static std::size_t k = 10;
-  static bool json = false;
+  static bool json = false, explain = false;
   static std::string age, gender, occupation;
   static std::vector<std::string> features;
   cmd->add_option("MODEL", model_path, "a .rkm file")->required();
@@ -39,6 +76,8 @@ void add_recommend_command(CLI::App& app) {
                   "cold start: any user feature, NAME=VALUE (repeatable; labels joined by |)");
   cmd->add_option("-k", k, "how many items")->capture_default_str()->check(CLI::Range(1, 10000));
   cmd->add_flag("--json", json, "print JSON");
+  cmd->add_flag("--explain", explain,
+                "each item's top feature contributions (models that explain: the ranker)");
   cmd->callback([] {
     std::map<std::string, std::string> values;
     if (!age.empty()) values["age"] = age;
@@ -83,18 +122,34 @@ void add_recommend_command(CLI::App& app) {
       if (r.source == "demographic-popular") note = "popular among users with these demographics";
       if (r.source == "popular") note = "no user matches these demographics: showing popular items";
     }
+    std::vector<std::vector<FeatureContribution>> why;
+    if (explain) why = explain_items(t, user, likes, r);
     if (json) {
       nlohmann::json j = {{"source", r.source},
                           {"model", std::string(t.model->name())},
                           {"items", nlohmann::json::array()}};
       if (!user.empty()) j["user_id"] = user;
-      for (const auto& s : r.items) j["items"].push_back(item_json(*t.train, s));
+      for (std::size_t n = 0; n < r.items.size(); ++n) {
+        j["items"].push_back(item_json(*t.train, r.items[n]));
+        if (explain) j["items"].back()["explanation"] = explanation_json(why[n]);
+      }
       fmt::print("{}\n", j.dump(2));
       return;
     }
     if (!note.empty()) fmt::print(stderr, "note: {}\n", note);
     fmt::print("source: {} ({})\n", r.source, t.model->name());
     print_items(*t.train, r.items);
+    if (explain) {
+      fmt::print("why (feature = value: contribution to the score):\n");
+      for (std::size_t n = 0; n < r.items.size(); ++n) {
+        std::string line;
+        for (const auto& c : why[n])
+          line += fmt::format("{}{} = {:.4g}: {:+.3f}", line.empty() ? "" : ", ", c.feature,
+                              c.value, c.contribution);
+        fmt::print("  {:<12} {}\n", t.train->items.id(r.items[n].item),
+                   line.empty() ? "(not a candidate: placed by popularity)" : line);
+      }
+    }
   });
 
   auto* sim = app.add_subcommand("similar", "items similar to an item");

@@ -29,11 +29,14 @@ ModelParams parse_model_params(const std::vector<std::string>& assignments,
                    "-p {}: name the model as MODEL.{}=VALUE when evaluating several models", a,
                    key);
       model = models[0];
-    } else {
+    } else if (std::find(models.begin(), models.end(), key.substr(0, dot)) != models.end()) {
       model = key.substr(0, dot);
       key = key.substr(dot + 1);
-      RECKON_CHECK(std::find(models.begin(), models.end(), model) != models.end(),
-                   "-p {}: model \"{}\" is not among the models given", a, model);
+    } else {
+      // One model: a dotted key is its own (the ranker's generators: ials.factors=64).
+      RECKON_CHECK(models.size() == 1, "-p {}: model \"{}\" is not among the models given", a,
+                   key.substr(0, dot));
+      model = models[0];
     }
     out[model][key] = value;
   }

@@ -188,6 +188,9 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
           ctx.times = h.row_times(u);
           ctx.features = &train.user_features;
           ctx.feature_row = u;
+          // The request's moment: the user's first test interaction (time-aware models).
+          for (std::int64_t t : test.row_times(u))
+            if (t != kNoTime && (!ctx.at || t < *ctx.at)) ctx.at = t;
           contexts.push_back(ctx);
         }
         if (fast) {

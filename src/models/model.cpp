@@ -16,6 +16,7 @@
 #include "reckon/models/mf.hpp"
 #include "reckon/models/popular.hpp"
 #include "reckon/models/random.hpp"
+#include "reckon/rank/ranker.hpp"
 
 namespace reckon {
 
@@ -26,6 +27,12 @@ std::vector<ScoredItem> Model::similar_items(index_t, std::size_t) const {
 void Model::score_new_items(const UserContext&, std::span<const NewItemVector>,
                             std::span<float>) const {
   throw NotSupported(fmt::format("model {} cannot score items it was not trained on", name()));
+}
+
+std::vector<std::vector<FeatureContribution>> Model::explain(const UserContext&,
+                                                            std::span<const index_t>,
+                                                            std::size_t) const {
+  throw NotSupported(fmt::format("model {} does not explain its scores (the ranker does)", name()));
 }
 
 std::vector<ScoredItem> Model::similar_to_new_item(const NewItemVector&, std::size_t) const {
@@ -76,6 +83,11 @@ std::span<const ModelInfo> registered_models() {
        "LightFM-style hybrid MF: users and items are sums of id and feature embeddings (WARP, "
        "BPR, logistic; cold items and users from their features)",
        HybridModel::param_specs(), [] { return std::make_unique<HybridModel>(); }},
+      {"ranker",
+       "second stage: XGBoost LambdaMART over candidates from other models (ials:100, "
+       "itemknn:50, popular:20) with their scores, activity, popularity, genres, demographics, "
+       "time and content features; explains its scores",
+       RankerModel::param_specs(), [] { return std::make_unique<RankerModel>(); }},
   };
   return models;
 }

@@ -66,8 +66,12 @@ Params Params::resolve(std::string_view model, const std::vector<ParamSpec>& spe
                        const std::map<std::string, std::string>& values) {
   for (const auto& entry : values) {
     const std::string& key = entry.first;  // (clang 14 cannot capture structured bindings)
-    const bool known =
-        std::any_of(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == key; });
+    const bool dotted = key.find('.') != std::string::npos && key.front() != '.' &&
+                        key.back() != '.' &&
+                        std::any_of(specs.begin(), specs.end(),
+                                    [](const ParamSpec& s) { return s.name == "*.*"; });
+    const bool known = dotted || std::any_of(specs.begin(), specs.end(),
+                                             [&](const ParamSpec& s) { return s.name == key; });
     if (!known) {
       std::vector<std::string> names;
       for (const auto& s : specs) names.push_back(s.name);
@@ -77,7 +81,10 @@ Params Params::resolve(std::string_view model, const std::vector<ParamSpec>& spe
     }
   }
   Params p;
+  for (const auto& [key, value] : values)
+    if (key.find('.') != std::string::npos) p.values_[key] = value;
   for (const auto& s : specs) {
+    if (s.name == "*.*") continue;
     auto it = values.find(s.name);
     p.values_[s.name] = parse_value(model, s, it != values.end() ? it->second : s.default_value);
   }
@@ -99,6 +106,12 @@ bool Params::get_bool(const std::string& name) const {
 const std::string& Params::get_string(const std::string& name) const {
   RECKON_ASSERT(values_.contains(name));
   return values_.at(name).get_ref<const std::string&>();
+}
+std::map<std::string, std::string> Params::dotted() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : values_.items())
+    if (key.find('.') != std::string::npos && value.is_string()) out[key] = value.get<std::string>();
+  return out;
 }
 nlohmann::json Params::to_json() const { return values_; }
 Params Params::from_json(const nlohmann::json& j) {
@@ -122,6 +135,10 @@ std::string describe_params(const std::vector<ParamSpec>& specs) {
     if (s.min <= s.max && (s.type == ParamType::kInt || s.type == ParamType::kFloat))
       range = fmt::format(" in [{}, {}]", s.min, s.max);
     if (!s.choices.empty()) range = fmt::format(" one of {}", fmt::join(s.choices, "|"));
+    if (s.name == "*.*") {
+      out += fmt::format("  {:<18} {:<6}\n  {:<18} {}\n", "MODEL.KEY", type_name(s.type), "", s.doc);
+      continue;
+    }
     out += fmt::format("  {:<18} {:<6} default {}{}\n  {:<18} {}\n", s.name, type_name(s.type),
                        s.default_value, range, "", s.doc);
   }

@@ -132,6 +132,7 @@ struct Profile {
   std::vector<float> train_weights;
   std::vector<std::int64_t> train_times;
   bool train_cut = false;          // at= removed training interactions
+  std::optional<std::int64_t> at;  // at= in unix seconds (the models' request moment)
   std::vector<index_t> new_items;  // distinct event items not in the training history, sorted
   std::vector<float> new_weights;  // their net event weights (positive)
   std::vector<index_t> negative;   // items whose events add up to less than 0, sorted
@@ -149,6 +150,8 @@ struct Ranked {
   const char* source = nullptr;   // ...from "popular" (nullptr) or "demographic-popular"
   // New items in the list (indexes from num_items on), placed by their features.
   std::shared_ptr<const detail::NewItems> fresh;
+  // explain=true: each item's `,"explanation":[...]` (empty: not asked).
+  std::vector<std::string> explanations;
 };
 
 // Takes from `b` at the positions where take_b(pos) holds and from `a` elsewhere; when one runs
@@ -337,7 +340,8 @@ struct Service::Impl {
 
   // {"item_id":"..","score":..,<metadata>
   void append_item(std::string& out, const Snapshot& snap, index_t item, float score,
-                   const char* from, const detail::NewItems* fresh = nullptr) const {
+                   const char* from, const detail::NewItems* fresh = nullptr,
+                   std::string_view extra = {}) const {
     const bool is_new = item >= snap.num_items();
     RECKON_ASSERT(!is_new || (fresh && item - snap.num_items() <
                                            static_cast<index_t>(fresh->ids.size())));
@@ -356,11 +360,13 @@ struct Service::Impl {
       std::shared_lock lock(overlay_mutex);
       if (auto it = overlay.find(id); it != overlay.end()) {
         out += it->second.second;
+        out += extra;
         out += '}';
         return;
       }
     }
     if (!is_new) out += snap.metadata_fields(item);
+    out += extra;
     out += '}';
   }
 
@@ -368,7 +374,9 @@ struct Service::Impl {
     out += "\"items\":[";
     for (std::size_t i = 0; i < r.items.size(); ++i) {
       if (i) out += ',';
-      append_item(out, snap, r.items[i].item, r.items[i].score, r.from[i], r.fresh.get());
+      append_item(out, snap, r.items[i].item, r.items[i].score, r.from[i], r.fresh.get(),
+                  i < r.explanations.size() ? std::string_view(r.explanations[i])
+                                            : std::string_view());
     }
     out += "]";
   }
@@ -440,6 +448,7 @@ struct Service::Impl {
                std::back_inserter(seen));
     p.seen = std::move(seen);
     if (!at_ms) p.events = stored;
+    if (at_ms) p.at = *at_ms / 1000;
     return p;
   }
 
@@ -492,6 +501,7 @@ struct Service::Impl {
         ctx.user = p.user;
         ctx.features = &snap.train().user_features;
         ctx.feature_row = *p.user;
+        ctx.at = p.at;
         if (snap.model().scores_without_history(ctx))
           return labelled(score_top(snap, ctx, p, k), "offline", true);
         const Demographics demo = Demographics::of(snap.train().user_features, *p.user);
@@ -499,7 +509,9 @@ struct Service::Impl {
       }
       return popular(snap, p, k);
     }
-    if (p.user && !p.train_cut && snap.offline_ready()) {
+    // The cached list was computed without a moment: stale for a model with time features.
+    const bool timed = p.at && snap.model().uses_request_time();
+    if (p.user && !p.train_cut && !timed && snap.offline_ready()) {
       const auto list = snap.offline_list(*p.user);
       std::vector<ScoredItem> out;
       for (const StoredItem& s : list) {
@@ -515,6 +527,7 @@ struct Service::Impl {
     ctx.history = p.train_items;
     ctx.weights = p.train_weights;
     ctx.times = p.train_times;
+    ctx.at = p.at;
     if (p.user) {
       ctx.features = &snap.train().user_features;
       ctx.feature_row = *p.user;
@@ -583,6 +596,7 @@ struct Service::Impl {
     ctx.user = p.user;
     ctx.history = history;
     ctx.weights = weights;
+    ctx.at = p.at;
     if (p.user) {
       ctx.features = &snap.train().user_features;
       ctx.feature_row = *p.user;
@@ -620,7 +634,16 @@ struct Service::Impl {
 
   HttpResponse recommend(const Snapshot& snap, const detail::Target& t) {
     const std::string& user_id = t.segments[1];
-    check_params(t, {"k", "n", "limit", "offset", "mode", "at", "time"});
+    check_params(t, {"k", "n", "limit", "offset", "mode", "at", "time", "explain"});
+    bool explain = false;
+    if (const auto* e = t.param("explain")) {
+      if (*e == "true" || *e == "1") {
+        explain = true;
+      } else if (*e != "false" && *e != "0") {
+        fail(422, "invalid_parameter",
+             fmt::format("explain must be true or false, got \"{}\"", excerpt(*e)));
+      }
+    }
     const Page page = parse_page(t, service.options_.default_k, snap.options().max_k);
     const std::size_t k = page.end();  // the page is the tail of the list that long
     std::string mode = "blended";
@@ -668,8 +691,63 @@ struct Service::Impl {
     }
     drop_front(r.items, page.offset);
     drop_front(r.from, page.offset);
+    if (explain) explain_items(snap, p, mode, r);
     return recommendation(snap, &user_id, mode, r);
   }
+
+  // explain=true: each item's top feature contributions, from the history the list was
+  // ranked on (offline: training; otherwise with the user's new events). Items the model did
+  // not place (popular, new items) get an empty list.
+  void explain_items(const Snapshot& snap, const Profile& p, const std::string& mode,
+                     Ranked& r) const {
+    r.explanations.assign(r.items.size(), ",\"explanation\":[]");
+    if (!r.model) return;
+    std::vector<index_t> history = p.train_items;
+    std::vector<float> weights = p.train_weights;
+    if (mode != "offline") {
+      history.insert(history.end(), p.new_items.begin(), p.new_items.end());
+      weights.insert(weights.end(), p.new_weights.begin(), p.new_weights.end());
+    }
+    UserContext ctx;
+    ctx.user = p.user;
+    ctx.history = history;
+    ctx.weights = weights;
+    if (mode == "offline") ctx.times = p.train_times;
+    ctx.at = p.at;
+    if (p.user) {
+      ctx.features = &snap.train().user_features;
+      ctx.feature_row = *p.user;
+    }
+    std::vector<index_t> items;
+    std::vector<std::size_t> where;
+    for (std::size_t i = 0; i < r.items.size(); ++i)
+      if (r.items[i].item < snap.num_items()) {
+        items.push_back(r.items[i].item);
+        where.push_back(i);
+      }
+    std::vector<std::vector<FeatureContribution>> why;
+    try {
+      why = snap.model().explain(ctx, items, kExplainedFeatures);
+    } catch (const NotSupported& e) {
+      fail(422, "not_supported", e.what());
+    }
+    for (std::size_t j = 0; j < why.size() && j < where.size(); ++j) {
+      std::string& out = r.explanations[where[j]];
+      out = ",\"explanation\":[";
+      for (std::size_t c = 0; c < why[j].size(); ++c) {
+        if (c) out += ',';
+        out += "{\"feature\":";
+        append_json_string(out, why[j][c].feature);
+        out += ",\"value\":";
+        append_json_number(out, why[j][c].value);
+        out += ",\"contribution\":";
+        append_json_number(out, why[j][c].contribution);
+        out += '}';
+      }
+      out += ']';
+    }
+  }
+  static constexpr std::size_t kExplainedFeatures = 5;
 
   // A /recommend answer: who (null for a posted session), the mode, where the list came from,
   // the model and its version, the items.

@@ -31,6 +31,8 @@ class ContentModel final : public Model {
 
   // Items x features, rows L2-normalised (an item without features has an empty row).
   const CsrMatrix& item_vectors() const noexcept { return vectors_; }
+  // With svd: each item's unit vector on the components (items x components); else empty.
+  const FactorMatrix& item_components() const noexcept { return dense_; }
 
  private:
   CsrMatrix vectors_;

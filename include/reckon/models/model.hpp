@@ -24,6 +24,17 @@ struct UserContext {
   std::span<const std::int64_t> times;     // same length, or empty
   const FeatureTable* features = nullptr;  // user features table, with...
   index_t feature_row = -1;                // ...the row of this user, or -1
+  // The request's moment (unix seconds: /recommend?at=, or in evaluation the user's first test
+  // interaction); models with time features (the ranker) use it, the others ignore it.
+  std::optional<std::int64_t> at;
+};
+
+// One feature's part in an item's score (the ranker's SHAP contributions): the feature, its
+// value for this user and item, and what it added to the score.
+struct FeatureContribution {
+  std::string feature;
+  float value = 0;
+  float contribution = 0;
 };
 
 // What fit() may use besides the data: seed, threads, a way to report progress.
@@ -80,6 +91,17 @@ class Model {
   // The training items most similar to a new item, best first (default: NotSupported).
   virtual std::vector<ScoredItem> similar_to_new_item(const NewItemVector& item,
                                                       std::size_t k) const;
+  // Why each of `items` scored as it did for this user: the features that moved its score most,
+  // largest first, at most `top` each (empty for an item placed without its features).
+  // Default: NotSupported.
+  virtual std::vector<std::vector<FeatureContribution>> explain(const UserContext& user,
+                                                                std::span<const index_t> items,
+                                                                std::size_t top) const;
+  // What `reckon info MODEL.rkm` shows beyond the parameters (the ranker: generators, feature
+  // groups, importance). Default: nothing.
+  virtual nlohmann::json describe() const { return nlohmann::json::object(); }
+  // True when UserContext::at changes the scores, so a list computed without it is stale.
+  virtual bool uses_request_time() const noexcept { return false; }
   // True when score() returns predicted ratings on the data's scale (RMSE/MAE make sense).
   virtual bool predicts_ratings() const noexcept { return false; }
   virtual void save(BinaryWriter& out) const = 0;

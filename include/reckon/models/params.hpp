@@ -32,6 +32,9 @@ class Params {
   double get_float(const std::string& name) const;
   bool get_bool(const std::string& name) const;
   const std::string& get_string(const std::string& name) const;
+  // The values given for MODEL.KEY names, which a spec named "*.*" admits (the ranker passes
+  // them to its generators, which validate them): name -> value as text.
+  std::map<std::string, std::string> dotted() const;
   // Typed values, for reports and model files.
   nlohmann::json to_json() const;
   static Params from_json(const nlohmann::json& j);
