@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # HTTP service throughput and latency with wrk on loopback (issue 5's figures).
 #   bench/bench_serve.sh [--dataset ml100k|gowalla|all] [--duration 10] [--connections 64]
+#                        [--model ials|ranker]
 # Trains ials (64 factors) on the dataset, starts `reckon serve --threads 2` with an access log
 # file, waits for the offline lists, runs wrk for each mode and for events, prints a table.
+# --model ranker (issue 13's figure): the ranker over 200 candidates (ials:100, itemknn:60,
+# popular:40), its cached offline lists, lists ranked per request (at=, which bypasses the
+# cache), and with explanations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dataset=all duration=10 connections=64 wrk_threads=2
+dataset=all duration=10 connections=64 wrk_threads=2 model=ials
 while [ $# -gt 0 ]; do
   case "$1" in
     --dataset) dataset=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --wrk-threads) wrk_threads=$2; shift 2 ;;
+    --model) model=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -103,6 +108,27 @@ bench_dataset() {  # label data-args user-lo user-hi item-lo item-hi
   run_wrk "$label POST /events (100 per request)" bench/wrk/events.lua 100 "$ulo" "$uhi" "$ilo" "$ihi"
   stop_server "$label"
 }
+
+bench_ranker() {  # label data-args user-lo user-hi moment
+  local label=$1 data=$2 ulo=$3 uhi=$4 at=$5
+  echo "== $label: training the ranker (200 candidates)" >&2
+  # shellcheck disable=SC2086
+  "$reckon" -q train $data --model ranker -p candidates=ials:100,itemknn:60,popular:40 \
+    -p ials.factors=64 -o "$work/$label-ranker.rkm" >&2
+  serve "$label" "$work/$label-ranker.rkm"
+  run_wrk "$label ranker offline (cached lists)" bench/wrk/recommend.lua offline "$ulo" "$uhi"
+  run_wrk "$label ranker offline at= (ranked per request)" bench/wrk/recommend.lua offline "$ulo" "$uhi" "&at=$at"
+  run_wrk "$label ranker at= explain=true" bench/wrk/recommend.lua offline "$ulo" "$uhi" "&at=$at&explain=true"
+  stop_server "$label ranker"
+}
+
+if [ "$model" = ranker ]; then
+  case "$dataset" in
+    ml100k|all) bench_ranker ml100k movielens-100k 1 943 893286638 ;;&
+    gowalla|all) bench_ranker gowalla "$RECKON_DATA_DIR/gowalla/train.txt --format lightgcn" 0 29857 0 ;;
+  esac
+  dataset=none
+fi
 
 case "$dataset" in
   ml100k|all) bench_dataset ml100k movielens-100k 1 943 1 1682 ;;&

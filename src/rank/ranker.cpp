@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 
@@ -320,22 +321,34 @@ std::vector<std::vector<FeatureContribution>> RankerModel::explain(
   std::vector<float> rows, margins;
   rank(user, c, rows, margins);
   const std::size_t F = features_.size();
-  const std::vector<float> contrib = booster_.contributions(rows, c.items.size());
-  std::vector<std::vector<FeatureContribution>> out(items.size());
+  // Contributions of the asked items only (a page of 10, not all 200 candidates: TreeSHAP
+  // costs per row).
+  std::vector<std::size_t> row_of(items.size(), SIZE_MAX);
+  std::vector<float> asked;
+  std::size_t n = 0;
   for (std::size_t j = 0; j < items.size(); ++j) {
     const auto it = std::find(c.items.begin(), c.items.end(), items[j]);
     if (it == c.items.end()) continue;  // not a candidate: placed by popularity
     const auto r = static_cast<std::size_t>(it - c.items.begin());
-    std::vector<std::size_t> order(F);
-    std::iota(order.begin(), order.end(), 0);
+    asked.insert(asked.end(), rows.begin() + static_cast<std::ptrdiff_t>(r * F),
+                 rows.begin() + static_cast<std::ptrdiff_t>((r + 1) * F));
+    row_of[j] = n++;
+  }
+  const std::vector<float> contrib = booster_.contributions(asked, n);
+  std::vector<std::vector<FeatureContribution>> out(items.size());
+  std::vector<std::size_t> order(F);
+  for (std::size_t j = 0; j < items.size(); ++j) {
+    if (row_of[j] == SIZE_MAX) continue;
+    const std::size_t r = row_of[j];
     const float* cr = contrib.data() + r * (F + 1);
+    std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
       return std::abs(cr[a]) > std::abs(cr[b]);
     });
     for (std::size_t k = 0; k < std::min(top, F); ++k) {
       const std::size_t f = order[k];
       if (cr[f] == 0) break;
-      out[j].push_back({features_.names()[f], rows[r * F + f], cr[f]});
+      out[j].push_back({features_.names()[f], asked[r * F + f], cr[f]});
     }
   }
   return out;

@@ -300,7 +300,7 @@ std::vector<float> XgbBooster::contributions(std::span<const float> rows,
   static constexpr const char* kConfig =
       R"({"type": 2, "training": false, "iteration_begin": 0, "iteration_end": 0,
           "strict_shape": false})";
-  std::lock_guard lock(*mutex_);
+  // Thread-safe since XGBoost 1.4 (prediction caches and output buffers are per thread).
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* result = nullptr;

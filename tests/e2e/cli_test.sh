@@ -156,6 +156,20 @@ if [ -d "$DATA/movielens-100k" ]; then
   expect_ok "recommend for a user without training interactions" "$RECKON" recommend "$work/gt.rkm" --user 4 -k 5 --json
   grep -q '"source": *"demographic-popular"' "$work/out" && ok || fail "empty-history user source: $(cat "$work/out")"
 
+  # The ranker: trained, described by info (importance), explaining its items.
+  expect_ok "train ranker" "$RECKON" -q train "$work/ml.rkd" --model ranker -p candidates=ials:50,popular:20 \
+    -p ials.factors=16 -p rounds=30 -p max_users=300 -o "$work/rk.rkm"
+  expect_ok "info ranker" "$RECKON" info "$work/rk.rkm"
+  grep -q 'feature importance' "$work/out" && grep -q 'ials.score' "$work/out" && grep -q 'user.gender=F' "$work/out" \
+    && ok || fail "info of a ranker: $(cat "$work/out")"
+  expect_ok "info ranker json" "$RECKON" info --json "$work/rk.rkm"
+  grep -q '"importance"' "$work/out" && ok || fail "info --json of a ranker: $(head -c 600 "$work/out")"
+  expect_ok "recommend explain" "$RECKON" -q recommend "$work/rk.rkm" --user 1 -k 3 --explain --json
+  grep -q '"contribution"' "$work/out" && ok || fail "recommend --explain: $(cat "$work/out")"
+  expect_error "explain needs a model that explains" "does not explain" "$RECKON" recommend "$work/gt.rkm" --user 1 --explain
+  expect_error "ranker of rankers" "cannot generate its own" "$RECKON" train "$work/ml.rkd" --model ranker \
+    -p candidates=ranker:10 -o "$work/x.rkm"
+
   # The demo ends by serving its best model and printing curl lines to try.
   "$RECKON" -q demo --port 0 --dir "$work/demo" >"$work/demo.out" 2>&1 &
   demo_pid=$!

@@ -292,6 +292,39 @@ TEST_F(ServiceTest, AtAlsoCutsTheTrainingHistory) {
   EXPECT_EQ(items.size(), 17u);
 }
 
+TEST_F(ServiceTest, RankerExplainsItsItemsAndTakesTheMoment) {
+  {
+    auto s = start();  // ials: no explanations
+    const auto r = call(*s, "GET", "/recommend/u3?k=3&explain=true");
+    EXPECT_EQ(r.status, 422);
+    EXPECT_NE(r.body.find("not_supported"), std::string::npos) << r.body;
+  }
+  test::write_serving_model(model_, "ranker",
+                            {{"candidates", "ials:10,popular:10"}, {"ials.factors", "8"},
+                             {"rounds", "20"}});
+  auto s = start();
+  for (const char* mode : {"offline", "online", "blended"}) {
+    const auto r = get(*s, std::string("/recommend/u3?k=5&explain=true&mode=") + mode);
+    ASSERT_EQ(r.at("items").size(), 5u) << r.dump();
+    EXPECT_EQ(r.at("model"), "ranker");
+    std::size_t explained = 0;
+    for (const auto& item : r.at("items")) {
+      ASSERT_TRUE(item.contains("explanation")) << item.dump();
+      for (const auto& c : item.at("explanation")) {
+        EXPECT_TRUE(c.at("feature").is_string());
+        EXPECT_TRUE(c.at("contribution").is_number());
+      }
+      explained += !item.at("explanation").empty();
+    }
+    EXPECT_GT(explained, 0u) << mode << r.dump();
+  }
+  // Without explain the answer has none; a moment is taken (the list is computed for it).
+  const auto plain = get(*s, "/recommend/u3?k=5&mode=offline");
+  EXPECT_FALSE(plain.at("items")[0].contains("explanation"));
+  EXPECT_EQ(get(*s, "/recommend/u3?k=5&mode=offline&at=1500000").at("items").size(), 5u);
+  EXPECT_EQ(call(*s, "GET", "/recommend/u3?explain=maybe").status, 422);
+}
+
 TEST_F(ServiceTest, BlendedAlternatesWithoutDuplicates) {
   auto s = start();
   post_events(
