@@ -74,7 +74,7 @@ Params Params::resolve(std::string_view model, const std::vector<ParamSpec>& spe
                                              [&](const ParamSpec& s) { return s.name == key; });
     if (!known) {
       std::vector<std::string> names;
-      for (const auto& s : specs) names.push_back(s.name);
+      for (const auto& s : specs) names.push_back(s.name == "*.*" ? "MODEL.KEY" : s.name);
       throw InvalidInput(
           fmt::format("{}: unknown parameter \"{}\" (known: {})", model, key,
                       names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));

@@ -407,8 +407,10 @@ void RankerModel::load(BinaryReader& in) {
   features_.load(in);
   // The features' generator names must be the generators (they name the first columns).
   const auto& names = features_.names();
-  RECKON_CHECK(names.size() >= 2 * generators_.size(), "{}: corrupt ranker: too few features",
-               in.what());
+  RECKON_CHECK(features_.generators() == generators_.size() &&
+                   names.size() >= 2 * generators_.size(),
+               "{}: corrupt ranker: features for {} generators, {} generators",
+               in.what(), features_.generators(), generators_.size());
   for (std::size_t g = 0; g < generators_.size(); ++g)
     RECKON_CHECK(names[2 * g] == generators_.specs()[g].model + ".score",
                  "{}: corrupt ranker: features disagree with the generators", in.what());

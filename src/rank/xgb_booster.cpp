@@ -100,7 +100,10 @@ const nlohmann::json& array_of(const nlohmann::json& tree, const char* key, std:
 
 void check_tree(const nlohmann::json& tree, std::size_t num_features, const std::string& what) {
   constexpr std::int64_t kMaxNodes = 1 << 22;
-  const std::int64_t n = int_param(member(tree, "tree_param", what), "num_nodes", what);
+  const auto& tp = member(tree, "tree_param", what);
+  const std::int64_t n = int_param(tp, "num_nodes", what);
+  if (tp.contains("size_leaf_vector") && int_param(tp, "size_leaf_vector", what) != 0)
+    bad(what, "a tree with leaf vectors (reckon trains scalar leaves)");
   if (n < 1 || n > kMaxNodes) bad(what, fmt::format("a tree with {} nodes", n));
   const auto nodes = static_cast<std::size_t>(n);
   const auto& left = array_of(tree, "left_children", nodes, what);
@@ -166,8 +169,13 @@ void check_document(const nlohmann::json& doc, std::size_t num_features, const s
   const auto& gb = member(learner, "gradient_booster", what);
   if (member(gb, "name", what) != "gbtree") bad(what, "the booster is not gbtree");
   const auto& model = member(gb, "model", what);
-  const std::int64_t num_trees =
-      int_param(member(model, "gbtree_model_param", what), "num_trees", what);
+  const auto& gp = member(model, "gbtree_model_param", what);
+  const std::int64_t num_trees = int_param(gp, "num_trees", what);
+  if ((gp.contains("num_parallel_tree") && int_param(gp, "num_parallel_tree", what) != 1) ||
+      (gp.contains("size_leaf_vector") && int_param(gp, "size_leaf_vector", what) != 0))
+    bad(what, "a forest layout reckon does not train");
+  if (lmp.contains("num_target") && int_param(lmp, "num_target", what) != 1)
+    bad(what, "a model with several targets");
   const auto& trees = member(model, "trees", what);
   const auto& info = member(model, "tree_info", what);
   if (!trees.is_array() || num_trees < 0 || trees.size() != static_cast<std::size_t>(num_trees) ||
@@ -353,7 +361,10 @@ XgbBooster XgbBooster::from_json(std::string_view json, std::size_t num_features
   XgbBooster b;
   b.num_features_ = num_features;
   check(XGBoosterCreate(nullptr, 0, &b.handle_), "creating a booster");
-  if (XGBoosterLoadModelFromBuffer(b.handle_, json.data(), json.size()) != 0)
+  // XGBoost reads the document that was checked, re-serialised: its own parser never sees the
+  // file's bytes (duplicate keys or other quirks where two parsers could disagree).
+  const std::string checked = doc->dump();
+  if (XGBoosterLoadModelFromBuffer(b.handle_, checked.data(), checked.size()) != 0)
     bad(what, XGBGetLastError());
   b.set_param("nthread", "1");
   return b;

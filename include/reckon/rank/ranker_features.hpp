@@ -57,6 +57,7 @@ class RankerFeatures {
            const std::vector<GeneratorSpec>& generators, FitContext& ctx);
   const std::vector<std::string>& names() const noexcept { return names_; }
   std::size_t size() const noexcept { return names_.size(); }
+  std::size_t generators() const noexcept { return generator_names_.size(); }
   // The groups in use, by name (for info and the log).
   std::vector<std::string> group_names() const;
   // True when the request's moment changes the features (a list cached without it is stale).
