@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "reckon/core/error.hpp"
+#include "reckon/models/user_context.hpp"
 #include "reckon/retrieval/recommender.hpp"
 #include "summary.hpp"
 
@@ -37,13 +38,8 @@ std::vector<std::vector<FeatureContribution>> explain_items(const TrainedModel& 
   UserContext ctx;
   std::vector<index_t> liked;
   if (!user.empty()) {
-    const index_t u = *d.users.find(user);  // the list came from the model: a known user
-    ctx.user = u;
-    ctx.history = d.interactions.row_indices(u);
-    ctx.weights = d.interactions.row_values(u);
-    ctx.times = d.interactions.row_times(u);
-    ctx.features = &d.user_features;
-    ctx.feature_row = u;
+    // The list came from the model: a known user.
+    ctx = training_context(d, *d.users.find(user));
   } else {
     for (const auto& id : likes) liked.push_back(*d.items.find(id));
     ctx.history = liked;

@@ -14,6 +14,7 @@
 #include "reckon/core/progress.hpp"
 #include "reckon/core/random.hpp"
 #include "reckon/io/text.hpp"
+#include "reckon/models/user_context.hpp"
 
 namespace reckon {
 namespace {
@@ -176,13 +177,7 @@ void RankerModel::fit(const Dataset& train, const Params& params, FitContext& ct
         if (error) continue;
         try {
           const index_t u = users[s];
-          UserContext uc;
-          uc.user = u;
-          uc.history = rest.interactions.row_indices(u);
-          uc.weights = rest.interactions.row_values(u);
-          uc.times = rest.interactions.row_times(u);
-          uc.features = &train.user_features;
-          uc.feature_row = u;
+          UserContext uc = training_context(rest, u);  // (rest has train's user features)
           if (moment[s] != kNoTime) uc.at = moment[s];
           generators_.propose(uc, c);
           held.clear();

@@ -672,22 +672,9 @@ struct Service::Impl {
                      [](std::size_t pos) { return pos % 2 == 1; });
     }
     if (r.model && overlay_size.load(std::memory_order_relaxed) > 0) {
-      // Offline: the training history; otherwise with the user's new events too.
-      std::vector<index_t> history = p.train_items;
-      std::vector<float> weights = p.train_weights;
-      if (mode != "offline") {
-        history.insert(history.end(), p.new_items.begin(), p.new_items.end());
-        weights.insert(weights.end(), p.new_weights.begin(), p.new_weights.end());
-      }
-      UserContext ctx;
-      ctx.user = p.user;
-      ctx.history = history;
-      ctx.weights = weights;
-      if (p.user) {
-        ctx.features = &snap.train().user_features;
-        ctx.feature_row = *p.user;
-      }
-      merge_new_items(snap, ctx, k, r);
+      std::vector<index_t> history;
+      std::vector<float> weights;
+      merge_new_items(snap, list_context(snap, p, mode, history, weights), k, r);
     }
     drop_front(r.items, page.offset);
     drop_front(r.from, page.offset);
@@ -695,15 +682,12 @@ struct Service::Impl {
     return recommendation(snap, &user_id, mode, r);
   }
 
-  // explain=true: each item's top feature contributions, from the history the list was
-  // ranked on (offline: training; otherwise with the user's new events). Items the model did
-  // not place (popular, new items) get an empty list.
-  void explain_items(const Snapshot& snap, const Profile& p, const std::string& mode,
-                     Ranked& r) const {
-    r.explanations.assign(r.items.size(), ",\"explanation\":[]");
-    if (!r.model) return;
-    std::vector<index_t> history = p.train_items;
-    std::vector<float> weights = p.train_weights;
+  // The user as a /recommend list saw them: offline, the training history (with its times);
+  // otherwise with the user's new events too. `history` and `weights` hold what it points to.
+  UserContext list_context(const Snapshot& snap, const Profile& p, const std::string& mode,
+                           std::vector<index_t>& history, std::vector<float>& weights) const {
+    history = p.train_items;
+    weights = p.train_weights;
     if (mode != "offline") {
       history.insert(history.end(), p.new_items.begin(), p.new_items.end());
       weights.insert(weights.end(), p.new_weights.begin(), p.new_weights.end());
@@ -718,6 +702,19 @@ struct Service::Impl {
       ctx.features = &snap.train().user_features;
       ctx.feature_row = *p.user;
     }
+    return ctx;
+  }
+
+  // explain=true: each item's top feature contributions, from the history the list was
+  // ranked on (offline: training; otherwise with the user's new events). Items the model did
+  // not place (popular, new items) get an empty list.
+  void explain_items(const Snapshot& snap, const Profile& p, const std::string& mode,
+                     Ranked& r) const {
+    r.explanations.assign(r.items.size(), ",\"explanation\":[]");
+    if (!r.model) return;
+    std::vector<index_t> history;
+    std::vector<float> weights;
+    const UserContext ctx = list_context(snap, p, mode, history, weights);
     std::vector<index_t> items;
     std::vector<std::size_t> where;
     for (std::size_t i = 0; i < r.items.size(); ++i)

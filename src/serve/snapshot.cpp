@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "reckon/core/error.hpp"
+#include "reckon/models/user_context.hpp"
 #include "reckon/retrieval/topk.hpp"
 
 namespace reckon {
@@ -124,14 +125,7 @@ void Snapshot::compute_offline_lists() {
     const index_t end = std::min(users, begin + kBlock);
     ctx.clear();
     for (index_t u = begin; u < end; ++u) {
-      UserContext c;
-      c.user = u;
-      c.history = d.interactions.row_indices(u);
-      c.weights = d.interactions.row_values(u);
-      c.times = d.interactions.row_times(u);
-      c.features = &d.user_features;
-      c.feature_row = u;
-      ctx.push_back(c);
+      ctx.push_back(training_context(d, u));
     }
     if (!model().top_k_batch(ctx, k, out)) {
       const std::size_t n = static_cast<std::size_t>(num_items());
