@@ -183,8 +183,14 @@ void check_document(const nlohmann::json& doc, std::size_t num_features, const s
     bad(what, "the tree count disagrees with the trees");
   for (const auto& v : info)
     if (!v.is_number_integer() || v.get<std::int64_t>() != 0) bad(what, "a tree of another class");
-  for (const auto& t : trees) {
+  for (std::size_t position = 0; position < trees.size(); ++position) {
+    const auto& t = trees[position];
     if (!t.is_object()) bad(what, "a tree that is not an object");
+    // XGBoost loads trees in parallel into the slot their id names: two trees with one id
+    // free the same tree twice (found by fuzzing), an id out of range throws. Ids are positions.
+    const auto& id = member(t, "id", what);
+    if (!id.is_number_integer() || id.get<std::int64_t>() != static_cast<std::int64_t>(position))
+      bad(what, fmt::format("tree {} has another id", position));
     check_tree(t, num_features, what);
     const std::int64_t tf = int_param(member(t, "tree_param", what), "num_feature", what);
     if (tf != static_cast<std::int64_t>(num_features))

@@ -181,9 +181,16 @@ TEST(XgbBooster, ContributionsAddUpToTheMarginAndJsonRoundTrips) {
 }
 
 TEST(XgbBooster, CraftedModelsAreRefusedBeforeXgboostSeesThem) {
+  // Without a validation set every round is kept (several trees).
+  BoosterOptions o;
+  o.rounds = 5;
+  o.max_depth = 3;
+  RankRows none;
+  none.num_features = 4;
   BoosterTrainLog log;
-  const std::string json = trained(log).to_json();
+  const std::string json = XgbBooster::train(synthetic(1, 40), none, o, log).to_json();
   const auto doc = nlohmann::json::parse(json);
+  ASSERT_EQ(doc["learner"]["gradient_booster"]["model"]["trees"].size(), 5u);
   auto refused = [&](const std::function<void(nlohmann::json&)>& change, std::size_t features = 4) {
     nlohmann::json d = doc;
     change(d);
@@ -206,6 +213,11 @@ TEST(XgbBooster, CraftedModelsAreRefusedBeforeXgboostSeesThem) {
             std::string::npos);
   EXPECT_NE(refused([&](auto& d) { d["learner"]["objective"]["name"] = "reg:squarederror"; })
                 .find("objective"),
+            std::string::npos);
+  // Two trees with one id made XGBoost's parallel loader free a tree twice (found by fuzzing).
+  EXPECT_NE(refused([&](auto& d) {
+              d["learner"]["gradient_booster"]["model"]["trees"][1]["id"] = 0;
+            }).find("another id"),
             std::string::npos);
   EXPECT_NE(refused([](auto&) {}, 5).find("5 features"), std::string::npos);
   EXPECT_NE(test::error_of([&] { XgbBooster::from_json("[[[[[[[[[[[[[[[[[[[[[[[[", 4, "m"); })
