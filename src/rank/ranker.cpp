@@ -278,8 +278,13 @@ void RankerModel::fit(const Dataset& train, const Params& params, FitContext& ct
     generators_.fit(specs, sub, train, quiet);
     features_.fit(train, fo, specs, quiet);
   }
+  // Interaction counts scaled into [0, 1): score() adds them below the lowest candidate.
   popularity_.assign(static_cast<std::size_t>(train.num_items()), 0.0f);
   for (index_t i : m.indices()) popularity_[static_cast<std::size_t>(i)] += 1;
+  const float top = popularity_.empty()
+                        ? 1.0f
+                        : *std::max_element(popularity_.begin(), popularity_.end()) + 1.0f;
+  for (float& p : popularity_) p /= top;
 }
 
 void RankerModel::rank(const UserContext& user, Candidates& c, std::vector<float>& rows,
@@ -302,10 +307,7 @@ void RankerModel::score(const UserContext& user, std::span<float> out) const {
     lowest = r == 0 ? margins[r] : std::min(lowest, margins[r]);
   }
   // The rest below every candidate, by popularity (in [lowest - 2, lowest - 1)).
-  const float top = popularity_.empty()
-                        ? 1.0f
-                        : *std::max_element(popularity_.begin(), popularity_.end()) + 1.0f;
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = lowest - 2.0f + popularity_[i] / top;
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = lowest - 2.0f + popularity_[i];
   for (std::size_t r = 0; r < c.items.size(); ++r)
     out[static_cast<std::size_t>(c.items[r])] = margins[r];
 }
@@ -421,7 +423,8 @@ void RankerModel::load(BinaryReader& in) {
     RECKON_CHECK(std::isfinite(v), "{}: corrupt ranker: importance {}", in.what(), v);
   popularity_ = in.get_vector<float>();
   for (float v : popularity_)
-    RECKON_CHECK(std::isfinite(v) && v >= 0, "{}: corrupt ranker: popularity {}", in.what(), v);
+    RECKON_CHECK(v >= 0 && v < 1, "{}: corrupt ranker: popularity {} outside [0, 1)", in.what(),
+                 v);
   log_.rounds_run = in.get<std::int32_t>();
   log_.best_round = in.get<std::int32_t>();
   log_.best_validation = in.get<double>();

@@ -134,14 +134,12 @@ void check_tree(const nlohmann::json& tree, std::size_t num_features, const std:
   // out of range. Iterative, so a deep crafted tree cannot exhaust the stack.
   std::vector<char> seen(nodes, 0);
   std::vector<std::int64_t> stack = {0};
-  std::size_t reached = 0;
   while (!stack.empty()) {
     const std::int64_t i = stack.back();
     stack.pop_back();
     if (i < 0 || i >= n) bad(what, fmt::format("child index {} of a tree of {} nodes", i, n));
     if (seen[static_cast<std::size_t>(i)]) bad(what, "a tree node reached twice");
     seen[static_cast<std::size_t>(i)] = 1;
-    ++reached;
     const auto u = static_cast<std::size_t>(i);
     const std::int64_t l = index(left[u]), r = index(right[u]);
     if (l == -1 && r == -1) continue;  // a leaf
@@ -152,7 +150,7 @@ void check_tree(const nlohmann::json& tree, std::size_t num_features, const std:
     stack.push_back(l);
     stack.push_back(r);
   }
-  (void)reached;  // unreached nodes are deleted ones; XGBoost never visits them
+  // Nodes not reached are deleted ones; XGBoost never visits them.
 }
 
 void check_document(const nlohmann::json& doc, std::size_t num_features, const std::string& what) {

@@ -41,7 +41,7 @@ class RankerModel final : public Model {
   RankerFeatures features_;
   XgbBooster booster_;
   std::vector<double> importance_;  // gain, per feature
-  std::vector<float> popularity_;   // per item: orders the items that are not candidates
+  std::vector<float> popularity_;   // per item, in [0, 1): orders the items that are not candidates
   BoosterTrainLog log_;
   std::uint64_t groups_train_ = 0, groups_valid_ = 0;
 
