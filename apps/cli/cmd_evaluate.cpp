@@ -1,9 +1,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include "commands.hpp"
+#include "eval_data.hpp"
 #include "model_flags.hpp"
 #include "prep_flags.hpp"
+#include "provenance.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/core/files.hpp"
 #include "reckon/core/progress.hpp"
@@ -11,19 +15,14 @@
 #include "reckon/eval/evaluator.hpp"
 #include "reckon/eval/metrics.hpp"
 #include "reckon/eval/report.hpp"
-#include "reckon/io/data_registry.hpp"
 #include "reckon/io/text.hpp"
-#include "reckon/prep/split.hpp"
 
 namespace reckon::cli {
 namespace {
 
 struct EvaluateFlags {
-  index_t foldin_count = -1;  // users: favourites given per held-out user (-1: the fraction)
-  std::string data, train, test;
-  std::string split = "random";
-  SplitOptions split_options;
-  std::string cutoff;
+  EvalDataFlags data;
+  std::vector<std::string> saved;  // --model FILE.rkm
   std::string models;
   std::vector<std::string> params;
   std::string ks = "20";
@@ -34,48 +33,9 @@ struct EvaluateFlags {
   bool graded = false;
   index_t cold_threshold = 5;
   int threads = 0;
-  ImportFlags import_flags;
-  PrepFlags prep_flags;
 };
 
-void run(const EvaluateFlags& f) {
-  // The data: a predefined train/test pair, or one source split here.
-  Split split;
-  SplitKind kind;
-  const bool predefined = !f.train.empty() || !f.test.empty();
-  if (predefined) {
-    RECKON_CHECK(!f.train.empty() && !f.test.empty(),
-                 "a predefined split needs both --train and --test");
-    RECKON_CHECK(f.data.empty(), "give either --data or --train/--test, not both");
-    kind = SplitKind::kPredefined;
-    PredefinedSplit p = import_predefined_split(
-        resolve_data_source(f.train), resolve_data_source(f.test), f.import_flags.resolve());
-    split.train = std::move(p.train);
-    split.test = std::move(p.test);
-  } else {
-    RECKON_CHECK(!f.data.empty(), "give --data SOURCE, or --train FILE --test FILE");
-    kind = parse_split_kind(f.split);
-    Dataset d = read_data(f.data, f.import_flags);
-    FilterOptions filters = f.prep_flags.filters;
-    filters.min_rating = f.prep_flags.min_rating;
-    if (filters.active()) d = apply_filters(d, filters);
-    SplitOptions so = f.split_options;
-    so.kind = kind;
-    if (f.foldin_count >= 0) so.foldin_count = f.foldin_count;
-    if (!f.cutoff.empty()) {
-      auto t = parse_timestamp(f.cutoff);
-      RECKON_CHECK(t.has_value(), "--cutoff: expected an ISO 8601 date or unix seconds, got \"{}\"",
-                   f.cutoff);
-      so.cutoff_time = *t;
-    }
-    split = split_dataset(d, so);
-  }
-  // Weights shape what models learn from; the test part keeps its raw values (ratings).
-  PrepFlags weights_only = f.prep_flags;
-  weights_only.filters = {};
-  weights_only.min_rating.reset();
-  auto train = std::make_shared<const Dataset>(apply_prep(std::move(split.train), weights_only));
-
+EvalOptions eval_options(const EvaluateFlags& f) {
   EvalOptions eo;
   eo.ks.clear();
   for (const auto& k : split_list(f.ks)) {
@@ -95,90 +55,159 @@ void run(const EvaluateFlags& f) {
   RECKON_CHECK(f.sampler == "uniform" || f.sampler == "popularity",
                "--sampler: expected uniform or popularity, got \"{}\"", f.sampler);
   eo.popularity_negatives = f.sampler == "popularity";
-  eo.seed = f.split_options.seed;
+  eo.seed = f.data.split_options.seed;
   eo.graded = f.graded;
   eo.cold_threshold = f.cold_threshold;
   eo.threads = set_thread_budget(f.threads);
   eo.progress = Progress::enabled();
+  return eo;
+}
 
-  const auto models = split_list(f.models);
-  RECKON_CHECK(!models.empty(), "--models: name at least one model (see reckon train --list)");
-  for (const auto& m : models) find_model(m);
-  const ModelParams params = parse_model_params(f.params, models);
+// Whether any metric asked for ranks (else the report has no "candidates").
+bool ranks(const EvalOptions& eo) {
+  const auto names = eo.metrics.empty() ? default_metrics() : eo.metrics;
+  for (const auto& n : names)
+    if (find_metric(n).kind != MetricKind::kRating) return true;
+  return false;
+}
 
-  Report report;
-  report.dataset = describe_dataset(train->name, train->num_users(), train->num_items(),
-                                    train->num_interactions(), split.test.nnz());
-  report.protocol = {{"split", std::string(to_string(kind))},
-                     {"k", eo.ks},
-                     {"candidates", candidates_label(eo)},
-                     {"seed", eo.seed},
-                     {"relevance", eo.graded ? "graded" : "binary"}};
-  if (!predefined && kind != SplitKind::kLeaveLastN)
-    report.protocol["test_fraction"] = f.split_options.test_fraction;
-  if (kind == SplitKind::kUsers) {
-    if (f.foldin_count >= 0)
-      report.protocol["foldin_count"] = f.foldin_count;
-    else
-      report.protocol["foldin_fraction"] = f.split_options.foldin_fraction;
-  }
-  if (kind == SplitKind::kLeaveLastN) report.protocol["last_n"] = f.split_options.last_n;
+// Metrics asked for by name that `model` cannot produce (RMSE of a ranking model): a warning
+// before minutes of fitting, and no row at all when nothing asked for applies.
+bool applies(const Model& model, const std::string& label, const EvalOptions& eo) {
+  if (eo.metrics.empty() || model.predicts_ratings()) return true;
+  std::vector<std::string> rating;
+  for (const auto& n : eo.metrics)
+    if (find_metric(n).kind == MetricKind::kRating) rating.push_back(n);
+  if (rating.empty()) return true;
+  const bool any_other = rating.size() < eo.metrics.size();
+  std::string list;
+  for (const auto& r : rating) list += (list.empty() ? "" : ", ") + r;
+  spdlog::warn("{}: {} {} not apply to {} (it ranks items, it does not predict ratings){}", label,
+               list, rating.size() == 1 ? "does" : "do", model.name(),
+               any_other ? ": left out of its row" : ": skipped");
+  return any_other;
+}
 
-  for (const auto& name : models) {
-    reset_peak_rss();
-    FitContext ctx;
-    ctx.seed = f.split_options.seed;
-    ctx.threads = eo.threads;
-    auto it = params.find(name);
-    spdlog::info("fitting {}", name);
-    TrainedModel t = train_model(
-        name, train, it == params.end() ? std::map<std::string, std::string>{} : it->second, ctx);
-    EvalResult r = evaluate(*t.model, *train, split.test, split.foldin, eo);
-    ModelReport m;
-    m.name = name;
-    m.params = t.params.to_json();
-    m.fit_seconds = t.fit_seconds;
-    m.evaluate_seconds = r.seconds;
-    m.peak_rss_mb = peak_rss_mb();
-    m.users = r.users;
-    m.metrics = r.metrics;
-    report.protocol["users_evaluated"] = r.users;
-    report.models.push_back(std::move(m));
-  }
+ModelReport row(const std::string& label, const TrainedModel& t, const EvalResult& r) {
+  ModelReport m;
+  m.name = label;
+  m.params = t.params.to_json();
+  m.fit_seconds = t.fit_seconds;
+  m.evaluate_seconds = r.seconds;
+  m.peak_rss_mb = peak_rss_mb();
+  m.users = r.users;
+  m.metrics = r.metrics;
+  return m;
+}
+
+void write_outputs(const EvaluateFlags& f, const Report& report) {
   fmt::print("{}", to_console(report));
   if (!f.json.empty()) write_file_atomic(f.json, to_json(report).dump(2) + "\n");
   if (!f.md.empty()) write_file_atomic(f.md, to_markdown(report));
   if (!f.svg.empty()) write_file_atomic(f.svg, to_svg(report));
 }
 
+// Saved models on a test file: each model's own training data (inside its .rkm) is the
+// history, the test part is matched to it by id.
+void run_saved(const EvaluateFlags& f, const EvalOptions& eo) {
+  RECKON_CHECK(!f.data.test.empty(), "--model FILE.rkm: give the --test data to evaluate on");
+  RECKON_CHECK(f.data.data.empty() && f.data.train.empty() && f.models.empty(),
+               "--model FILE.rkm evaluates saved models on --test; --data, --train and --models "
+               "fit new ones: use one or the other");
+  const Dataset test = read_data(f.data.test, f.data.import_flags);
+  Report report;
+  std::vector<std::string> sources = {f.data.test};
+  for (const auto& file : f.saved) {
+    reset_peak_rss();
+    TrainedModel t = load_model_file(file);
+    const std::string label = fmt::format("{} ({})", t.model->name(),
+                                          std::filesystem::path(file).filename().string());
+    if (!applies(*t.model, label, eo)) continue;
+    const CsrMatrix matrix = aligned_to(test, *t.train, f.data.test);
+    CsrMatrix foldin;
+    if (!f.data.foldin.empty())
+      foldin = aligned_to(read_data(f.data.foldin, f.data.import_flags), *t.train, f.data.foldin);
+    EvalResult r = evaluate(*t.model, *t.train, matrix, foldin, eo);
+    t.fit_seconds = 0;  // fitted elsewhere
+    report.models.push_back(row(label, t, r));
+    if (report.dataset.is_null())
+      report.dataset = describe_dataset(t.train->name, t.train->num_users(), t.train->num_items(),
+                                        t.train->num_interactions(), matrix.nnz());
+    report.protocol["users_evaluated"] = r.users;
+  }
+  RECKON_CHECK(!report.models.empty(), "no model left to evaluate (see the warnings above)");
+  report.protocol["split"] = "saved-model";
+  report.protocol["k"] = eo.ks;
+  if (ranks(eo)) report.protocol["candidates"] = candidates_label(eo);
+  report.protocol["seed"] = eo.seed;
+  report.protocol["relevance"] = eo.graded ? "graded" : "binary";
+  report.protocol["models_from"] = f.saved;
+  report.provenance = provenance(sources, f.data.prep_flags);
+  write_outputs(f, report);
+}
+
+void run(const EvaluateFlags& f) {
+  const EvalOptions eo = eval_options(f);
+  if (!f.saved.empty()) return run_saved(f, eo);
+  const auto specs = parse_model_specs(f.models, f.params);
+
+  TrainPart part = load_train_part(f.data);
+  nlohmann::json protocol = part.protocol;
+  HeldOut held;
+  Dataset train = std::move(part.train);
+  if (!f.data.validation.empty()) {
+    // Tuning by hand: the figures come from a part of the training data; test is never read.
+    Carved c = carve_validation(train, f.data);
+    train = std::move(c.train);
+    held = std::move(c.validation);
+    protocol["evaluated_on"] = "validation";
+    protocol["validation"] = c.protocol;
+  } else {
+    held = part.test(train);
+    protocol["evaluated_on"] = "test";
+  }
+  const auto data = weighted(std::move(train), f.data.prep_flags);
+
+  Report report;
+  report.dataset = describe_dataset(data->name, data->num_users(), data->num_items(),
+                                    data->num_interactions(), held.test.nnz());
+  report.protocol = protocol;
+  report.protocol["k"] = eo.ks;
+  if (ranks(eo)) report.protocol["candidates"] = candidates_label(eo);
+  report.protocol["relevance"] = eo.graded ? "graded" : "binary";
+
+  for (const auto& spec : specs) {
+    if (!applies(*make_model(spec.model), spec.label, eo)) continue;
+    reset_peak_rss();
+    FitContext ctx;
+    ctx.seed = f.data.split_options.seed;
+    ctx.threads = eo.threads;
+    spdlog::info("fitting {}", spec.label);
+    TrainedModel t = train_model(spec.model, data, spec.params, ctx);
+    EvalResult r = evaluate(*t.model, *data, held.test, held.foldin, eo);
+    report.protocol["users_evaluated"] = r.users;
+    report.models.push_back(row(spec.label, t, r));
+  }
+  RECKON_CHECK(!report.models.empty(), "no model left to evaluate (see the warnings above)");
+  report.provenance = provenance(part.sources, f.data.prep_flags);
+  write_outputs(f, report);
+}
+
 }  // namespace
 
 void add_evaluate_command(CLI::App& app) {
-  auto* cmd =
-      app.add_subcommand("evaluate", "fit models on a train part and evaluate them on a test part");
+  auto* cmd = app.add_subcommand(
+      "evaluate", "fit models on a train part and evaluate them on a test part, or evaluate saved "
+                  "models");
   static EvaluateFlags f;
-  cmd->add_option("--data", f.data, "a .rkd file, raw source or known dataset name, split here");
-  cmd->add_option("--train", f.train, "predefined split: the training file");
-  cmd->add_option("--test", f.test, "predefined split: the test file");
-  cmd->add_option("--split", f.split, "random, time, last, global-time, users, cold-items")
-      ->capture_default_str();
-  cmd->add_option("--test-fraction", f.split_options.test_fraction,
-                  "share of interactions (random, time, global-time), of users (users) or of items "
-                  "(cold-items)")
-      ->capture_default_str();
-  cmd->add_option("--last-n", f.split_options.last_n, "last: interactions per user held out")
-      ->capture_default_str();
-  cmd->add_option("--cutoff", f.cutoff, "global-time: ISO 8601 date or unix seconds");
-  cmd->add_option("--foldin-fraction", f.split_options.foldin_fraction,
-                  "users: share of each held-out user's history given to the model")
-      ->capture_default_str();
-  cmd->add_option("--foldin-count", f.foldin_count,
-                  "users: give exactly this many of each held-out user's earliest interactions "
-                  "(0: none, only their features) instead of --foldin-fraction");
-  cmd->add_option("--seed", f.split_options.seed, "seed of the split, the models and the sampler")
-      ->capture_default_str();
-  cmd->add_option("--models", f.models, "comma-separated model names")->required();
-  cmd->add_option("-p,--param", f.params, "model parameter: MODEL.KEY=VALUE (repeatable)");
+  add_eval_data_flags(cmd, f.data);
+  cmd->add_option("--models", f.models,
+                  "models, comma-separated; a row may be labelled and given parameters: "
+                  "ials:f64=ials(factors=64),ials:f128=ials(factors=128)");
+  cmd->add_option("--model", f.saved,
+                  "a saved model (.rkm) to evaluate on --test instead of fitting (repeatable)");
+  cmd->add_option("-p,--param", f.params,
+                  "model parameter: LABEL.KEY=VALUE or MODEL.KEY=VALUE (repeatable)");
   cmd->add_option("-k", f.ks, "cut-offs, comma-separated, e.g. 5,10,20")->capture_default_str();
   cmd->add_option("--metrics", f.metrics,
                   "comma-separated metric names, or all (default: the contract's set)");
@@ -196,9 +225,11 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("--json", f.json, "write the report as JSON");
   cmd->add_option("--md", f.md, "write the report as a Markdown table");
   cmd->add_option("--svg", f.svg, "write the report as an SVG bar chart");
-  add_import_flags(cmd, f.import_flags);
-  add_prep_flags(cmd, f.prep_flags);
-  cmd->callback([] { run(f); });
+  cmd->callback([] {
+    RECKON_CHECK(!f.models.empty() || !f.saved.empty(),
+                 "give --models NAMES to fit, or --model FILE.rkm to evaluate saved models");
+    run(f);
+  });
 }
 
 }  // namespace reckon::cli

@@ -12,6 +12,7 @@ void add_train_command(CLI::App& app);
 void add_recommend_command(CLI::App& app);
 void add_interactive_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
+void add_tune_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 

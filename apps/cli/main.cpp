@@ -6,12 +6,14 @@
 #include <exception>
 
 #include "commands.hpp"
+#include "provenance.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/core/progress.hpp"
 #include "reckon/core/threads.hpp"
 #include "reckon/version.hpp"
 
 int main(int argc, char** argv) {
+  reckon::cli::set_command_line(argc, argv);
   auto logger = spdlog::stderr_color_mt("reckon");
   logger->set_pattern("%^[%l]%$ %v");
   spdlog::set_default_logger(logger);
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
   reckon::cli::add_recommend_command(app);
   reckon::cli::add_interactive_command(app);
   reckon::cli::add_evaluate_command(app);
+  reckon::cli::add_tune_command(app);
   reckon::cli::add_serve_command(app);
   reckon::cli::add_demo_command(app);
 

@@ -44,6 +44,7 @@ nlohmann::json to_json(const Report& r) {
   nlohmann::json j;
   j["dataset"] = r.dataset;
   j["protocol"] = r.protocol;
+  if (!r.provenance.is_null()) j["provenance"] = r.provenance;
   j["models"] = nlohmann::json::array();
   for (const auto& m : r.models) {
     nlohmann::json metrics = nlohmann::json::object();
@@ -63,10 +64,13 @@ namespace {
 
 std::string protocol_line(const Report& r) {
   const auto& p = r.protocol;
-  std::string s =
-      fmt::format("split {}, candidates {}", p.value("split", "?"), p.value("candidates", "?"));
-  if (p.value("candidates", "") != "all-unseen")
-    s += " (SAMPLED: not comparable with full ranking)";
+  std::string s = fmt::format("split {}", p.value("split", "?"));
+  // Rating-only reports have no candidates: nothing was ranked.
+  if (p.contains("candidates")) {
+    s += fmt::format(", candidates {}", p.value("candidates", "?"));
+    if (p.value("candidates", "") != "all-unseen")
+      s += " (SAMPLED: not comparable with full ranking)";
+  }
   if (p.contains("seed")) s += fmt::format(", seed {}", p["seed"].dump());
   return s;
 }
@@ -126,6 +130,12 @@ std::string to_markdown(const Report& r) {
   }
   out += "\nParameters:\n\n";
   for (const auto& m : r.models) out += fmt::format("- {}: `{}`\n", m.name, m.params.dump());
+  if (!r.provenance.is_null()) {
+    out += "\nReproduce:\n\n";
+    for (const auto& [key, value] : r.provenance.items())
+      out += fmt::format("- {}: `{}`\n", key, value.is_string() ? value.get<std::string>()
+                                                                 : value.dump());
+  }
   return out;
 }
 
@@ -166,7 +176,16 @@ std::string to_svg(const Report& r) {
   // Wide enough for the bars and for the metric's name under them.
   const double group_w = std::max(bar_w * static_cast<double>(n_models) + gap,
                                   7.0 * static_cast<double>(longest) + 12);
-  const double width = std::max(520.0, left * 2 + group_w * static_cast<double>(cols.size()));
+  // Wide enough for the title (bold 15 px: about 8.5 px a character), the protocol line and
+  // the legend too: with one or two metrics the bars alone left the title clipped.
+  const std::string title = "reckon evaluation: " + dataset_line(r);
+  const std::string protocol = protocol_line(r);
+  double legend_w = 0;
+  for (const auto& m : r.models) legend_w += 30 + 7.0 * static_cast<double>(m.name.size());
+  const double width =
+      std::max({520.0, left * 2 + group_w * static_cast<double>(cols.size()),
+                left * 2 + 8.5 * static_cast<double>(title.size()),
+                left * 2 + 6.2 * static_cast<double>(protocol.size()), left * 2 + legend_w});
   const double height = top + plot_h + 90;
   std::string s = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} "
@@ -175,9 +194,9 @@ std::string to_svg(const Report& r) {
       "fill=\"white\"/>\n",
       width, height);
   s += fmt::format("<text x=\"{}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">{}</text>\n",
-                   left, xml_escape("reckon evaluation: " + dataset_line(r)));
+                   left, xml_escape(title));
   s += fmt::format("<text x=\"{}\" y=\"40\" fill=\"#444\">{}</text>\n", left,
-                   xml_escape(protocol_line(r)));
+                   xml_escape(protocol));
   s += fmt::format(
       "<text x=\"{}\" y=\"56\" fill=\"#666\">bars are scaled within each metric; the value is "
       "printed above each bar</text>\n",

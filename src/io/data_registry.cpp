@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -244,6 +245,26 @@ std::string file_digest(const fs::path& path, std::string_view algorithm) {
   unsigned n = 0;
   EVP_DigestFinal_ex(ctx, out, &n);
   EVP_MD_CTX_free(ctx);
+  return hex(out, n);
+}
+
+std::string source_digest(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return file_digest(path, "sha256");
+  std::vector<std::string> lines;
+  for (auto it = fs::recursive_directory_iterator(path, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
+    lines.push_back(fs::relative(it->path(), path, ec).generic_string() + " " +
+                    file_digest(it->path(), "sha256") + "\n");
+  }
+  if (ec) throw IoError(fmt::format("{}: cannot list: {}", path.string(), ec.message()));
+  std::sort(lines.begin(), lines.end());
+  std::string all;
+  for (const auto& l : lines) all += l;
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned n = 0;
+  EVP_Digest(all.data(), all.size(), out, &n, EVP_sha256(), nullptr);
   return hex(out, n);
 }
 

@@ -42,6 +42,24 @@ std::optional<double> parse_double(std::string_view s) {
   return v;
 }
 
+std::optional<double> parse_duration(std::string_view s) {
+  s = trim(s);
+  if (s.empty()) return std::nullopt;
+  double unit = 1;
+  switch (s.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    default: unit = 0;
+  }
+  if (unit > 0) s.remove_suffix(1);
+  else unit = 1;
+  auto v = parse_double(s);
+  if (!v || *v < 0 || *v * unit > 1e12) return std::nullopt;
+  return *v * unit;
+}
+
 bool fits_float(double v) {
   return std::isfinite(v) && std::abs(v) <= static_cast<double>(std::numeric_limits<float>::max());
 }

@@ -29,4 +29,14 @@ struct Dataset {
   Dataset with_interactions(CsrMatrix interactions) const;
 };
 
+// Interactions of `source` in the user and item indexes of `target`, matched by id (the test
+// part of a split read from its own file, or data for a saved model). Rows of users or items
+// `target` does not know are dropped and counted, not guessed.
+struct AlignedInteractions {
+  CsrMatrix matrix;
+  index_t unknown_users = 0, unknown_items = 0;  // distinct ids dropped
+  index_t dropped = 0;                           // interactions dropped with them
+};
+AlignedInteractions align_interactions(const Dataset& source, const Dataset& target);
+
 }  // namespace reckon

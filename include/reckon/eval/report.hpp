@@ -23,6 +23,9 @@ struct ModelReport {
 struct Report {
   nlohmann::json dataset;   // name, users, items, train_interactions, test_interactions
   nlohmann::json protocol;  // split, k, candidates, seed, ...
+  // What reproduces the figures: reckon's version, the command line, each data file and its
+  // SHA-256, the prep flags and weights (null: not recorded).
+  nlohmann::json provenance;
   std::vector<ModelReport> models;
 };
 

@@ -44,5 +44,8 @@ std::filesystem::path fetch_dataset(const KnownDataset& dataset, const FetchOpti
 
 // Hex digest of a file ("sha256" or "md5").
 std::string file_digest(const std::filesystem::path& path, std::string_view algorithm);
+// SHA-256 of a data source, for reports: of the file, or of a directory's regular files (the
+// digest of the sorted "relative/path sha256" lines; links are not followed).
+std::string source_digest(const std::filesystem::path& path);
 
 }  // namespace reckon
