@@ -161,6 +161,7 @@ void run(const EvaluateFlags& f) {
     train = std::move(c.train);
     held = std::move(c.validation);
     protocol["evaluated_on"] = "validation";
+    part.sources.resize(1);  // the training data only: the test part was not read
     protocol["validation"] = c.protocol;
   } else {
     held = part.test(train);

@@ -102,7 +102,7 @@ TrainPart load_train_part(const EvalDataFlags& f) {
     out.protocol = {{"split", "predefined"}, {"seed", f.split_options.seed}};
     out.sources = {f.train, f.test};
     if (!f.foldin.empty()) out.sources.push_back(f.foldin);
-    if (is_rkd(f.train) || is_rkd(f.test)) {
+    if (is_rkd(f.train)) {
       // Files written by reckon split (or any two sources): each read alone, the test part
       // matched to the training data by id, and read only when asked for.
       out.train = read_data(f.train, f.import_flags);
@@ -117,6 +117,10 @@ TrainPart load_train_part(const EvalDataFlags& f) {
       // Raw pairs are read into one id space (items only in test are part of the catalogue),
       // so both are read now; the test matrix waits in memory until asked for.
       RECKON_CHECK(f.foldin.empty(), "--foldin: give the .rkd files reckon split writes");
+      RECKON_CHECK(!is_rkd(f.test),
+                   "{}: a .rkd test part goes with a .rkd training part (reckon split writes "
+                   "both); import {} first",
+                   f.test, f.train);
       PredefinedSplit p = import_predefined_split(resolve_data_source(f.train),
                                                   resolve_data_source(f.test),
                                                   f.import_flags.resolve());

@@ -48,12 +48,31 @@ class Sampler {
  public:
   Sampler(const SearchSpace& space, const TuneOptions& o) : space_(space), o_(o), rng_(o.seed) {}
 
-  std::map<std::string, std::string> next(const std::vector<Trial>& done, bool maximize) {
+  // The next configuration not tried yet; nullopt when none can be found (a small space tried
+  // out: integers, choices or ranges clamped at their ends).
+  std::optional<std::map<std::string, std::string>> next(const std::vector<Trial>& done,
+                                                         bool maximize) {
+    const auto tried = [&](const std::map<std::string, std::string>& p) {
+      return std::any_of(done.begin(), done.end(), [&](const Trial& t) { return t.params == p; });
+    };
+    auto guided = propose(done, maximize, tried);
+    if (guided) return guided;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      auto u = uniform();
+      if (!tried(u)) return u;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  template <typename Tried>
+  std::optional<std::map<std::string, std::string>> propose(const std::vector<Trial>& done,
+                                                            bool maximize, const Tried& tried) {
     std::vector<const Trial*> scored;
     for (const auto& t : done)
       if (std::isfinite(value_of(t))) scored.push_back(&t);
     if (o_.search == "random" || scored.size() < std::max<std::size_t>(o_.startup_trials, 2))
-      return uniform();
+      return std::nullopt;
     std::sort(scored.begin(), scored.end(), [&](const Trial* a, const Trial* b) {
       return maximize ? value_of(*a) > value_of(*b) : value_of(*a) < value_of(*b);
     });
@@ -65,7 +84,7 @@ class Sampler {
     const double bw = std::max(0.08, 0.5 / std::sqrt(static_cast<double>(scored.size())));
     std::uniform_real_distribution<double> unit(0, 1);
     std::normal_distribution<double> noise(0, bw);
-    std::vector<double> best;
+    std::optional<std::map<std::string, std::string>> best;
     double best_ratio = -std::numeric_limits<double>::infinity();
     for (int c = 0; c < 24; ++c) {
       std::vector<double> x(space_.size());
@@ -79,15 +98,15 @@ class Sampler {
       double ratio = 0;
       for (std::size_t d = 0; d < space_.size(); ++d)
         ratio += std::log(density(good, d, x[d], bw)) - std::log(density(bad, d, x[d], bw));
-      if (ratio > best_ratio) {
-        best_ratio = ratio;
-        best = x;
-      }
+      if (ratio <= best_ratio) continue;
+      std::map<std::string, std::string> params;
+      for (std::size_t d = 0; d < space_.size(); ++d)
+        params[space_[d].param] = from_unit(space_[d], x[d]);
+      if (tried(params)) continue;
+      best_ratio = ratio;
+      best = std::move(params);
     }
-    std::map<std::string, std::string> out;
-    for (std::size_t d = 0; d < space_.size(); ++d)
-      out[space_[d].param] = from_unit(space_[d], best[d]);
-    return out;
+    return best;
   }
 
   std::map<std::string, std::string> uniform() {
@@ -97,7 +116,6 @@ class Sampler {
     return out;
   }
 
- private:
   // A stopped trial ranks by its reduced-budget score: it is among the bad ones.
   static double value_of(const Trial& t) {
     return t.stopped && t.early_score ? *t.early_score : t.score;
@@ -204,9 +222,15 @@ SearchResult search_parameters(const std::shared_ptr<const Dataset>& train,
       const double mean = res.trials.empty() ? 0 : spent / static_cast<double>(res.trials.size());
       if (spent + mean > o.max_seconds) break;
     }
+    auto proposal = sampler.next(res.trials, res.maximize);
+    if (!proposal) {
+      spdlog::info("every configuration of the space has been tried: the search ends at {} "
+                   "trials", res.trials.size());
+      break;
+    }
     Trial trial;
     trial.number = n;
-    trial.params = sampler.next(res.trials, res.maximize);
+    trial.params = std::move(*proposal);
     std::map<std::string, std::string> params = o.fixed;
     for (const auto& [key, v] : trial.params) params[key] = v;
     const auto t1 = Clock::now();
@@ -232,6 +256,7 @@ SearchResult search_parameters(const std::shared_ptr<const Dataset>& train,
     trial.seconds = since(t1);
     res.trials.push_back(trial);
     const Trial& t = res.trials.back();
+    if (o.on_trial) o.on_trial(t);
     if (std::isfinite(t.score) && (!res.best || better(t.score, res.trials[*res.best].score)))
       res.best = res.trials.size() - 1;
     std::string shown;

@@ -30,7 +30,7 @@ expect_error() {
 }
 
 expect_ok "help" "$RECKON" --help
-for cmd in data import info split train recommend similar evaluate serve demo; do expect_ok "help $cmd" "$RECKON" "$cmd" --help; done
+for cmd in data import info split train recommend similar evaluate tune serve demo; do expect_ok "help $cmd" "$RECKON" "$cmd" --help; done
 expect_ok "data list" "$RECKON" data list
 grep -q "movielens-100k" "$work/out" && ok || fail "data list lacks movielens-100k"
 grep -q "gowalla" "$work/out" && ok || fail "data list lacks gowalla"
@@ -148,6 +148,47 @@ if [ -d "$DATA/movielens-100k" ]; then
   expect_ok "users split, 3 favourites" "$RECKON" -q evaluate --data "$work/ml.rkd" --split users \
     --foldin-count 3 --models popular -k 10 --json "$work/fc.json"
   grep -q '"foldin_count": 3' "$work/fc.json" && ok || fail "foldin_count not in the report"
+
+  # Evaluate the files reckon split writes, saved models, labelled rows; tune on validation.
+  expect_ok "split ml" "$RECKON" -q split "$work/ml.rkd" --split random -o "$work/ms"
+  expect_ok "evaluate rkd split, labelled rows" "$RECKON" -q evaluate --train "$work/ms.train.rkd" \
+    --test "$work/ms.test.rkd" --models 'ials:f16=ials(factors=16,iterations=5),ials:f32=ials(factors=32)' \
+    -p ials:f32.iterations=4 -k 10 --metrics recall,ndcg --json "$work/lab.json"
+  grep -q '"name": "ials:f16"' "$work/lab.json" && grep -q '"factors": 32' "$work/lab.json" \
+    && grep -q '"sha256"' "$work/lab.json" && grep -q '"reckon_version"' "$work/lab.json" && ok \
+    || fail "labelled rows or provenance: $(head -c 800 "$work/lab.json")"
+  python3 -c "import json,sys; m=json.load(open(sys.argv[1]))['models']; sys.exit(0 if m[1]['params']['iterations']==4 and m[0]['params']['iterations']==5 else 1)" "$work/lab.json" \
+    && ok || fail "-p LABEL.key did not reach its row"
+  expect_error "duplicate rows" "appears twice" "$RECKON" evaluate --data "$work/ml.rkd" --models ials,ials
+  expect_error "unbalanced" "without its" "$RECKON" evaluate --data "$work/ml.rkd" --models 'ials(factors=3'
+  expect_ok "rmse of a ranking model is a warning" "$RECKON" -q evaluate --train "$work/ms.train.rkd" \
+    --test "$work/ms.test.rkd" --models popular,mf --metrics rmse,recall -k 10
+  grep -q 'rmse does not apply to popular' "$work/err" && grep -q '^mf ' "$work/out" && ok \
+    || fail "rmse warning: $(cat "$work/err") $(cat "$work/out")"
+  expect_error "only rmse for a ranking model" "no model left" "$RECKON" -q evaluate --data "$work/ml.rkd" \
+    --models popular --metrics rmse
+  expect_ok "rating-only report" "$RECKON" -q evaluate --data "$work/ml.rkd" --models mf -p epochs=2 --metrics rmse
+  grep -q 'candidates' "$work/out" && fail "rating-only report prints candidates" || ok
+  expect_ok "train on the split" "$RECKON" -q train "$work/ms.train.rkd" --model itemknn -o "$work/ms.rkm"
+  expect_ok "evaluate a saved model" "$RECKON" -q evaluate --model "$work/ms.rkm" --test "$work/ms.test.rkd" -k 10
+  grep -q 'itemknn (ms.rkm)' "$work/out" && grep -q 'split saved-model' "$work/out" && ok \
+    || fail "saved model row: $(cat "$work/out")"
+  expect_ok "evaluate on validation" "$RECKON" -q evaluate --train "$work/ms.train.rkd" --test "$work/nope.rkd" \
+    --validation random --models popular -k 10 --json "$work/val.json"
+  grep -q '"evaluated_on": "validation"' "$work/val.json" && ok || fail "validation protocol"
+  # The search must not read the test part: a test file that does not exist fails only after
+  # every trial, when the refit is evaluated.
+  expect_error "tune never reads test during the search" "nope.rkd" "$RECKON" tune itemknn \
+    --train "$work/ms.train.rkd" --test "$work/nope.rkd" --budget 3
+  [ "$(grep -c '] trial [0-9]*:' "$work/err")" -eq 3 ] && ok || fail "tune trials before the test read: $(cat "$work/err")"
+  expect_ok "tune" "$RECKON" tune ials --train "$work/ms.train.rkd" --test "$work/ms.test.rkd" --budget 4 \
+    -p iterations=4 --space factors=8:32 --json "$work/tune.json" --svg "$work/tune.svg" --md "$work/tune.md"
+  grep -q 'ials (tuned)' "$work/out" && grep -q 'ials (default)' "$work/out" && grep -q 'test was used once' "$work/out" \
+    && ok || fail "tune output: $(cat "$work/out")"
+  grep -q '"test_used"' "$work/tune.json" && grep -q '<svg' "$work/tune.svg" && grep -q '| trial |' "$work/tune.md" \
+    && ok || fail "tune reports"
+  expect_error "tune a searched -p" "this parameter is searched" "$RECKON" tune ials --data "$work/ml.rkd" -p factors=8
+  expect_error "tune bad budget" "expected N trials or a time" "$RECKON" tune ials --data "$work/ml.rkd" --budget soon
 
   # A user with no training interactions (global-time split) gets the fallback, said so
   # (demographic popular: ML-100K has age, gender and occupation).

@@ -33,6 +33,7 @@ struct TuneOptions {
   std::uint64_t seed = 42;
   int threads = 0;
   bool progress = true;
+  std::function<void(const struct Trial&)> on_trial;  // after each trial (tests, dashboards)
 };
 
 struct Trial {
