@@ -48,7 +48,10 @@ void run(TuneFlags& f) {
   TuneOptions o;
   o.model = f.model;
   find_model(o.model);
-  o.fixed = parse_model_params(f.params, {o.model})[o.model];
+  {
+    ModelParams fixed = parse_model_params(f.params, {o.model});
+    o.fixed = std::move(fixed[o.model]);
+  }
   o.space = default_search_space(o.model);
   if (!f.space.empty()) o.space = parse_search_space(f.space, o.model, std::move(o.space));
   for (const auto& d : o.space)

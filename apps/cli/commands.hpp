@@ -9,6 +9,7 @@ void add_import_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_split_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_retrain_command(CLI::App& app);
 void add_recommend_command(CLI::App& app);
 void add_interactive_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   reckon::cli::add_info_command(app);
   reckon::cli::add_split_command(app);
   reckon::cli::add_train_command(app);
+  reckon::cli::add_retrain_command(app);
   reckon::cli::add_recommend_command(app);
   reckon::cli::add_interactive_command(app);
   reckon::cli::add_evaluate_command(app);

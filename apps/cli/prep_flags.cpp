@@ -4,6 +4,11 @@
 
 #include "reckon/core/error.hpp"
 #include "reckon/io/data_registry.hpp"
+#include "reckon/io/database.hpp"
+#include "reckon/io/http_client.hpp"
+
+#include <unistd.h>
+#include <filesystem>
 
 namespace reckon::cli {
 
@@ -50,6 +55,10 @@ void add_import_flags(CLI::App* cmd, ImportFlags& f) {
                   "(default: id, item_id, movieId, book_id, ...)");
   cmd->add_option("--users-id-col", o.users_id_col,
                   "the --users file's id column: header name, JSON key or 1-based position");
+  cmd->add_option("--query", o.query,
+                  "databases (sqlite:///file.db, postgresql://...): the SELECT whose rows are the "
+                  "interactions; columns mapped like a CSV header");
+  cmd->add_option("--table", o.table, "databases: read this table whole ([schema.]name)");
   cmd->add_option("--dedup", f.dedup, "repeated user-item pairs: last, first, sum, max")
       ->capture_default_str();
   cmd->add_flag("--implicit", o.implicit, "ignore ratings: every interaction weighs 1");
@@ -96,6 +105,27 @@ Dataset apply_prep(Dataset d, const PrepFlags& f) {
 }
 
 Dataset read_data(const std::string& source, const ImportFlags& flags) {
+  if (is_database_url(source)) return import_dataset(source, flags.resolve());
+  if (is_http_url(source)) {
+    // Streamed to a temporary file (named as the URL names it, so that .csv.gz or .jsonl tell
+    // the format), imported, removed.
+    const ImportOptions o = flags.resolve();
+    std::error_code ec;
+    const auto dir = std::filesystem::temp_directory_path(ec) /
+                     fmt::format("reckon-download-{}", ::getpid());
+    std::filesystem::create_directories(dir);
+    struct Cleanup {
+      std::filesystem::path dir;
+      ~Cleanup() {
+        std::error_code e;
+        std::filesystem::remove_all(dir, e);
+      }
+    } cleanup{dir};
+    const auto file = fetch_url(source, dir);
+    ImportOptions named = o;
+    if (named.name.empty()) named.name = file.stem().string();
+    return import_dataset(file, named);
+  }
   return import_dataset(resolve_data_source(source), flags.resolve());
 }
 

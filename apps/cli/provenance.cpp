@@ -1,6 +1,8 @@
 #include "provenance.hpp"
 
 #include "reckon/io/data_registry.hpp"
+#include "reckon/io/database.hpp"
+#include "reckon/io/text.hpp"
 #include "reckon/version.hpp"
 
 namespace reckon::cli {
@@ -29,6 +31,10 @@ nlohmann::json provenance(const std::vector<std::string>& sources, const PrepFla
   j["command"] = cmd;
   nlohmann::json data = nlohmann::json::array();
   for (const auto& s : sources) {
+    if (is_database_url(s)) {  // a database has no file digest; the query is in the command
+      data.push_back({{"source", without_password(s)}});
+      continue;
+    }
     const auto path = resolve_data_source(s);
     data.push_back({{"source", s}, {"path", path.string()}, {"sha256", source_digest(path)}});
   }

@@ -150,6 +150,7 @@ FeatureColumn FeatureColumn::select(std::span<const index_t> keep) const {
   out.vocabulary_ = vocabulary_;
   for (std::size_t i = 0; i < keep.size(); ++i) {
     const index_t r = keep[i];
+    if (r < 0) continue;  // a new row, without a value
     switch (kind_) {
       case FeatureKind::kNumeric:
         out.numbers_[i] = numbers_[r];

@@ -2,7 +2,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 
 #include "reckon/core/error.hpp"
 #include "reckon/core/progress.hpp"
+#include "reckon/io/http_client.hpp"
 
 namespace reckon {
 namespace fs = std::filesystem;
@@ -105,52 +105,6 @@ std::string hex(const unsigned char* p, unsigned n) {
     out += digits[p[i] & 15];
   }
   return out;
-}
-
-struct Download {
-  std::FILE* file;
-  Progress* progress;
-  double done = 0;
-};
-
-std::size_t write_chunk(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* d = static_cast<Download*>(user);
-  const std::size_t written = std::fwrite(data, size, n, d->file);
-  d->done += static_cast<double>(written * size);
-  d->progress->update(d->done);
-  return written * size;
-}
-
-void download(const std::string& url, const fs::path& dest) {
-  std::FILE* f = std::fopen(dest.c_str(), "wb");
-  if (!f) throw IoError(fmt::format("{}: cannot create", dest.string()));
-  Progress progress("download " + url.substr(url.rfind('/') + 1), 0, "MB", 1e6);
-  Download d{f, &progress};
-  CURL* curl = curl_easy_init();
-  char error[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 20L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_chunk);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &d);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "reckon");
-  const CURLcode rc = curl_easy_perform(curl);
-  curl_easy_cleanup(curl);
-  std::fclose(f);
-  progress.finish();
-  if (rc != CURLE_OK) {
-    std::error_code ec;
-    fs::remove(dest, ec);
-    const bool offline = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
-                         rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_RESOLVE_PROXY;
-    throw IoError(fmt::format("cannot download {}: {}{}", url,
-                              error[0] ? error : curl_easy_strerror(rc),
-                              offline ? " (this machine seems to be offline; copy the files into "
-                                        "the data directory by hand)"
-                                      : ""));
-  }
 }
 
 void extract_zip(const fs::path& zip, const fs::path& dest) {

@@ -171,6 +171,20 @@ void check_utf8(const LineReader& in, std::string_view field, const char* what) 
 
 }  // namespace
 
+InteractionColumns resolve_interaction_columns(const std::vector<std::string>& names,
+                                               const ImportOptions& o, const std::string& source,
+                                               std::size_t width) {
+  const std::string user_spec = !o.session_col.empty() ? o.session_col : o.user_col;
+  InteractionColumns c;
+  c.user = resolve(user_spec, names, kUserNames, source, "user", true, 0);
+  c.item = resolve(o.item_col, names, kItemNames, source, "item", true, 1);
+  c.rating =
+      resolve(o.rating_col, names, kRatingNames, source, "rating", false, width > 2 ? 2 : -1);
+  c.time = resolve(o.time_col, names, kTimeNames, source, "time", false, width > 3 ? 3 : -1);
+  RECKON_CHECK(c.user != c.item, "{}: the user and item columns are the same column", source);
+  return c;
+}
+
 bool read_delimited(const fs::path& file, const ImportOptions& o, bool tsv, InteractionBuilder& b) {
   LineReader in(file);
   Progress progress("import " + file.filename().string(), static_cast<double>(in.file_size()), "MB",
@@ -198,16 +212,14 @@ bool read_delimited(const fs::path& file, const ImportOptions& o, bool tsv, Inte
   for (auto x : f) first_fields.push_back(to_lower(x));
   const bool header = o.header.value_or(looks_like_header(first_fields, o));
   const std::vector<std::string> names = header ? first_fields : std::vector<std::string>{};
-  const std::string user_spec = !o.session_col.empty() ? o.session_col : o.user_col;
   const std::string file_name = file.string();
-  Columns c;
   const std::size_t width = first_fields.size();
-  c.user = resolve(user_spec, names, kUserNames, file_name, "user", true, 0);
-  c.item = resolve(o.item_col, names, kItemNames, file_name, "item", true, 1);
-  c.rating =
-      resolve(o.rating_col, names, kRatingNames, file_name, "rating", false, width > 2 ? 2 : -1);
-  c.time = resolve(o.time_col, names, kTimeNames, file_name, "time", false, width > 3 ? 3 : -1);
-  RECKON_CHECK(c.user != c.item, "{}: the user and item columns are the same column", file_name);
+  Columns c;
+  const InteractionColumns ic = resolve_interaction_columns(names, o, file_name, width);
+  c.user = ic.user;
+  c.item = ic.item;
+  c.rating = ic.rating;
+  c.time = ic.time;
   if (width < 2)
     in.fail(fmt::format("at least 2 fields separated by {} (user and item)", sep_name(sep)), first);
   if (o.implicit) c.rating = -1;

@@ -10,6 +10,7 @@
 
 #include "readers.hpp"
 #include "reckon/core/error.hpp"
+#include "reckon/io/database.hpp"
 #include "reckon/io/dataset_file.hpp"
 #include "reckon/io/line_reader.hpp"
 #include "reckon/io/text.hpp"
@@ -346,9 +347,43 @@ class Spooled {
 
 Dataset import_file(const fs::path& source, const ImportOptions& o);
 
+// A query or table, or else the event store's events (with the server's default weights).
+Dataset import_database(const std::string& source, const ImportOptions& o) {
+  Dataset d;
+  if (o.query.empty() && o.table.empty()) {
+    RECKON_CHECK(is_event_store(source),
+                 "{}: give --query \"SELECT ...\" or --table NAME (this database is not a "
+                 "reckon event store)",
+                 without_password(source));
+    ImportOptions named = o;
+    if (named.name.empty()) named.name = default_name(fs::path(source).filename());
+    d = import_events(source, EventWeights(), named);
+  } else {
+    InteractionBuilder b(budget_of(o));
+    const bool rated = detail::read_database(source, o, b);
+    RECKON_CHECK(b.size() > 0, "{}: the query returned no rows", without_password(source));
+    const std::string name = !o.name.empty()    ? o.name
+                             : !o.table.empty() ? o.table
+                             : is_database_url(source) && source.starts_with("postgres")
+                                 ? std::string("query")
+                                 : default_name(fs::path(source).filename());
+    d = b.build(o.dedup, name, rated);
+  }
+  read_option_metadata(o, d);
+  if (o.implicit) make_implicit(d);
+  d.validate();
+  return d;
+}
+
 }  // namespace
 
 Dataset import_dataset(const fs::path& source, const ImportOptions& o) {
+  const std::string text = source.string();
+  if (is_database_source(text)) return import_database(text, o);
+  RECKON_CHECK(o.query.empty() && o.table.empty(),
+               "{}: --query and --table read databases (sqlite:///file.db, postgresql://...); "
+               "this is a file",
+               text);
   Spooled spooled(source, budget_of(o) * 4);
   if (!spooled.active()) return import_file(source, o);
   ImportOptions named = o;

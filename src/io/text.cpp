@@ -42,6 +42,25 @@ std::optional<double> parse_double(std::string_view s) {
   return v;
 }
 
+std::string without_password(std::string url) {
+  const auto scheme = url.find("://");
+  const auto at = url.find('@');
+  if (scheme != std::string::npos && at != std::string::npos) {
+    const auto colon = url.find(':', scheme + 3);
+    if (colon != std::string::npos && colon < at)
+      url = url.substr(0, colon) + ":***" + url.substr(at);
+  }
+  for (std::size_t pos = 0; (pos = url.find("password=", pos)) != std::string::npos;) {
+    const bool starts_word =
+        pos == 0 || url[pos - 1] == '?' || url[pos - 1] == '&' || url[pos - 1] == ' ';
+    pos += 9;
+    if (!starts_word) continue;
+    const auto end = url.find_first_of("& ", pos);
+    url.replace(pos, (end == std::string::npos ? url.size() : end) - pos, "***");
+  }
+  return url;
+}
+
 std::optional<double> parse_duration(std::string_view s) {
   s = trim(s);
   if (s.empty()) return std::nullopt;
@@ -126,9 +145,15 @@ std::optional<std::int64_t> parse_timestamp(std::string_view s) {
       if (pos < s.size()) {
         if (s[pos] == 'Z' && pos + 1 == s.size()) {
           pos++;
-        } else if ((s[pos] == '+' || s[pos] == '-') && pos + 6 == s.size() && s[pos + 3] == ':') {
-          int oh, om;
-          if (!digits(s, pos + 1, 2, oh) || !digits(s, pos + 4, 2, om)) return std::nullopt;
+        } else if ((s[pos] == '+' || s[pos] == '-') &&
+                   ((pos + 6 == s.size() && s[pos + 3] == ':') || pos + 5 == s.size() ||
+                    pos + 3 == s.size())) {
+          // +HH:MM, +HHMM, or +HH as PostgreSQL prints timestamptz ("2024-01-01 10:00:00+00").
+          int oh, om = 0;
+          const std::size_t mm = pos + 3 < s.size() && s[pos + 3] == ':' ? pos + 4 : pos + 3;
+          if (!digits(s, pos + 1, 2, oh) || (pos + 3 != s.size() && !digits(s, mm, 2, om)) ||
+              oh > 23 || om > 59)
+            return std::nullopt;
           const int offset = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
           t -= offset;
           pos = s.size();

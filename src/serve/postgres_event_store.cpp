@@ -10,33 +10,11 @@
 
 #include "group_commit.hpp"
 #include "reckon/core/error.hpp"
+#include "reckon/io/text.hpp"
 #include "reckon/serve/event_store.hpp"
 
 namespace reckon {
 namespace {
-
-// postgresql://user:secret@host/db -> postgresql://user@host/db
-// The URL for logs, /health and error messages: a password in the authority
-// (postgresql://user:secret@host), as a URI parameter (?password=secret) or in a key=value
-// connection string (password=secret) is replaced by "***".
-std::string without_password(std::string url) {
-  const auto scheme = url.find("://");
-  const auto at = url.find('@');
-  if (scheme != std::string::npos && at != std::string::npos) {
-    const auto colon = url.find(':', scheme + 3);
-    if (colon != std::string::npos && colon < at)
-      url = url.substr(0, colon) + ":***" + url.substr(at);
-  }
-  for (std::size_t pos = 0; (pos = url.find("password=", pos)) != std::string::npos;) {
-    const bool starts_word =
-        pos == 0 || url[pos - 1] == '?' || url[pos - 1] == '&' || url[pos - 1] == ' ';
-    pos += 9;
-    if (!starts_word) continue;
-    const auto end = url.find_first_of("& ", pos);
-    url.replace(pos, (end == std::string::npos ? url.size() : end) - pos, "***");
-  }
-  return url;
-}
 
 class PostgresEventStore final : public EventStore {
   // Helpers first: read() returns auto, so it must be defined before its uses.

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "reckon/serve/event_store.hpp"
-#include "reckon/serve/event_weights.hpp"
+#include "reckon/prep/event_weights.hpp"
 #include "reckon/serve/snapshot.hpp"
 
 namespace reckon::detail {

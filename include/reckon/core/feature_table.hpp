@@ -67,7 +67,8 @@ class FeatureColumn {
   // A printable value of a row: the number, the labels joined by '|', or the text.
   std::string format(index_t row) const;
 
-  // The column restricted to `keep` (old row indexes, in the new order).
+  // The column restricted to `keep` (old row indexes, in the new order; a negative index is a
+  // new row without a value).
   FeatureColumn select(std::span<const index_t> keep) const;
 
  private:

@@ -33,6 +33,8 @@ struct ImportOptions {
   DedupPolicy dedup = DedupPolicy::kLast;
   bool implicit = false;  // ignore ratings: every interaction has value 1
   std::string name;       // dataset name; defaults to the source's name
+  // Database sources (io/database.hpp): a SELECT to run, or a table to read whole.
+  std::string query, table;
   // Bytes the import may take; 0: half of this machine's memory (default_import_memory()).
   std::size_t max_memory = 0;
 };

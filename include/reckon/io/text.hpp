@@ -14,6 +14,9 @@ std::string to_lower(std::string_view s);
 std::optional<std::int64_t> parse_int(std::string_view s);
 // A finite decimal number (nullopt for inf, nan and out-of-range text such as 1e999).
 std::optional<double> parse_double(std::string_view s);
+// A database URL for logs and messages: a password in the authority (postgresql://u:secret@h),
+// as a URI parameter (?password=secret) or in a key=value string (password=secret) -> "***".
+std::string without_password(std::string url);
 // A non-negative duration: "90s", "30m", "2h", "90d" (or plain seconds) -> seconds.
 std::optional<double> parse_duration(std::string_view s);
 // A number that is finite as a float too: 3.5e38 is a finite double but +inf as a float, which

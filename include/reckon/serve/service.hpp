@@ -15,7 +15,7 @@
 
 #include "reckon/serve/auth.hpp"
 #include "reckon/serve/event_store.hpp"
-#include "reckon/serve/event_weights.hpp"
+#include "reckon/prep/event_weights.hpp"
 #include "reckon/serve/metrics.hpp"
 #include "reckon/serve/snapshot.hpp"
 

@@ -1,4 +1,4 @@
-#include "reckon/serve/event_weights.hpp"
+#include "reckon/prep/event_weights.hpp"
 
 #include <fmt/format.h>
 
