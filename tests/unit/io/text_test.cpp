@@ -59,3 +59,29 @@ TEST(Text, SplitsCsvWithQuotes) {
 
 }  // namespace
 }  // namespace reckon
+
+namespace reckon {
+namespace {
+
+TEST(Text, ParsesPostgresOffsetsAndDurations) {
+  EXPECT_EQ(parse_timestamp("1970-01-02 01:00:00+01"), 86400);
+  EXPECT_EQ(parse_timestamp("1970-01-02 01:00:00+0100"), 86400);
+  EXPECT_EQ(parse_timestamp("1970-01-02 01:00:00+01:00"), 86400);
+  EXPECT_EQ(parse_timestamp("1970-01-01 23:00:00-01"), 86400);
+  EXPECT_FALSE(parse_timestamp("1970-01-02 01:00:00+1"));
+  EXPECT_FALSE(parse_timestamp("1970-01-02 01:00:00+99"));
+  EXPECT_EQ(parse_duration("90"), 90);
+  EXPECT_EQ(parse_duration("90s"), 90);
+  EXPECT_EQ(parse_duration("30m"), 1800);
+  EXPECT_EQ(parse_duration("2h"), 7200);
+  EXPECT_EQ(parse_duration("90d"), 90 * 86400);
+  EXPECT_FALSE(parse_duration("-1m"));
+  EXPECT_FALSE(parse_duration("soon"));
+  EXPECT_FALSE(parse_duration("1e30d"));
+  EXPECT_EQ(without_password("postgresql://u:secret@h/db"), "postgresql://u:***@h/db");
+  EXPECT_EQ(without_password("postgresql://h/db?password=secret&x=1"),
+            "postgresql://h/db?password=***&x=1");
+}
+
+}  // namespace
+}  // namespace reckon
