@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "config_file.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/core/threads.hpp"
 #include "reckon/serve/http_server.hpp"
@@ -100,8 +101,11 @@ void add_serve_command(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("serve", "serve recommendations over HTTP (see docs/openapi.yaml)");
   static ServeSettings s;
+  static std::string config;
+  cmd->add_option("--config", config,
+                  "a TOML file whose keys are these flags (model = \"m.rkm\", port = 8080, ...); "
+                  "flags given here win; see docs/reckon.toml");
   cmd->add_option("--model", s.model, "a model file from reckon train (.rkm)")
-      ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--host", s.host, "address to listen on (0.0.0.0: every interface)")
       ->capture_default_str();
@@ -159,7 +163,11 @@ void add_serve_command(CLI::App& app) {
   cmd->add_flag("--recompute-online", s.recompute_online,
                 "compute online lists on every request instead of keeping each user's until "
                 "their next event (to measure the fold-in)");
-  cmd->callback([] { serve_model(s, nullptr); });
+  cmd->callback([cmd] {
+    if (!config.empty()) apply_config_file(cmd, config, {"config"});
+    RECKON_CHECK(!s.model.empty(), "serve: give --model FILE.rkm (or model = \"...\" in --config)");
+    serve_model(s, nullptr);
+  });
 }
 
 }  // namespace reckon::cli

@@ -14,6 +14,7 @@ void add_recommend_command(CLI::App& app);
 void add_interactive_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
 void add_tune_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   reckon::cli::add_interactive_command(app);
   reckon::cli::add_evaluate_command(app);
   reckon::cli::add_tune_command(app);
+  reckon::cli::add_export_command(app);
   reckon::cli::add_serve_command(app);
   reckon::cli::add_demo_command(app);
 

@@ -65,43 +65,56 @@ fs::path output_target(const fs::path& requested) {
 
 }  // namespace
 
-void write_file_atomic(const fs::path& requested, std::string_view bytes) {
+AtomicFile::AtomicFile(const fs::path& requested) : path_(output_target(requested)) {
   static std::atomic<unsigned> counter{0};
-  const fs::path path = output_target(requested);
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  const fs::path dir = path_.has_parent_path() ? path_.parent_path() : fs::path(".");
   std::error_code ec;
   if (!fs::exists(dir, ec))
-    throw IoError(fmt::format("{}: directory {} does not exist", path.string(), dir.string()));
-  const fs::path tmp = fs::path(path.string() + ".tmp" + std::to_string(::getpid()) + "-" +
-                                std::to_string(counter++));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw IoError(fmt::format("{}: cannot create: {}", tmp.string(), std::strerror(errno)));
+    throw IoError(fmt::format("{}: directory {} does not exist", path_.string(), dir.string()));
+  tmp_ = fs::path(path_.string() + ".tmp" + std::to_string(::getpid()) + "-" +
+                  std::to_string(counter++));
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw IoError(fmt::format("{}: cannot create: {}", tmp_.string(), std::strerror(errno)));
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove(tmp_, ec);
+  }
+}
+
+void AtomicFile::write(std::string_view bytes) {
   const char* p = bytes.data();
   std::size_t left = bytes.size();
   while (left > 0) {
-    const ssize_t w = ::write(fd, p, left);
+    const ssize_t w = ::write(fd_, p, left);
     if (w < 0) {
       if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      fs::remove(tmp, ec);
-      throw IoError(fmt::format("{}: write failed: {}", path.string(), std::strerror(err)));
+      throw IoError(fmt::format("{}: write failed: {}", path_.string(), std::strerror(errno)));
     }
     p += w;
     left -= static_cast<std::size_t>(w);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
-    fs::remove(tmp, ec);
-    throw IoError(fmt::format("{}: cannot flush: {}", path.string(), std::strerror(err)));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    fs::remove(tmp, ec);
+}
+
+void AtomicFile::commit() {
+  const int fd = fd_;
+  fd_ = -1;
+  if (::fsync(fd) != 0 || ::close(fd) != 0)
+    throw IoError(fmt::format("{}: cannot flush: {}", path_.string(), std::strerror(errno)));
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
     throw IoError(
-        fmt::format("{}: cannot rename into place: {}", path.string(), std::strerror(err)));
-  }
+        fmt::format("{}: cannot rename into place: {}", path_.string(), std::strerror(errno)));
+  committed_ = true;
+}
+
+void write_file_atomic(const fs::path& requested, std::string_view bytes) {
+  AtomicFile f(requested);
+  f.write(bytes);
+  f.commit();
 }
 
 std::uint32_t checksum32(std::string_view bytes) {

@@ -231,6 +231,9 @@ bool is_database_url(std::string_view source) {
 }
 
 bool is_sqlite_file(const std::string& path) {
+  // Regular files only: reading the magic of a pipe (/dev/fd/63, "-") would drain it.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return false;
   char magic[16] = {};

@@ -30,7 +30,7 @@ expect_error() {
 }
 
 expect_ok "help" "$RECKON" --help
-for cmd in data import info split train recommend similar evaluate tune serve demo; do expect_ok "help $cmd" "$RECKON" "$cmd" --help; done
+for cmd in data import info split train retrain recommend similar evaluate tune export serve demo; do expect_ok "help $cmd" "$RECKON" "$cmd" --help; done
 expect_ok "data list" "$RECKON" data list
 grep -q "movielens-100k" "$work/out" && ok || fail "data list lacks movielens-100k"
 grep -q "gowalla" "$work/out" && ok || fail "data list lacks gowalla"
@@ -189,6 +189,26 @@ if [ -d "$DATA/movielens-100k" ]; then
     && ok || fail "tune reports"
   expect_error "tune a searched -p" "this parameter is searched" "$RECKON" tune ials --data "$work/ml.rkd" -p factors=8
   expect_error "tune bad budget" "expected N trials or a time" "$RECKON" tune ials --data "$work/ml.rkd" --budget soon
+
+  # Export: a split part, every user's recommendations; a failed export leaves nothing.
+  expect_ok "export a split part" "$RECKON" -q export "$work/ms.test.rkd" -o "$work/test.csv"
+  [ "$(head -1 "$work/test.csv")" = "user_id,item_id,value,timestamp" ] && [ "$(wc -l <"$work/test.csv")" -eq 20001 ] \
+    && ok || fail "export csv: $(head -2 "$work/test.csv")"
+  expect_ok "export recommendations" "$RECKON" -q export "$work/ms.rkm" --recommendations -k 3 -o "$work/recs.jsonl"
+  [ "$(wc -l <"$work/recs.jsonl")" -eq 943 ] && grep -q '"source":"model"' "$work/recs.jsonl" && ok \
+    || fail "export recommendations: $(head -c 300 "$work/recs.jsonl")"
+  "$RECKON" -q recommend "$work/ms.rkm" --user 1 -k 3 --json >"$work/one.json"
+  first=$(grep -o '"item_id": *"[^"]*"' "$work/one.json" | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+  grep '"user_id":"1"' "$work/recs.jsonl" | grep -q "\"item_id\":\"$first\"" && ok \
+    || fail "export and recommend disagree for user 1 ($first)"
+  expect_error "export into a missing folder" "does not exist" "$RECKON" export "$work/ms.rkm" --recommendations -o "$work/no/r.csv"
+
+  # A server configured by a TOML file: unknown keys and bad values are errors naming the key.
+  printf 'model = "%s"\nprot = 1\n' "$work/ms.rkm" >"$work/bad.toml"
+  expect_error "config unknown key" 'bad.toml:2: unknown key "prot"' "$RECKON" serve --config "$work/bad.toml"
+  printf 'model = "%s"\nport = "high"\n' "$work/ms.rkm" >"$work/bad2.toml"
+  expect_error "config bad value" 'bad2.toml:2: port' "$RECKON" serve --config "$work/bad2.toml"
+  expect_error "serve without a model" 'give --model' "$RECKON" serve
 
   # A user with no training interactions (global-time split) gets the fallback, said so
   # (demographic popular: ML-100K has age, gender and occupation).

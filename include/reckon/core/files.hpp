@@ -16,6 +16,23 @@ std::string read_file(const std::filesystem::path& path);
 // `path`, so that readers see either the old file or the new one, never half of one.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 
+// The same, written in pieces (exports too large to hold): a temporary file beside `path`,
+// renamed over it by commit(); destroyed without commit(), it is removed and `path` untouched.
+class AtomicFile {
+ public:
+  explicit AtomicFile(const std::filesystem::path& path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  void write(std::string_view bytes);
+  void commit();
+
+ private:
+  std::filesystem::path path_, tmp_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
 // Container layout (little-endian):
 //   magic[8] | u32 format_version | u32 n_fields | u64 fields[n_fields]
 //   | u64 body_size | u32 body_checksum | u32 header_checksum | body
