@@ -34,7 +34,7 @@ SearchSpace default_search_space(std::string_view model) {
   // and Gowalla; factors stay at most 256 so that a trial fits in a minute on 2 cores.
   if (model == "ials")
     return {num("factors", I, 16, 256, true), num("regularization", F, 0.01, 100, true),
-            num("alpha", F, 0.5, 100, true), num("reg_exponent", F, 0, 1, false)};
+            num("alpha", F, 0.05, 100, true), num("reg_exponent", F, 0, 1, false)};
   if (model == "bpr")
     return {num("factors", I, 16, 256, true), num("learning_rate", F, 0.005, 0.2, true),
             num("regularization", F, 1e-5, 0.05, true)};
