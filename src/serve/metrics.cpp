@@ -24,6 +24,8 @@ std::string_view route_label(Route route) {
       return "/metrics";
     case Route::kReload:
       return "/admin/reload";
+    case Route::kNeighbors:
+      return "/users/neighbors";
     case Route::kOther:
     case Route::kCount:
       break;

@@ -14,6 +14,7 @@
 #include "reckon/io/json.hpp"
 #include "reckon/io/text.hpp"
 #include "reckon/retrieval/topk.hpp"
+#include "catalogue.hpp"
 #include "new_items.hpp"
 #include "request.hpp"
 #include "user_events.hpp"
@@ -221,8 +222,14 @@ struct Service::Impl {
 
   // Item metadata set with PUT /items/{id}: replaces the training metadata of that item.
   mutable std::shared_mutex overlay_mutex;
-  absl::flat_hash_map<std::string, std::pair<std::string, std::string>> overlay;  // json, fields
+  struct OverlayEntry {
+    std::string json;    // as stored
+    std::string fields;  // `,"title":..` for answers
+    detail::ItemFlags flags;
+  };
+  absl::flat_hash_map<std::string, OverlayEntry> overlay;
   std::atomic<std::size_t> overlay_size{0};
+  std::atomic<std::size_t> hidden_count{0};  // hidden or deleted edits
 
   std::mutex reload_mutex;
   std::condition_variable reload_wake;
@@ -241,10 +248,93 @@ struct Service::Impl {
       fields.front() = ',';
       fields.pop_back();
     }
+    detail::ItemFlags flags = detail::item_flags(object);
     std::unique_lock lock(overlay_mutex);
-    overlay[record.item_id] = {record.json, std::move(fields)};
+    auto& entry = overlay[record.item_id];
+    if (entry.flags.hidden) --hidden_count;
+    if (flags.hidden) ++hidden_count;
+    entry = {record.json, std::move(fields), std::move(flags)};
     overlay_size = overlay.size();
     overlay_version.fetch_add(1, std::memory_order_release);
+  }
+
+  // Training items an answer must not contain (catalogue.hpp), sorted; cached per snapshot,
+  // item edits and category.
+  mutable std::mutex exclusions_mutex;
+  mutable std::uint64_t exclusions_serial = 0, exclusions_version = ~std::uint64_t{0};
+  mutable absl::flat_hash_map<std::string, std::shared_ptr<const std::vector<index_t>>>
+      exclusions_cache;
+
+  std::shared_ptr<const std::vector<index_t>> exclusions(const Snapshot& snap,
+                                                         const std::string& category) const {
+    static const auto none = std::make_shared<const std::vector<index_t>>();
+    if (category.empty() && hidden_count.load(std::memory_order_relaxed) == 0) return none;
+    const std::uint64_t version = overlay_version.load(std::memory_order_acquire);
+    {
+      std::lock_guard lock(exclusions_mutex);
+      if (exclusions_serial != snap.serial() || exclusions_version != version) {
+        exclusions_cache.clear();
+        exclusions_serial = snap.serial();
+        exclusions_version = version;
+      }
+      if (auto it = exclusions_cache.find(category); it != exclusions_cache.end())
+        return it->second;
+    }
+    std::shared_ptr<const std::vector<index_t>> built;
+    {
+      std::shared_lock lock(overlay_mutex);
+      built = std::make_shared<const std::vector<index_t>>(detail::excluded_items(
+          snap.train(), category, [&](const std::string& id) -> const detail::ItemFlags* {
+            const auto it = overlay.find(id);
+            return it == overlay.end() ? nullptr : &it->second.flags;
+          }));
+    }
+    std::lock_guard lock(exclusions_mutex);
+    if (exclusions_cache.size() >= 256) exclusions_cache.clear();  // bounded: many categories
+    if (exclusions_serial == snap.serial() && exclusions_version == version)
+      exclusions_cache[category] = built;
+    return built;
+  }
+
+  // Whether an item of a finished list may be answered (a list kept from before an item was
+  // hidden, new items placed by their features).
+  bool allowed(const Snapshot& snap, const Ranked& r, index_t item,
+               const std::vector<index_t>& excluded, const std::string& category) const {
+    if (item < snap.num_items()) return !std::binary_search(excluded.begin(), excluded.end(), item);
+    const std::string& id = r.fresh->ids[static_cast<std::size_t>(item - snap.num_items())];
+    std::shared_lock lock(overlay_mutex);
+    const auto it = overlay.find(id);
+    if (it == overlay.end()) return category.empty();
+    const auto& f = it->second.flags;
+    if (f.hidden) return false;
+    return category.empty() ||
+           std::find(f.categories.begin(), f.categories.end(), category) != f.categories.end();
+  }
+
+  void keep_allowed(const Snapshot& snap, Ranked& r, const std::vector<index_t>& excluded,
+                    const std::string& category) const {
+    if (excluded.empty() && category.empty() && !r.fresh) return;
+    std::size_t w = 0;
+    for (std::size_t i = 0; i < r.items.size(); ++i) {
+      if (!allowed(snap, r, r.items[i].item, excluded, category)) continue;
+      r.items[w] = r.items[i];
+      r.from[w] = r.from[i];
+      if (i < r.explanations.size()) r.explanations[w] = r.explanations[i];
+      ++w;
+    }
+    r.items.resize(w);
+    r.from.resize(w);
+    if (r.explanations.size() > w) r.explanations.resize(w);
+  }
+
+  // The category a request asks for (?category=), checked.
+  static std::string category_of(const detail::Target& t) {
+    const std::string* c = t.param("category");
+    if (!c) return {};
+    if (c->empty() || c->size() > kMaxIdBytes)
+      fail(422, "invalid_parameter",
+           fmt::format("category must be 1 to {} bytes", kMaxIdBytes));
+    return *c;
   }
 
   // The stored items the served model does not know, placed by their features; rebuilt when
@@ -266,7 +356,8 @@ struct Service::Impl {
     {
       std::shared_lock overlay_lock(overlay_mutex);
       for (const auto& [id, entry] : overlay)
-        if (!snap.train().items.find(id)) records.emplace_back(id, entry.first);
+        if (!snap.train().items.find(id) && !entry.flags.hidden)
+          records.emplace_back(id, entry.json);
     }
     std::sort(records.begin(), records.end());  // the same numbering for the same items
     new_items_cache = detail::place_new_items(snap.model(), snap.train(), records);
@@ -323,7 +414,7 @@ struct Service::Impl {
     {
       std::shared_lock lock(overlay_mutex);
       if (auto it = overlay.find(item_id); it != overlay.end()) {
-        auto j = parse_json(it->second.first);
+        auto j = parse_json(it->second.json);
         if (j && j->is_object()) return *j;
         return nlohmann::json::object();
       }
@@ -359,7 +450,7 @@ struct Service::Impl {
     if (overlay_size.load(std::memory_order_relaxed) > 0) {
       std::shared_lock lock(overlay_mutex);
       if (auto it = overlay.find(id); it != overlay.end()) {
-        out += it->second.second;
+        out += it->second.fields;
         out += extra;
         out += '}';
         return;
@@ -632,9 +723,22 @@ struct Service::Impl {
     return interleave(model, similar, k, [](std::size_t pos) { return pos % 3 == 2; });
   }
 
+  // Items no answer may contain join what the user has seen (every list masks those). A
+  // category's list is not the user's kept online list, which covers the whole catalogue.
+  static void exclude(Profile& p, const std::vector<index_t>& excluded, bool category) {
+    if (excluded.empty()) return;
+    std::vector<index_t> seen;
+    seen.reserve(p.seen.size() + excluded.size());
+    std::set_union(p.seen.begin(), p.seen.end(), excluded.begin(), excluded.end(),
+                   std::back_inserter(seen));
+    p.seen = std::move(seen);
+    if (category) p.events = nullptr;
+  }
+
   HttpResponse recommend(const Snapshot& snap, const detail::Target& t) {
     const std::string& user_id = t.segments[1];
-    check_params(t, {"k", "n", "limit", "offset", "mode", "at", "time", "explain"});
+    check_params(t, {"k", "n", "limit", "offset", "mode", "at", "time", "explain", "category"});
+    const std::string category = category_of(t);
     bool explain = false;
     if (const auto* e = t.param("explain")) {
       if (*e == "true" || *e == "1") {
@@ -661,7 +765,9 @@ struct Service::Impl {
                          excerpt(*at)));
       at_ms = *seconds * 1000;  // within +-1e13 s: fits
     }
-    const Profile p = profile(snap, user_id, at_ms);
+    Profile p = profile(snap, user_id, at_ms);
+    const auto excluded = exclusions(snap, category);
+    exclude(p, *excluded, !category.empty());
     Ranked r;
     if (mode == "offline") {
       r = offline(snap, p, k);
@@ -676,6 +782,7 @@ struct Service::Impl {
       std::vector<float> weights;
       merge_new_items(snap, list_context(snap, p, mode, history, weights), k, r);
     }
+    keep_allowed(snap, r, *excluded, category);
     drop_front(r.items, page.offset);
     drop_front(r.from, page.offset);
     if (explain) explain_items(snap, p, mode, r);
@@ -839,6 +946,8 @@ struct Service::Impl {
     p.seen = history;
     std::sort(p.seen.begin(), p.seen.end());
     p.seen.erase(std::unique(p.seen.begin(), p.seen.end()), p.seen.end());
+    const auto excluded = exclusions(snap, {});
+    exclude(p, *excluded, false);
     Ranked r;
     if (!history.empty() || snap.model().scores_without_history(ctx)) {
       r = labelled(score_top(snap, ctx, p, k), "online", true);
@@ -847,16 +956,23 @@ struct Service::Impl {
       const Demographics demo = Demographics::of(features, 0);
       r = demo.empty() ? popular(snap, p, k) : fallback(snap, p, k, demo);
     }
+    keep_allowed(snap, r, *excluded, {});
     return recommendation(snap, nullptr, "session", r);
   }
   static constexpr std::size_t kMaxSessionItems = 1000;
+  static constexpr std::size_t kMaxItemsPerBatch = 1000;
 
   // ---- other routes -------------------------------------------------------------------------
 
+  // How far /similar looks when hidden or out-of-category items fill the cached list.
+  static constexpr std::size_t kDeepSimilar = 2000;
+
   HttpResponse similar(const Snapshot& snap, const detail::Target& t) {
     const std::string& item_id = t.segments[1];
-    check_params(t, {"k", "n", "limit", "offset"});
+    check_params(t, {"k", "n", "limit", "offset", "category"});
+    const std::string category = category_of(t);
     const Page page = parse_page(t, service.options_.default_k, snap.options().max_k);
+    const auto excluded = exclusions(snap, category);
     const auto item = snap.train().items.find(item_id);
     if (!item) {
       // A new item placed by its features: similar training items by the model's own measure.
@@ -869,7 +985,12 @@ struct Service::Impl {
                                "by its features",
                                item_id, snap.model().name())
                  : fmt::format("unknown item \"{}\"", item_id));
-      auto list = snap.model().similar_to_new_item(fresh->vectors[it->second], page.end());
+      const std::size_t want = excluded->empty() ? page.end() : kDeepSimilar;
+      auto list = snap.model().similar_to_new_item(fresh->vectors[it->second], want);
+      std::erase_if(list, [&](const ScoredItem& x) {
+        return std::binary_search(excluded->begin(), excluded->end(), x.item);
+      });
+      if (list.size() > page.end()) list.resize(page.end());
       drop_front(list, page.offset);
       HttpResponse out;
       out.route = Route::kSimilar;
@@ -885,8 +1006,19 @@ struct Service::Impl {
            fmt::format("model {} has no notion of similar items", snap.model().name()));
     const auto cached = snap.similar(*item);  // max_k long: covers every allowed k
     std::vector<ScoredItem> list;
-    for (std::size_t r = page.offset; r < std::min(page.end(), cached.size()); ++r)
-      list.push_back(cached[r].scored());
+    const auto shown = [&](index_t i) {
+      return !std::binary_search(excluded->begin(), excluded->end(), i);
+    };
+    for (const StoredItem& c : cached)
+      if (list.size() < page.end() && shown(c.item)) list.push_back(c.scored());
+    if (list.size() < page.end() && cached.size() >= snap.options().similar_cache &&
+        !excluded->empty()) {
+      // Hidden or out-of-category items used up the cached list: ask the model for more.
+      list.clear();
+      for (const ScoredItem& c : snap.model().similar_items(*item, kDeepSimilar))
+        if (list.size() < page.end() && shown(c.item)) list.push_back(c);
+    }
+    drop_front(list, page.offset);
     HttpResponse out;
     out.route = Route::kSimilar;
     out.body = "{\"item_id\":";
@@ -898,12 +1030,16 @@ struct Service::Impl {
   }
 
   HttpResponse popular_route(const Snapshot& snap, const detail::Target& t) {
-    check_params(t, {"k", "n", "limit", "offset"});
+    check_params(t, {"k", "n", "limit", "offset", "category"});
+    const std::string category = category_of(t);
     const Page page = parse_page(t, service.options_.default_k, snap.options().max_k);
-    const auto all = snap.popular();
-    std::vector<ScoredItem> list(
-        all.begin() + static_cast<std::ptrdiff_t>(std::min(page.offset, all.size())),
-        all.begin() + static_cast<std::ptrdiff_t>(std::min(page.end(), all.size())));
+    const auto excluded = exclusions(snap, category);
+    std::vector<ScoredItem> list;
+    for (const ScoredItem& x : snap.popular()) {
+      if (list.size() == page.end()) break;
+      if (!std::binary_search(excluded->begin(), excluded->end(), x.item)) list.push_back(x);
+    }
+    drop_front(list, page.offset);
     HttpResponse out;
     out.route = Route::kPopular;
     out.body = "{\"source\":\"popular\",";
@@ -928,6 +1064,94 @@ struct Service::Impl {
     return out;
   }
 
+  // The record PUT (replace) or PATCH (merge, RFC 7386: null removes a field, from the stored
+  // edit or the training metadata) stores. `added`: items unknown so far, in this request.
+  ItemRecord item_record(const Snapshot& snap, const std::string& item_id, nlohmann::json json,
+                         const std::string& method, std::size_t added) const {
+    if (!json.is_object()) fail(422, "invalid_item", "expected a JSON object of metadata fields");
+    if (item_id.empty() || item_id.size() > kMaxIdBytes)
+      fail(422, "invalid_item", fmt::format("item ids have 1 to {} bytes", kMaxIdBytes));
+    const bool known = snap.train().items.find(item_id).has_value();
+    if (!known && !has_overlay(item_id) &&
+        overlay_size.load() + added > service.options_.max_new_items)
+      fail(422, "too_many_items",
+           fmt::format("{} items unknown to the model are stored already, the most this "
+                       "server keeps (--max-new-items)",
+                       service.options_.max_new_items));
+    if (method == "PATCH") {
+      nlohmann::json base = current_metadata(snap, item_id);
+      base.merge_patch(json);
+      json = std::move(base);
+    }
+    json.erase("item_id");
+    json.erase("score");
+    json.erase("from");
+    json.erase("in_model");
+    json.erase("placed");
+    json.erase("deleted");  // DELETE deletes; a PUT of a deleted item brings it back
+    return ItemRecord{item_id, json.dump()};
+  }
+
+  // GET /items?offset=&k=&category=: the catalogue, training items in their order, then the
+  // stored ones the model does not know (by id); deleted items are left out, hidden ones say so.
+  HttpResponse item_list(const Snapshot& snap, const detail::Target& t) const {
+    check_params(t, {"k", "n", "limit", "offset", "category"});
+    const std::string category = category_of(t);
+    std::string_view which = "k";
+    const std::size_t k =
+        aliased(t, {"k", "n", "limit"}, which) ? parse_count(t, which, 10, kMaxListedItems) : 10;
+    std::size_t offset = 0;
+    if (const std::string* v = t.param("offset")) {
+      const auto n = parse_int(*v);
+      if (!n || *n < 0)
+        fail(422, "invalid_parameter",
+             fmt::format("offset must be an integer >= 0, got \"{}\"", excerpt(*v)));
+      offset = static_cast<std::size_t>(*n);
+    }
+    std::vector<std::string> extra;  // stored items the model does not know
+    std::shared_lock lock(overlay_mutex);
+    for (const auto& [id, entry] : overlay)
+      if (!snap.train().items.find(id)) extra.push_back(id);
+    std::sort(extra.begin(), extra.end());
+    const auto flags_of = [&](const std::string& id) -> const detail::ItemFlags* {
+      const auto it = overlay.find(id);
+      return it == overlay.end() ? nullptr : &it->second.flags;
+    };
+    const auto listed = [&](const std::string& id, const detail::ItemFlags* f, index_t item) {
+      if (f && f->deleted) return false;
+      if (category.empty()) return true;
+      const auto cats = f ? f->categories : item >= 0 ? detail::training_categories(snap.train(), item)
+                                                      : std::vector<std::string>{};
+      (void)id;
+      return std::find(cats.begin(), cats.end(), category) != cats.end();
+    };
+    HttpResponse out;
+    out.route = Route::kItems;
+    std::string& b = out.body;
+    b = "{\"items\":[";
+    std::size_t seen = 0, shown = 0;
+    const auto emit = [&](const std::string& id, index_t item) {
+      const detail::ItemFlags* f = flags_of(id);
+      if (!listed(id, f, item)) return;
+      if (seen++ < offset || shown >= k) return;
+      if (shown++) b += ',';
+      b += "{\"item_id\":";
+      append_json_string(b, id);
+      b += ",\"in_model\":";
+      b += item >= 0 ? "true" : "false";
+      if (const auto it = overlay.find(id); it != overlay.end())
+        b += it->second.fields;
+      else if (item >= 0)
+        b += snap.metadata_fields(item);
+      b += '}';
+    };
+    for (index_t i = 0; i < snap.num_items(); ++i) emit(snap.train().items.id(i), i);
+    for (const auto& id : extra) emit(id, -1);
+    b += fmt::format("],\"offset\":{},\"total\":{}}}", offset, seen);
+    return out;
+  }
+  static constexpr std::size_t kMaxListedItems = 1000;
+
   HttpResponse item_get(const Snapshot& snap, const std::string& item_id) {
     HttpResponse out;
     out.route = Route::kItems;
@@ -945,12 +1169,82 @@ struct Service::Impl {
     {
       std::shared_lock lock(overlay_mutex);
       if (auto it = overlay.find(item_id); it != overlay.end()) {
-        out.body += it->second.second + "}";
+        if (it->second.flags.deleted)
+          fail(404, "not_found", fmt::format("item \"{}\" was deleted", item_id));
+        out.body += it->second.fields + "}";
         return out;
       }
     }
     if (!item) fail(404, "not_found", fmt::format("unknown item \"{}\"", item_id));
     out.body += snap.metadata_fields(*item) + "}";
+    return out;
+  }
+
+  // Users by the items they share with this one (cosine over the training histories), from an
+  // item -> users index built once per snapshot.
+  mutable std::mutex by_item_mutex;
+  mutable std::uint64_t by_item_serial = 0;
+  mutable std::shared_ptr<const CsrMatrix> by_item;
+
+  std::shared_ptr<const CsrMatrix> users_by_item(const Snapshot& snap) const {
+    std::lock_guard lock(by_item_mutex);
+    if (!by_item || by_item_serial != snap.serial()) {
+      const CsrMatrix& m = snap.train().interactions;
+      std::vector<index_t> rows, cols;
+      std::vector<float> vals;
+      rows.reserve(m.indices().size());
+      cols.reserve(m.indices().size());
+      for (index_t u = 0; u < m.rows(); ++u)
+        for (index_t i : m.row_indices(u)) {
+          rows.push_back(i);
+          cols.push_back(u);
+        }
+      vals.assign(rows.size(), 1.0f);
+      by_item = std::make_shared<const CsrMatrix>(CsrMatrix::from_coordinates(
+          m.cols(), m.rows(), std::move(rows), std::move(cols), std::move(vals), {},
+          DedupPolicy::kLast));
+      by_item_serial = snap.serial();
+    }
+    return by_item;
+  }
+
+  HttpResponse neighbors(const Snapshot& snap, const detail::Target& t) const {
+    check_params(t, {"k", "n", "limit", "offset"});
+    const Page page = parse_page(t, service.options_.default_k, snap.options().max_k);
+    const std::string& user_id = t.segments[1];
+    const Dataset& d = snap.train();
+    const auto u = d.users.find(user_id);
+    if (!u) fail(404, "not_found", fmt::format("unknown user \"{}\"", user_id));
+    const auto index = users_by_item(snap);
+    const CsrMatrix& m = d.interactions;
+    std::vector<float> shared(static_cast<std::size_t>(d.num_users()), 0.0f);
+    for (index_t i : m.row_indices(*u))
+      for (index_t v : index->row_indices(i)) shared[static_cast<std::size_t>(v)] += 1.0f;
+    shared[static_cast<std::size_t>(*u)] = 0;
+    const double own = static_cast<double>(m.row_size(*u));
+    for (index_t v = 0; v < d.num_users(); ++v) {
+      float& x = shared[static_cast<std::size_t>(v)];
+      if (x > 0) x = static_cast<float>(x / std::sqrt(own * static_cast<double>(m.row_size(v))));
+    }
+    std::vector<ScoredItem> best;
+    top_k(shared, page.end(), best);
+    std::erase_if(best, [](const ScoredItem& x) { return x.score <= 0; });
+    drop_front(best, page.offset);
+    HttpResponse out;
+    out.route = Route::kNeighbors;
+    std::string& b = out.body;
+    b = "{\"user_id\":";
+    append_json_string(b, user_id);
+    b += ",\"neighbors\":[";
+    for (std::size_t j = 0; j < best.size(); ++j) {
+      if (j) b += ',';
+      b += "{\"user_id\":";
+      append_json_string(b, d.users.id(best[j].item));
+      b += ",\"score\":";
+      append_json_number(b, best[j].score);
+      b += '}';
+    }
+    b += "]}";
     return out;
   }
 
@@ -996,7 +1290,7 @@ struct Service::Impl {
         {
           std::shared_lock lock(overlay_mutex);
           if (auto it = overlay.find(record.item_id);
-              it != overlay.end() && it->second.first == record.json)
+              it != overlay.end() && it->second.json == record.json)
             continue;
         }
         set_overlay(record);
@@ -1179,7 +1473,9 @@ RouteMatch match(const std::vector<std::string>& s) {
   if (n == 1 && s[0] == "popular") return {Route::kPopular, "GET"};
   if (n == 1 && s[0] == "events") return {Route::kEvents, "POST"};
   if (n == 3 && s[0] == "users" && s[2] == "events") return {Route::kUserEvents, "GET"};
-  if (n == 2 && s[0] == "items") return {Route::kItems, "GET, PUT, PATCH"};
+  if (n == 1 && s[0] == "items") return {Route::kItems, "GET, POST"};
+  if (n == 2 && s[0] == "items") return {Route::kItems, "GET, PUT, PATCH, DELETE"};
+  if (n == 3 && s[0] == "users" && s[2] == "neighbors") return {Route::kNeighbors, "GET"};
   if (n == 1 && s[0] == "metrics") return {Route::kMetrics, "GET"};
   if (n == 2 && s[0] == "admin" && s[1] == "reload") return {Route::kReload, "POST"};
   return {};
@@ -1213,8 +1509,10 @@ void Service::handle(HttpRequest req, Respond respond) {
         check_access(options_.keys, {write, route == Route::kHealth, req.authorization, req.origin,
                                      req.host, req.sec_fetch_site, req.peer_loopback});
     if (access.status) fail(access.status, access.code, access.message);
+    const bool item_list = route == Route::kItems && target->segments.size() == 1;
     if (route != Route::kRecommend && route != Route::kSimilar && route != Route::kPopular &&
-        route != Route::kUserEvents)
+        route != Route::kUserEvents && route != Route::kNeighbors &&
+        !(item_list && req.method == "GET"))
       check_params(*target, {});
     const auto snap = snapshot_.load();
     switch (route) {
@@ -1253,43 +1551,69 @@ void Service::handle(HttpRequest req, Respond respond) {
         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
         return reply(std::move(r));
       }
+      case Route::kNeighbors:
+        return reply(impl_->neighbors(*snap, *target));
       case Route::kItems: {
-        const std::string& item_id = target->segments[1];
+        if (item_list && req.method == "GET") return reply(impl_->item_list(*snap, *target));
+        const std::string& item_id = item_list ? std::string() : target->segments[1];
         if (req.method == "GET") return reply(impl_->item_get(*snap, item_id));
+        if (req.method == "DELETE") {
+          // The model keeps a trained item until it is retrained; until then the item is
+          // hidden from every answer and gone from the catalogue.
+          if (!snap->train().items.find(item_id) && !impl_->has_overlay(item_id))
+            fail(404, "not_found", fmt::format("unknown item \"{}\"", item_id));
+          ItemRecord record{item_id, "{\"deleted\":true}"};
+          auto done = [this, record, respond](std::exception_ptr e) {
+            HttpResponse r;
+            if (e) {
+              r = error(503, "store_unavailable", "the item could not be deleted; try again");
+            } else {
+              impl_->set_overlay(record);
+              r.body = "{\"deleted\":";
+              append_json_string(r.body, record.item_id);
+              r.body += '}';
+            }
+            r.route = Route::kItems;
+            respond(std::move(r));
+          };
+          store_->write_async({}, {record}, std::move(done));
+          return;
+        }
         if (!json_content_type(req.content_type))
           fail(415, "unsupported_media_type", "expected a JSON body (application/json)");
-        if (req.body.size() > options_.max_item_bytes)
+        const std::size_t limit =
+            item_list ? options_.max_item_bytes * Impl::kMaxItemsPerBatch : options_.max_item_bytes;
+        if (req.body.size() > limit)
           fail(413, "payload_too_large",
-               fmt::format("item metadata has at most {} bytes", options_.max_item_bytes));
+               fmt::format("{} has at most {} bytes", item_list ? "a batch" : "item metadata",
+                           limit));
         std::string why;
         auto parsed = parse_json(req.body, &why);
         if (!parsed) fail(400, "malformed_json", "the body is not valid JSON (UTF-8): " + why);
-        nlohmann::json json = std::move(*parsed);
-        if (!json.is_object())
-          fail(422, "invalid_item", "expected a JSON object of metadata fields");
-        if (item_id.size() > kMaxIdBytes)
-          fail(422, "invalid_item", fmt::format("item ids have at most {} bytes", kMaxIdBytes));
-        const bool known = snap->train().items.find(item_id).has_value();
-        const bool stored = impl_->has_overlay(item_id);
-        if (!known && !stored && impl_->overlay_size.load() >= options_.max_new_items)
-          fail(422, "too_many_items",
-               fmt::format("{} items unknown to the model are stored already, the most this "
-                           "server keeps (--max-new-items)",
-                           options_.max_new_items));
-        // PUT replaces the item's metadata; PATCH merges into it (RFC 7386: null removes a
-        // field), starting from the stored edit or the training metadata.
-        if (req.method == "PATCH") {
-          nlohmann::json base = impl_->current_metadata(*snap, item_id);
-          base.merge_patch(json);
-          json = std::move(base);
+        std::vector<ItemRecord> records;
+        if (item_list) {
+          // POST /items: a batch of {"item_id": .., fields...}, each stored as PUT would.
+          if (!parsed->is_array())
+            fail(422, "invalid_item", "expected an array of item objects with \"item_id\"");
+          if (parsed->size() > Impl::kMaxItemsPerBatch)
+            fail(413, "too_many_items",
+                 fmt::format("{} items in one batch; at most {}", parsed->size(),
+                             Impl::kMaxItemsPerBatch));
+          std::size_t added = 0;
+          for (std::size_t i = 0; i < parsed->size(); ++i) {
+            nlohmann::json& j = (*parsed)[i];
+            const auto id = j.is_object() ? j.find("item_id") : j.end();
+            if (!j.is_object() || id == j.end() || !id->is_string())
+              fail(422, "invalid_item",
+                   fmt::format("items[{}]: expected an object with a string \"item_id\"", i));
+            std::string item = id->get<std::string>();
+            if (!snap->train().items.find(item) && !impl_->has_overlay(item)) ++added;
+            records.push_back(impl_->item_record(*snap, item, std::move(j), "PUT", added));
+          }
+        } else {
+          records.push_back(impl_->item_record(*snap, item_id, std::move(*parsed), req.method, 1));
         }
-        json.erase("item_id");
-        json.erase("score");
-        json.erase("from");
-        json.erase("in_model");
-        ItemRecord record{item_id, json.dump()};
-        std::vector<ItemRecord> records{record};
-        auto done = [this, record, respond, snap](std::exception_ptr e) {
+        auto done = [this, records, respond, snap, item_list](std::exception_ptr e) {
           HttpResponse r;
           r.route = Route::kItems;
           if (e) {
@@ -1297,11 +1621,15 @@ void Service::handle(HttpRequest req, Respond respond) {
             r.route = Route::kItems;
             return respond(std::move(r));
           }
-          impl_->set_overlay(record);
-          try {
-            r = impl_->item_get(*snap, record.item_id);
-          } catch (const HttpError& h) {
-            r = error(h.status, h.code, h.message);
+          for (const auto& record : records) impl_->set_overlay(record);
+          if (item_list) {
+            r.body = fmt::format("{{\"accepted\":{}}}", records.size());
+          } else {
+            try {
+              r = impl_->item_get(*snap, records.front().item_id);
+            } catch (const HttpError& h) {
+              r = error(h.status, h.code, h.message);
+            }
           }
           r.route = Route::kItems;
           respond(std::move(r));

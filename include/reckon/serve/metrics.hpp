@@ -19,6 +19,7 @@ enum class Route : int {
   kItems,
   kMetrics,
   kReload,
+  kNeighbors,
   kOther,
   kCount
 };

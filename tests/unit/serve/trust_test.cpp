@@ -89,14 +89,16 @@ TEST_F(TrustTest, UserWithoutTrainingInteractionsGetsTheFallbackNamed) {
 TEST_F(TrustTest, UnknownQueryParametersAre400AndAliasesWork) {
   auto s = start();
   for (const char* target :
-       {"/recommend/u3?category=news", "/recommend/u3?limt=5", "/similar/i3?mode=online",
+       {"/recommend/u3?categry=news", "/recommend/u3?limt=5", "/similar/i3?mode=online",
         "/popular?time=0", "/health?x=1", "/users/u3/events?offset=2"}) {
     const auto r = call(*s, "GET", target);
     EXPECT_EQ(r.status, 400) << target << " " << r.body;
     EXPECT_EQ(json::parse(r.body)["error"]["code"], "unknown_parameter") << target;
   }
-  EXPECT_NE(call(*s, "GET", "/recommend/u3?category=news").body.find("category"),
+  EXPECT_NE(call(*s, "GET", "/recommend/u3?categry=news").body.find("categry"),
             std::string::npos);
+  // category is a parameter now: an unknown category has no items.
+  EXPECT_EQ(ids(ok(*s, "/recommend/u3?category=news").body).size(), 0u);
   EXPECT_EQ(ids(ok(*s, "/recommend/u3?limit=4").body).size(), 4u);
   EXPECT_EQ(ids(ok(*s, "/recommend/u3?n=3").body).size(), 3u);
   EXPECT_EQ(call(*s, "GET", "/recommend/u3?k=3&n=3").status, 400);
