@@ -88,18 +88,6 @@ bool applies(const Model& model, const std::string& label, const EvalOptions& eo
   return any_other;
 }
 
-ModelReport row(const std::string& label, const TrainedModel& t, const EvalResult& r) {
-  ModelReport m;
-  m.name = label;
-  m.params = t.params.to_json();
-  m.fit_seconds = t.fit_seconds;
-  m.evaluate_seconds = r.seconds;
-  m.peak_rss_mb = peak_rss_mb();
-  m.users = r.users;
-  m.metrics = r.metrics;
-  return m;
-}
-
 void write_outputs(const EvaluateFlags& f, const Report& report) {
   fmt::print("{}", to_console(report));
   if (!f.json.empty()) write_file_atomic(f.json, to_json(report).dump(2) + "\n");
@@ -129,7 +117,7 @@ void run_saved(const EvaluateFlags& f, const EvalOptions& eo) {
       foldin = aligned_to(read_data(f.data.foldin, f.data.import_flags), *t.train, f.data.foldin);
     EvalResult r = evaluate(*t.model, *t.train, matrix, foldin, eo);
     t.fit_seconds = 0;  // fitted elsewhere
-    report.models.push_back(row(label, t, r));
+    report.models.push_back(report_row(label, t, r));
     if (report.dataset.is_null())
       report.dataset = describe_dataset(t.train->name, t.train->num_users(), t.train->num_items(),
                                         t.train->num_interactions(), matrix.nnz());
@@ -187,7 +175,7 @@ void run(const EvaluateFlags& f) {
     TrainedModel t = train_model(spec.model, data, spec.params, ctx);
     EvalResult r = evaluate(*t.model, *data, held.test, held.foldin, eo);
     report.protocol["users_evaluated"] = r.users;
-    report.models.push_back(row(spec.label, t, r));
+    report.models.push_back(report_row(spec.label, t, r));
   }
   RECKON_CHECK(!report.models.empty(), "no model left to evaluate (see the warnings above)");
   report.provenance = provenance(part.sources, f.data.prep_flags);

@@ -63,6 +63,18 @@ std::vector<std::vector<std::int32_t>> item_labels(const Dataset& d) {
 
 }  // namespace
 
+ModelReport report_row(const std::string& label, const TrainedModel& t, const EvalResult& r) {
+  ModelReport m;
+  m.name = label;
+  m.params = t.params.to_json();
+  m.fit_seconds = t.fit_seconds;
+  m.evaluate_seconds = r.seconds;
+  m.peak_rss_mb = peak_rss_mb();
+  m.users = r.users;
+  m.metrics = r.metrics;
+  return m;
+}
+
 std::string candidates_label(const EvalOptions& o) {
   if (!o.sampled) return "all-unseen";
   return fmt::format("sampled-{}-{}", o.negatives,

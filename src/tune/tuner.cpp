@@ -317,16 +317,8 @@ TuneOutcome tune(TuneInputs in, const TuneOptions& o) {
     eo.progress = o.progress;
     eo.threads = o.threads;
     EvalResult e = evaluate(*t.model, *full, test, foldin, eo);
-    ModelReport m;
-    m.name = label;
-    m.params = t.params.to_json();
-    m.fit_seconds = t.fit_seconds;
-    m.evaluate_seconds = e.seconds;
-    m.peak_rss_mb = peak_rss_mb();
-    m.users = e.users;
-    m.metrics = e.metrics;
     r.protocol["users_evaluated"] = e.users;
-    r.models.push_back(std::move(m));
+    r.models.push_back(report_row(label, t, e));
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "reckon/core/dataset.hpp"
+#include "reckon/eval/report.hpp"
 #include "reckon/models/model.hpp"
 
 namespace reckon {
@@ -39,6 +40,11 @@ struct EvalResult {
 // scored from their training history. Users without test items are skipped.
 EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& test,
                     const CsrMatrix& foldin, const EvalOptions& options);
+
+// A report row: the model's label, parameters and fit time, the evaluation's figures, the
+// process's peak memory since the last reset_peak_rss().
+ModelReport report_row(const std::string& label, const TrainedModel& trained,
+                       const EvalResult& result);
 
 // "candidates" label of a protocol, for reports: "all-unseen" or "sampled-100-uniform".
 std::string candidates_label(const EvalOptions& options);
