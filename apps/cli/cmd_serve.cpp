@@ -9,6 +9,7 @@
 #include "config_file.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/core/threads.hpp"
+#include "reckon/io/text.hpp"
 #include "reckon/serve/http_server.hpp"
 #include "reckon/serve/service.hpp"
 #include "serve_run.hpp"
@@ -52,6 +53,14 @@ void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t 
   so.events_cache_bytes = static_cast<std::size_t>(std::max(1.0, s.events_cache_mb) * 1048576.0);
   so.max_item_bytes = s.max_item_bytes;
   so.max_new_items = s.max_new_items;
+  if (!s.events_retention.empty()) {
+    const auto seconds = parse_duration(s.events_retention);
+    RECKON_CHECK(seconds && *seconds >= 60 && *seconds <= 1e9,
+                 "serve: --events-retention takes a duration of a minute or more (90d, 12h, 30m), "
+                 "got \"{}\"",
+                 s.events_retention);
+    so.events_retention_ms = static_cast<std::int64_t>(*seconds * 1000);
+  }
   const std::string events = s.events.empty() ? default_events_location(s.model) : s.events;
   if (s.events_cache_ttl >= -0.5)
     so.events_cache_ttl_seconds = s.events_cache_ttl;
@@ -158,6 +167,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--max-new-items", s.max_new_items,
                   "items unknown to the model that PUT /items may add")
       ->capture_default_str();
+  cmd->add_option("--events-retention", s.events_retention,
+                  "delete events older than this (90d, 12h, 30m) in the background, checked "
+                  "hourly; default: keep every event");
   cmd->add_flag("--no-precompute", s.no_precompute,
                 "compute offline lists per request instead of once per model in the background");
   cmd->add_flag("--recompute-online", s.recompute_online,

@@ -27,6 +27,7 @@ struct ServeSettings {
   double events_cache_mb = 256;
   std::size_t max_item_bytes = 64 << 10;
   std::size_t max_new_items = 100'000;
+  std::string events_retention;  // "90d", "12h", "30m", seconds; empty: keep every event
   int header_timeout_ms = 10'000;
   std::size_t max_connections_per_client = 256;
 };

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 #include "reckon/io/text.hpp"
 
 namespace reckon::detail {
@@ -37,6 +39,14 @@ ItemFlags item_flags(const nlohmann::json& m) {
     if (const auto it = m.find(key); it != m.end()) {
       add_labels(*it, f.categories);
       break;
+    }
+  }
+  if (const auto it = m.find("timestamp"); it != m.end()) {
+    if (it->is_number()) {
+      const double s = it->get<double>();
+      if (std::isfinite(s) && std::abs(s) <= 1e13) f.time = static_cast<std::int64_t>(s);
+    } else if (it->is_string()) {
+      f.time = parse_timestamp(it->get_ref<const std::string&>());
     }
   }
   return f;

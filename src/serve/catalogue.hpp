@@ -3,8 +3,10 @@
 // recommended, listed as popular or given as similar; with ?category=NAME only the items of
 // that category are. An item's categories are its "categories" field (an array, or a string
 // with '|'), else "category", else "genres": from its stored edit (PUT/PATCH /items) when it
-// has one, else from the training metadata's column of that name.
+// has one, else from the training metadata's column of that name. An item's time (/latest) is
+// its "timestamp" field, else its first interaction in the training data.
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +20,8 @@ struct ItemFlags {
   bool hidden = false;   // "hidden": true, or deleted
   bool deleted = false;  // DELETE /items/{id}
   std::vector<std::string> categories;
+  // "timestamp" (ISO 8601 or unix seconds) in unix seconds: when the item appeared (/latest).
+  std::optional<std::int64_t> time;
 };
 ItemFlags item_flags(const nlohmann::json& metadata);
 

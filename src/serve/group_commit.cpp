@@ -8,9 +8,10 @@ namespace reckon {
 
 namespace detail {
 
-void GroupCommitter::start(Commit commit, Maintain maintain) {
+void GroupCommitter::start(Commit commit, Maintain maintain, std::chrono::milliseconds tick) {
   commit_ = std::move(commit);
   maintain_ = std::move(maintain);
+  tick_ = tick;
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -38,12 +39,23 @@ void GroupCommitter::stop() {
 void GroupCommitter::loop() {
   std::deque<PendingWrite> work;
   std::vector<PendingWrite> batch;
+  bool more = false;  // maintenance asked to run again at once
   while (true) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      const auto ready = [this] { return stopping_ || !queue_.empty(); };
+      if (!more) {
+        if (maintain_)
+          wake_.wait_for(lock, tick_, ready);
+        else
+          wake_.wait(lock, ready);
+      }
       if (queue_.empty() && stopping_) return;
       work.swap(queue_);
+    }
+    if (work.empty()) {  // idle: upkeep only
+      more = maintain_ && maintain_();
+      continue;
     }
     batch.assign(std::make_move_iterator(work.begin()), std::make_move_iterator(work.end()));
     work.clear();
@@ -56,7 +68,7 @@ void GroupCommitter::loop() {
     for (auto& w : batch)
       if (w.done) w.done(error);
     batch.clear();
-    if (maintain_) maintain_();
+    more = maintain_ && maintain_();
   }
 }
 
@@ -64,23 +76,21 @@ void GroupCommitter::loop() {
 
 void EventStore::append(std::span<const Event> events) {
   if (events.empty()) return;
-  std::promise<void> promise;
-  auto done = promise.get_future();
-  write_async(std::vector<Event>(events.begin(), events.end()), {}, [&](std::exception_ptr e) {
-    if (e)
-      promise.set_exception(e);
-    else
-      promise.set_value();
-  });
-  done.get();
+  StoreWrite w;
+  w.events.assign(events.begin(), events.end());
+  write(std::move(w));
 }
 
 void EventStore::put_item(std::string item_id, std::string json) {
+  StoreWrite w;
+  w.items.push_back({std::move(item_id), std::move(json)});
+  write(std::move(w));
+}
+
+void EventStore::write(StoreWrite w) {
   std::promise<void> promise;
   auto done = promise.get_future();
-  std::vector<ItemRecord> items;
-  items.push_back({std::move(item_id), std::move(json)});
-  write_async({}, std::move(items), [&](std::exception_ptr e) {
+  write_async(std::move(w), [&](std::exception_ptr e) {
     if (e)
       promise.set_exception(e);
     else

@@ -1,6 +1,7 @@
 #pragma once
 // The write path both event stores share: callers queue writes, one thread commits everything
 // queued since its last commit in one transaction, then acknowledges each write.
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -12,9 +13,7 @@
 
 namespace reckon::detail {
 
-struct PendingWrite {
-  std::vector<Event> events;
-  std::vector<ItemRecord> items;
+struct PendingWrite : StoreWrite {
   WriteDone done;
 };
 
@@ -22,16 +21,19 @@ class GroupCommitter {
  public:
   // `commit` writes every pending write in one transaction, or throws (and rolls back).
   using Commit = std::function<void(std::span<const PendingWrite>)>;
-  // Runs on the writer thread after each commit's writes were acknowledged: upkeep that should
-  // not delay an acknowledgement (the SQLite store indexes the events it appended there).
-  using Maintain = std::function<void()>;
+  // Runs on the writer thread after each commit's writes were acknowledged, and every `tick`
+  // while idle: upkeep that should not delay an acknowledgement (the SQLite store indexes the
+  // events it appended there; both stores prune old events). Returns true when it has more to
+  // do at once (it runs again as soon as the writes queued meanwhile are committed).
+  using Maintain = std::function<bool()>;
 
   GroupCommitter() = default;
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
   ~GroupCommitter() { stop(); }
 
-  void start(Commit commit, Maintain maintain = {});
+  void start(Commit commit, Maintain maintain = {},
+             std::chrono::milliseconds tick = std::chrono::seconds(1));
   void submit(PendingWrite write);
   // Commits what is queued and joins the writer thread. The owning store calls it in its
   // destructor, while its connection is still open.
@@ -42,6 +44,7 @@ class GroupCommitter {
 
   Commit commit_;
   Maintain maintain_;
+  std::chrono::milliseconds tick_{1000};
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<PendingWrite> queue_;

@@ -24,6 +24,12 @@ std::string_view route_label(Route route) {
       return "/metrics";
     case Route::kReload:
       return "/admin/reload";
+    case Route::kUsers:
+      return "/users";
+    case Route::kItemEvents:
+      return "/items/events";
+    case Route::kLatest:
+      return "/latest";
     case Route::kNeighbors:
       return "/users/neighbors";
     case Route::kOther:
@@ -105,10 +111,14 @@ std::string Metrics::render(const ServiceGauges& g) const {
                  "# HELP reckon_events_stored_total Events this process stored durably.\n"
                  "# TYPE reckon_events_stored_total counter\n"
                  "reckon_events_stored_total {}\n"
+                 "# HELP reckon_events_pruned_total Events this process deleted as older than "
+                 "--events-retention.\n"
+                 "# TYPE reckon_events_pruned_total counter\n"
+                 "reckon_events_pruned_total {}\n"
                  "# HELP reckon_events_in_store Events in the event store.\n"
                  "# TYPE reckon_events_in_store gauge\n"
                  "reckon_events_in_store {}\n",
-                 events_stored(), g.events_in_store);
+                 events_stored(), events_pruned(), g.events_in_store);
   fmt::format_to(out,
                  "# HELP reckon_model_info The model being served.\n"
                  "# TYPE reckon_model_info gauge\n"

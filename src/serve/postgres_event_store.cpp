@@ -3,7 +3,9 @@
 // second connection. A lost connection fails the writes in flight (the client gets a 5xx and
 // retries) and is opened again on the next use.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -68,7 +70,13 @@ class PostgresEventStore final : public EventStore {
         t.exec(
             "CREATE INDEX IF NOT EXISTS reckon_events_user_ts ON reckon_events (user_id, ts, id)");
         t.exec(
+            "CREATE INDEX IF NOT EXISTS reckon_events_item_ts ON reckon_events (item_id, ts, id)");
+        t.exec("CREATE INDEX IF NOT EXISTS reckon_events_ts ON reckon_events (ts)");
+        t.exec(
             "CREATE TABLE IF NOT EXISTS reckon_items (item_id TEXT PRIMARY KEY, json TEXT NOT "
+            "NULL)");
+        t.exec(
+            "CREATE TABLE IF NOT EXISTS reckon_users (user_id TEXT PRIMARY KEY, json TEXT NOT "
             "NULL)");
         t.commit();
         break;
@@ -76,14 +84,36 @@ class PostgresEventStore final : public EventStore {
         if (attempt > 0) throw;
       }
     }
-    committer_.start([this](std::span<const detail::PendingWrite> batch) { commit(batch); });
+    committer_.start([this](std::span<const detail::PendingWrite> batch) { commit(batch); },
+                     [this] { return maybe_prune(); });
   }
 
   ~PostgresEventStore() override { committer_.stop(); }
 
-  void write_async(std::vector<Event> events, std::vector<ItemRecord> items,
-                   WriteDone done) override {
-    committer_.submit({std::move(events), std::move(items), std::move(done)});
+  void write_async(StoreWrite write, WriteDone done) override {
+    committer_.submit({std::move(write), std::move(done)});
+  }
+
+  void set_retention(Retention retention) override {
+    std::lock_guard lock(retention_mutex_);
+    retention_ = std::move(retention);
+    next_pass_ = {};
+  }
+
+  std::vector<Event> item_events(std::string_view item_id, std::size_t limit) const override {
+    return read_events(
+        "SELECT user_id, item_id, type, value, ts FROM reckon_events WHERE item_id = $1 ORDER BY "
+        "ts DESC, id DESC LIMIT $2",
+        std::string(item_id), static_cast<std::int64_t>(limit));
+  }
+
+  std::optional<std::string> user(std::string_view user_id) const override {
+    return read([&](pqxx::read_transaction& t) -> std::optional<std::string> {
+      const auto r =
+          t.exec_params("SELECT json FROM reckon_users WHERE user_id = $1", std::string(user_id));
+      if (r.empty()) return std::nullopt;
+      return r[0][0].as<std::string>();
+    });
   }
 
   std::vector<Event> latest(std::string_view user_id, std::size_t limit) const override {
@@ -133,7 +163,15 @@ class PostgresEventStore final : public EventStore {
         sql.clear();
         rows = 0;
       };
+      // Each write's deletions come before its events; events queued earlier in the batch are
+      // inserted first, so that a deletion after them finds them.
       for (const auto& w : batch) {
+        if (!w.deletions.empty()) flush();
+        for (const auto& d : w.deletions)
+          t.exec_params(
+              "DELETE FROM reckon_events WHERE user_id = $1 AND ($2 = '' OR item_id = $2) AND ($3 "
+              "= '' OR type = $3)",
+              d.user_id, d.item_id, d.type);
         for (const auto& e : w.events) {
           sql += rows == 0 ? "INSERT INTO reckon_events (user_id, item_id, type, value, ts) VALUES "
                            : ",";
@@ -149,6 +187,16 @@ class PostgresEventStore final : public EventStore {
               "INSERT INTO reckon_items (item_id, json) VALUES ($1, $2) ON CONFLICT (item_id) DO "
               "UPDATE SET json = EXCLUDED.json",
               item.item_id, item.json);
+      for (const auto& w : batch)
+        for (const auto& user : w.users) {
+          if (user.json.empty())
+            t.exec_params("DELETE FROM reckon_users WHERE user_id = $1", user.user_id);
+          else
+            t.exec_params(
+                "INSERT INTO reckon_users (user_id, json) VALUES ($1, $2) ON CONFLICT (user_id) "
+                "DO UPDATE SET json = EXCLUDED.json",
+                user.user_id, user.json);
+        }
       t.commit();
     } catch (const pqxx::broken_connection& e) {
       writer_.reset();
@@ -156,7 +204,57 @@ class PostgresEventStore final : public EventStore {
     }
   }
 
+  // Runs on the committer's thread: deletes up to kPruneChunk events older than the cut-off
+  // (through the ts index) per call; a pass ends with a chunk that deleted fewer. Several
+  // servers sharing the database may prune at once: they delete the same rows, no harm done.
+  bool maybe_prune() {
+    std::function<void(std::int64_t, std::int64_t)> report;
+    {
+      std::lock_guard lock(retention_mutex_);
+      if (retention_.max_age_ms <= 0) return false;
+      const auto now = std::chrono::steady_clock::now();
+      if (!pass_active_) {
+        if (now < next_pass_) return false;
+        next_pass_ = now + retention_.interval;
+        pass_active_ = true;
+        cutoff_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count() -
+                  retention_.max_age_ms;
+      }
+      report = retention_.pruned;
+    }
+    std::int64_t pruned = 0;
+    try {
+      pqxx::work t(connection(writer_));
+      pruned = t.exec_params(
+                    "DELETE FROM reckon_events WHERE id IN (SELECT id FROM reckon_events WHERE ts "
+                    "< $1 LIMIT $2)",
+                    cutoff_, kPruneChunk)
+                   .affected_rows();
+      t.commit();
+    } catch (const std::exception& e) {
+      if (dynamic_cast<const pqxx::broken_connection*>(&e)) writer_.reset();
+      spdlog::error("{}: pruning old events failed (tried again at the next pass): {}",
+                    describe(), e.what());
+      pruned = -1;
+    }
+    const bool more = pruned == kPruneChunk;
+    {
+      std::lock_guard lock(retention_mutex_);
+      pass_active_ = more;
+    }
+    if (pruned > 0 && report) report(pruned, cutoff_);
+    return more;
+  }
+  static constexpr std::int64_t kPruneChunk = 5000;
+
   std::string url_;
+  std::mutex retention_mutex_;
+  Retention retention_;
+  std::chrono::steady_clock::time_point next_pass_;
+  bool pass_active_ = false;
+  std::int64_t cutoff_ = 0;
   mutable std::unique_ptr<pqxx::connection> writer_, reader_;
   mutable std::mutex read_mutex_;
   detail::GroupCommitter committer_;  // last: stopped before the connections close

@@ -15,6 +15,7 @@
 #include "reckon/io/text.hpp"
 #include "reckon/retrieval/topk.hpp"
 #include "catalogue.hpp"
+#include "users.hpp"
 #include "new_items.hpp"
 #include "request.hpp"
 #include "user_events.hpp"
@@ -142,6 +143,8 @@ struct Profile {
   // The user's cached events when the profile is exactly them (no at=): where the online list
   // computed from this profile is kept.
   std::shared_ptr<const detail::UserEvents> events;
+  // A user the model does not know: the features of their stored record (PUT /users/{id}).
+  std::shared_ptr<const FeatureTable> stranger;
 };
 
 struct Ranked {
@@ -540,7 +543,20 @@ struct Service::Impl {
     p.seen = std::move(seen);
     if (!at_ms) p.events = stored;
     if (at_ms) p.at = *at_ms / 1000;
+    if (!p.user) p.stranger = stored->features;
     return p;
+  }
+
+  // The features a model gets for the profile's user: a training user's row, the stored
+  // record's of a user the model does not know, or none.
+  static void add_features(UserContext& ctx, const Snapshot& snap, const Profile& p) {
+    if (p.user) {
+      ctx.features = &snap.train().user_features;
+      ctx.feature_row = *p.user;
+    } else if (p.stranger) {
+      ctx.features = p.stranger.get();
+      ctx.feature_row = 0;
+    }
   }
 
   static std::vector<float>& scratch(std::size_t n) {
@@ -586,16 +602,16 @@ struct Service::Impl {
     // No history (an unknown user, one without training interactions, or at= before the
     // first): the model would score an empty history, so the fallback answers, said so.
     if (p.train_items.empty()) {
-      if (p.user) {
-        // A model that personalises from features (hybrid: demographics) still answers.
+      if (p.user || p.stranger) {
+        // A model that personalises from features (hybrid: demographics) still answers, for a
+        // training user and for a new one with stored features (cold start).
         UserContext ctx;
         ctx.user = p.user;
-        ctx.features = &snap.train().user_features;
-        ctx.feature_row = *p.user;
+        add_features(ctx, snap, p);
         ctx.at = p.at;
         if (snap.model().scores_without_history(ctx))
           return labelled(score_top(snap, ctx, p, k), "offline", true);
-        const Demographics demo = Demographics::of(snap.train().user_features, *p.user);
+        const Demographics demo = Demographics::of(*ctx.features, ctx.feature_row);
         if (!demo.empty()) return fallback(snap, p, k, demo);
       }
       return popular(snap, p, k);
@@ -619,10 +635,7 @@ struct Service::Impl {
     ctx.weights = p.train_weights;
     ctx.times = p.train_times;
     ctx.at = p.at;
-    if (p.user) {
-      ctx.features = &snap.train().user_features;
-      ctx.feature_row = *p.user;
-    }
+    add_features(ctx, snap, p);
     return labelled(score_top(snap, ctx, p, k), "offline", true);
   }
 
@@ -688,10 +701,7 @@ struct Service::Impl {
     ctx.history = history;
     ctx.weights = weights;
     ctx.at = p.at;
-    if (p.user) {
-      ctx.features = &snap.train().user_features;
-      ctx.feature_row = *p.user;
-    }
+    add_features(ctx, snap, p);
     // The history is exactly what the user has seen, so the model's own top-k search (factor
     // models: a scan of the items by decreasing norm that stops early) gives the same list as
     // scoring every item. It pays on large catalogues, not on small ones where nearly every
@@ -805,10 +815,7 @@ struct Service::Impl {
     ctx.weights = weights;
     if (mode == "offline") ctx.times = p.train_times;
     ctx.at = p.at;
-    if (p.user) {
-      ctx.features = &snap.train().user_features;
-      ctx.feature_row = *p.user;
-    }
+    add_features(ctx, snap, p);
     return ctx;
   }
 
@@ -916,23 +923,11 @@ struct Service::Impl {
         history.push_back(*i);
       }
     }
-    std::map<std::string, std::string> values;
-    if (j.contains("features")) {
-      const auto& fs = j["features"];
-      if (!fs.is_object()) fail(422, "invalid_body", "features must be an object of name: value");
-      for (const auto& [name, v] : fs.items()) {
-        if (v.is_string())
-          values[name] = v.get<std::string>();
-        else if (v.is_number())
-          values[name] = v.dump();
-        else
-          fail(422, "invalid_feature",
-               fmt::format("feature \"{}\" must be a string or a number", excerpt(name)));
-      }
-    }
     FeatureTable features;
     try {
-      features = stranger_features(snap.train().user_features, values);
+      if (j.contains("features"))
+        features = stranger_features(snap.train().user_features,
+                                     detail::feature_values(j["features"]));
     } catch (const InvalidInput& e) {
       fail(422, "invalid_feature", e.what());
     }
@@ -1058,7 +1053,7 @@ struct Service::Impl {
                               {"items", snap.train().num_items()},
                               {"offline_ready", snap.offline_ready()},
                               {"similar_ready", snap.similar_ready()},
-                              {"events", events_in_store.load()},
+                              {"events", stored_events()},
                               {"event_store", service.store_->describe()}}
                    .dump();
     return out;
@@ -1089,6 +1084,16 @@ struct Service::Impl {
     json.erase("in_model");
     json.erase("placed");
     json.erase("deleted");  // DELETE deletes; a PUT of a deleted item brings it back
+    // A new item without a time keeps the one it had, else gets the moment it was added
+    // (/latest).
+    if (!known && !json.contains("timestamp")) {
+      std::optional<std::int64_t> was;
+      {
+        std::shared_lock lock(overlay_mutex);
+        if (const auto it = overlay.find(item_id); it != overlay.end()) was = it->second.flags.time;
+      }
+      json["timestamp"] = format_timestamp(was ? *was : now_ms() / 1000);
+    }
     return ItemRecord{item_id, json.dump()};
   }
 
@@ -1248,12 +1253,42 @@ struct Service::Impl {
     return out;
   }
 
+  // One stored event as JSON: {"user_id"?, "item_id"?, "type", "value", "timestamp"}.
+  static void append_event(std::string& b, const Event& e, bool with_user, bool with_item) {
+    b += '{';
+    if (with_user) {
+      b += "\"user_id\":";
+      append_json_string(b, e.user_id);
+      b += ',';
+    }
+    if (with_item) {
+      b += "\"item_id\":";
+      append_json_string(b, e.item_id);
+      b += ',';
+    }
+    b += "\"type\":";
+    append_json_string(b, e.type);
+    b += ",\"value\":";
+    append_json_number(b, e.value);
+    b += ",\"timestamp\":";
+    const std::int64_t ms = e.timestamp_ms;
+    std::string ts = format_timestamp(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    const auto frac = ((ms % 1000) + 1000) % 1000;
+    if (frac) ts.insert(ts.size() - 1, fmt::format(".{:03}", frac));
+    append_json_string(b, ts);
+    b += '}';
+  }
+
+  static std::size_t events_limit(const detail::Target& t) {
+    std::string_view which = "limit";
+    return aliased(t, {"limit", "k", "n"}, which) ? parse_count(t, which, 20, kMaxEventsLimit)
+                                                  : 20;
+  }
+
+  // GET /users/{id}/events: the user's stored events, newest first.
   HttpResponse user_events(const detail::Target& t) {
     check_params(t, {"limit", "k", "n"});
-    std::string_view which = "limit";
-    std::size_t limit = 20;
-    if (aliased(t, {"limit", "k", "n"}, which)) limit = parse_count(t, which, 20, kMaxEventsLimit);
-    const auto list = service.store_->latest(t.segments[1], limit);
+    const auto list = service.store_->latest(t.segments[1], events_limit(t));
     HttpResponse out;
     out.route = Route::kUserEvents;
     std::string& b = out.body;
@@ -1261,20 +1296,182 @@ struct Service::Impl {
     append_json_string(b, t.segments[1]);
     b += ",\"events\":[";
     for (std::size_t i = 0; i < list.size(); ++i) {
-      const Event& e = list[i];
       if (i) b += ',';
+      append_event(b, list[i], false, true);
+    }
+    b += "]}";
+    return out;
+  }
+
+  // GET /items/{id}/events: every user's stored events on the item, newest first.
+  HttpResponse item_events(const detail::Target& t) {
+    check_params(t, {"limit", "k", "n"});
+    const auto list = service.store_->item_events(t.segments[1], events_limit(t));
+    HttpResponse out;
+    out.route = Route::kItemEvents;
+    std::string& b = out.body;
+    b = "{\"item_id\":";
+    append_json_string(b, t.segments[1]);
+    b += ",\"events\":[";
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (i) b += ',';
+      append_event(b, list[i], true, false);
+    }
+    b += "]}";
+    return out;
+  }
+
+  // ---- users ---------------------------------------------------------------------------------
+
+  // GET /users/{id}: the stored record's fields, and a training user's features from the data
+  // when the record has none; 404 for a user neither trained on, stored nor with events.
+  HttpResponse user_get(const Snapshot& snap, const std::string& user_id) const {
+    const auto u = snap.train().users.find(user_id);
+    const auto record = service.store_->user(user_id);
+    nlohmann::json j = nlohmann::json::object();
+    if (record)
+      if (auto parsed = parse_json(*record); parsed && parsed->is_object()) j = std::move(*parsed);
+    if (!u && !record && service.store_->latest(user_id, 1).empty())
+      fail(404, "not_found", fmt::format("unknown user \"{}\"", user_id));
+    if (u && !j.contains("features")) {
+      nlohmann::json f = feature_row_json(snap.train().user_features, *u);
+      if (!f.empty()) j["features"] = std::move(f);
+    }
+    nlohmann::json out = {{"user_id", user_id}, {"in_model", u.has_value()},
+                          {"stored", record.has_value()}};
+    for (auto& [key, value] : j.items()) out[key] = std::move(value);
+    HttpResponse r;
+    r.route = Route::kUsers;
+    r.body = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return r;
+  }
+
+  // PUT (replace) or PATCH (merge) of a user's record. Its features are checked against the
+  // served model's user columns now, so that a typo is a 422 here rather than features that
+  // silently do nothing.
+  UserRecord user_record(const Snapshot& snap, const std::string& user_id, nlohmann::json json,
+                         const std::string& method) const {
+    if (!json.is_object()) fail(422, "invalid_user", "expected a JSON object of user fields");
+    if (user_id.empty() || user_id.size() > kMaxIdBytes)
+      fail(422, "invalid_user", fmt::format("user ids have 1 to {} bytes", kMaxIdBytes));
+    if (method == "PATCH") {
+      nlohmann::json base = nlohmann::json::object();
+      if (const auto record = service.store_->user(user_id))
+        if (auto parsed = parse_json(*record); parsed && parsed->is_object())
+          base = std::move(*parsed);
+      base.merge_patch(json);
+      json = std::move(base);
+    }
+    for (const char* key : {"user_id", "in_model", "stored"}) json.erase(key);
+    if (const auto f = json.find("features"); f != json.end()) {
+      try {
+        stranger_features(snap.train().user_features, detail::feature_values(*f));
+      } catch (const InvalidInput& e) {
+        fail(422, "invalid_feature", e.what());
+      }
+    }
+    return UserRecord{user_id, json.dump()};
+  }
+
+  // Whether the store or the model knows the user at all (DELETE of a stranger is a 404).
+  bool user_exists(const Snapshot& snap, const std::string& user_id) const {
+    return snap.train().users.find(user_id) || service.store_->user(user_id) ||
+           !service.store_->latest(user_id, 1).empty();
+  }
+
+  // Deletions change the store's event count by an amount only the store knows: /health and
+  // /metrics count again once.
+  std::atomic<bool> count_stale{false};
+  std::int64_t stored_events() {
+    if (count_stale.exchange(false)) events_in_store = service.store_->count();
+    return events_in_store.load();
+  }
+
+  // ---- latest --------------------------------------------------------------------------------
+
+  // Each training item's first interaction (unix seconds, kNoTime when the data has none),
+  // once per snapshot.
+  mutable std::mutex first_seen_mutex;
+  mutable std::uint64_t first_seen_serial = 0;
+  mutable std::shared_ptr<const std::vector<std::int64_t>> first_seen_cache;
+
+  std::shared_ptr<const std::vector<std::int64_t>> first_seen(const Snapshot& snap) const {
+    std::lock_guard lock(first_seen_mutex);
+    if (!first_seen_cache || first_seen_serial != snap.serial()) {
+      const CsrMatrix& m = snap.train().interactions;
+      std::vector<std::int64_t> first(static_cast<std::size_t>(snap.num_items()), kNoTime);
+      for (index_t u = 0; u < m.rows(); ++u) {
+        const auto items = m.row_indices(u);
+        const auto times = m.row_times(u);
+        if (times.empty()) continue;
+        for (std::size_t j = 0; j < items.size(); ++j) {
+          auto& f = first[static_cast<std::size_t>(items[j])];
+          if (times[j] != kNoTime && (f == kNoTime || times[j] < f)) f = times[j];
+        }
+      }
+      first_seen_cache = std::make_shared<const std::vector<std::int64_t>>(std::move(first));
+      first_seen_serial = snap.serial();
+    }
+    return first_seen_cache;
+  }
+
+  // GET /latest?k=&offset=&category=: the newest items by their time (catalogue.hpp), hidden
+  // and deleted ones left out; items without a known time are not listed.
+  HttpResponse latest(const Snapshot& snap, const detail::Target& t) const {
+    check_params(t, {"k", "n", "limit", "offset", "category"});
+    const std::string category = category_of(t);
+    const Page page = parse_page(t, service.options_.default_k, kMaxListedItems);
+    const auto first = first_seen(snap);
+    const auto excluded = exclusions(snap, category);
+    struct Entry {
+      std::int64_t time;
+      const std::string* id;
+      index_t item;  // -1: a stored item the model does not know
+    };
+    std::vector<Entry> entries;
+    std::shared_lock lock(overlay_mutex);
+    for (index_t i = 0; i < snap.num_items(); ++i) {
+      if (std::binary_search(excluded->begin(), excluded->end(), i)) continue;
+      const std::string& id = snap.train().items.id(i);
+      std::int64_t time = (*first)[static_cast<std::size_t>(i)];
+      if (const auto it = overlay.find(id); it != overlay.end() && it->second.flags.time)
+        time = *it->second.flags.time;
+      if (time != kNoTime) entries.push_back({time, &id, i});
+    }
+    for (const auto& [id, entry] : overlay) {
+      const detail::ItemFlags& f = entry.flags;
+      if (f.hidden || !f.time || snap.train().items.find(id)) continue;
+      if (!category.empty() &&
+          std::find(f.categories.begin(), f.categories.end(), category) == f.categories.end())
+        continue;
+      entries.push_back({*f.time, &id, -1});
+    }
+    const auto newer = [](const Entry& a, const Entry& b) {
+      return a.time != b.time ? a.time > b.time : *a.id < *b.id;
+    };
+    const std::size_t end = std::min(page.end(), entries.size());
+    std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(end),
+                      entries.end(), newer);
+    HttpResponse out;
+    out.route = Route::kLatest;
+    std::string& b = out.body;
+    b = "{\"items\":[";
+    for (std::size_t j = page.offset; j < end; ++j) {
+      const Entry& e = entries[j];
+      if (j > page.offset) b += ',';
       b += "{\"item_id\":";
-      append_json_string(b, e.item_id);
-      b += ",\"type\":";
-      append_json_string(b, e.type);
-      b += ",\"value\":";
-      append_json_number(b, e.value);
-      b += ",\"timestamp\":";
-      const std::int64_t ms = e.timestamp_ms;
-      std::string ts = format_timestamp(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-      const auto frac = ((ms % 1000) + 1000) % 1000;
-      if (frac) ts.insert(ts.size() - 1, fmt::format(".{:03}", frac));
-      append_json_string(b, ts);
+      append_json_string(b, *e.id);
+      b += ",\"in_model\":";
+      b += e.item >= 0 ? "true" : "false";
+      const auto it = overlay.find(*e.id);
+      if (it == overlay.end() || !it->second.flags.time) {
+        b += ",\"timestamp\":";
+        append_json_string(b, format_timestamp(e.time));
+      }
+      if (it != overlay.end())
+        b += it->second.fields;
+      else
+        b += snap.metadata_fields(e.item);
       b += '}';
     }
     b += "]}";
@@ -1348,6 +1545,18 @@ Service::Service(ServiceOptions options, std::unique_ptr<EventStore> store)
       std::max(options_.snapshot.similar_cache, options_.snapshot.max_k);
   snapshot_.store(Snapshot::load(options_.model_file, options_.snapshot));
   impl_ = std::make_unique<Impl>(*this);
+  if (options_.events_retention_ms > 0) {
+    Retention r;
+    r.max_age_ms = options_.events_retention_ms;
+    r.interval = options_.retention_interval;
+    // On the store's writer thread, after each pruning chunk.
+    r.pruned = [this](std::int64_t pruned, std::int64_t cutoff_ms) {
+      impl_->events_in_store -= pruned;
+      impl_->events.forget_older_than(cutoff_ms);
+      metrics_.add_events_pruned(pruned);
+    };
+    store_->set_retention(std::move(r));
+  }
 }
 
 Service::~Service() { close(); }
@@ -1472,7 +1681,11 @@ RouteMatch match(const std::vector<std::string>& s) {
   if (n == 2 && s[0] == "similar") return {Route::kSimilar, "GET"};
   if (n == 1 && s[0] == "popular") return {Route::kPopular, "GET"};
   if (n == 1 && s[0] == "events") return {Route::kEvents, "POST"};
-  if (n == 3 && s[0] == "users" && s[2] == "events") return {Route::kUserEvents, "GET"};
+  if (n == 3 && s[0] == "users" && s[2] == "events")
+    return {Route::kUserEvents, "GET, DELETE"};
+  if (n == 2 && s[0] == "users") return {Route::kUsers, "GET, PUT, PATCH, DELETE"};
+  if (n == 3 && s[0] == "items" && s[2] == "events") return {Route::kItemEvents, "GET"};
+  if (n == 1 && s[0] == "latest") return {Route::kLatest, "GET"};
   if (n == 1 && s[0] == "items") return {Route::kItems, "GET, POST"};
   if (n == 2 && s[0] == "items") return {Route::kItems, "GET, PUT, PATCH, DELETE"};
   if (n == 3 && s[0] == "users" && s[2] == "neighbors") return {Route::kNeighbors, "GET"};
@@ -1482,6 +1695,25 @@ RouteMatch match(const std::vector<std::string>& s) {
 }
 
 }  // namespace
+
+// Commits a write with deletions; once durable, the user's cached events go (loaded again with
+// the next request) and the answer is `body()`.
+void Service::delete_and_reply(StoreWrite write, const std::string& user_id, Route route,
+                               Respond respond, std::function<std::string()> body) {
+  store_->write_async(std::move(write), [this, user_id, route, respond = std::move(respond),
+                                         body = std::move(body)](std::exception_ptr e) {
+    HttpResponse r;
+    if (e) {
+      r = error(503, "store_unavailable", "nothing was deleted; try again");
+    } else {
+      impl_->events.forget(user_id);
+      impl_->count_stale = true;
+      r.body = body();
+    }
+    r.route = route;
+    respond(std::move(r));
+  });
+}
 
 void Service::handle(HttpRequest req, Respond respond) {
   Route route = Route::kOther;
@@ -1503,15 +1735,17 @@ void Service::handle(HttpRequest req, Respond respond) {
       r.allow = m.allow;
       return reply(std::move(r));
     }
-    const bool write = route == Route::kEvents || route == Route::kReload ||
-                       (route == Route::kItems && req.method != "GET");
+    // Every method but GET writes, except POST /recommend (a session's answer).
+    const bool write = req.method != "GET" && route != Route::kRecommend;
     const AccessDecision access =
         check_access(options_.keys, {write, route == Route::kHealth, req.authorization, req.origin,
                                      req.host, req.sec_fetch_site, req.peer_loopback});
     if (access.status) fail(access.status, access.code, access.message);
     const bool item_list = route == Route::kItems && target->segments.size() == 1;
+    // The routes with parameters check their own.
     if (route != Route::kRecommend && route != Route::kSimilar && route != Route::kPopular &&
         route != Route::kUserEvents && route != Route::kNeighbors &&
+        route != Route::kItemEvents && route != Route::kLatest &&
         !(item_list && req.method == "GET"))
       check_params(*target, {});
     const auto snap = snapshot_.load();
@@ -1533,8 +1767,75 @@ void Service::handle(HttpRequest req, Respond respond) {
         return reply(impl_->similar(*snap, *target));
       case Route::kPopular:
         return reply(impl_->popular_route(*snap, *target));
-      case Route::kUserEvents:
-        return reply(impl_->user_events(*target));
+      case Route::kUserEvents: {
+        if (req.method == "GET") return reply(impl_->user_events(*target));
+        // DELETE /users/{id}/events?item_id=&type=: the user's events (on one item, of one
+        // type), gone from the store and from this server's answers.
+        check_params(*target, {"item_id", "type"});
+        const std::string* item = target->param("item_id");
+        const std::string* type = target->param("type");
+        if ((item && item->empty()) || (type && type->empty()))
+          fail(422, "invalid_parameter", "item_id and type, when given, are not empty");
+        const EventDeletion d{target->segments[1], item ? *item : "", type ? *type : ""};
+        StoreWrite w;
+        w.deletions.push_back(d);
+        return delete_and_reply(std::move(w), d.user_id, Route::kUserEvents, std::move(respond),
+                                [d] {
+                                  nlohmann::json j = {{"user_id", d.user_id}, {"deleted", true}};
+                                  if (!d.item_id.empty()) j["item_id"] = d.item_id;
+                                  if (!d.type.empty()) j["type"] = d.type;
+                                  return j.dump();
+                                });
+      }
+      case Route::kItemEvents:
+        return reply(impl_->item_events(*target));
+      case Route::kLatest:
+        return reply(impl_->latest(*snap, *target));
+      case Route::kUsers: {
+        const std::string& user_id = target->segments[1];
+        if (req.method == "GET") return reply(impl_->user_get(*snap, user_id));
+        if (req.method == "DELETE") {
+          // The record and every stored event; a training user stays in the model (without
+          // their new events) until it is retrained.
+          if (!impl_->user_exists(*snap, user_id))
+            fail(404, "not_found", fmt::format("unknown user \"{}\"", user_id));
+          StoreWrite w;
+          w.deletions.push_back({user_id, {}, {}});
+          w.users.push_back({user_id, {}});
+          return delete_and_reply(std::move(w), user_id, Route::kUsers, std::move(respond),
+                                  [user_id] {
+                                    std::string b = "{\"deleted\":";
+                                    append_json_string(b, user_id);
+                                    return b + '}';
+                                  });
+        }
+        if (!json_content_type(req.content_type))
+          fail(415, "unsupported_media_type", "expected a JSON body (application/json)");
+        if (req.body.size() > options_.max_item_bytes)
+          fail(413, "payload_too_large",
+               fmt::format("a user record has at most {} bytes", options_.max_item_bytes));
+        std::string why;
+        auto parsed = parse_json(req.body, &why);
+        if (!parsed) fail(400, "malformed_json", "the body is not valid JSON (UTF-8): " + why);
+        StoreWrite w;
+        w.users.push_back(impl_->user_record(*snap, user_id, std::move(*parsed), req.method));
+        store_->write_async(std::move(w), [this, user_id, respond, snap](std::exception_ptr e) {
+          HttpResponse r;
+          if (e) {
+            r = error(503, "store_unavailable", "the user could not be stored; try again");
+          } else {
+            impl_->events.forget(user_id);  // their features reach the next answer
+            try {
+              r = impl_->user_get(*snap, user_id);
+            } catch (const HttpError& h) {
+              r = error(h.status, h.code, h.message);
+            }
+          }
+          r.route = Route::kUsers;
+          respond(std::move(r));
+        });
+        return;
+      }
       case Route::kMetrics: {
         ServiceGauges g{
             std::string(snap->model().name()),
@@ -1542,7 +1843,7 @@ void Service::handle(HttpRequest req, Respond respond) {
             snap->train().num_users(),
             snap->train().num_items(),
             snap->offline_ready(),
-            impl_->events_in_store.load(),
+            impl_->stored_events(),
             impl_->reloads.load(),
             impl_->reload_failures.load(),
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()};

@@ -1,8 +1,11 @@
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
+#include <tuple>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -108,14 +111,22 @@ class SqliteEventStore final : public EventStore {
       writer_.rollback();
       throw;
     }
-    std::int64_t indexed_upto = 0;
     {
       Statement st(writer_.prepare("SELECT value FROM store_state WHERE key = 'indexed_upto'"));
-      if (sqlite3_step(st.s) == SQLITE_ROW) indexed_upto = sqlite3_column_int64(st.s, 0);
+      if (sqlite3_step(st.s) == SQLITE_ROW) indexed_upto_ = sqlite3_column_int64(st.s, 0);
+    }
+    {
+      // Ids are never reused: SQLite would give a deleted last row's id to the next insert,
+      // which the rounds (ids in order, indexed_upto) and the waiting maps cannot tell apart.
+      Statement st(writer_.prepare(
+          "SELECT max(coalesce((SELECT max(id) FROM events), 0), coalesce((SELECT value FROM "
+          "store_state WHERE key = 'last_id'), 0))"));
+      if (sqlite3_step(st.s) == SQLITE_ROW) last_id_ = sqlite3_column_int64(st.s, 0);
+      last_id_ = std::max(last_id_, indexed_upto_);
     }
     {
       Statement st(writer_.prepare("SELECT id, user_id, ts FROM events WHERE id > ? ORDER BY id"));
-      sqlite3_bind_int64(st.s, 1, indexed_upto);
+      sqlite3_bind_int64(st.s, 1, indexed_upto_);
       int rc;
       while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
         buffered_[column_text(st.s, 1)].push_back(
@@ -125,14 +136,19 @@ class SqliteEventStore final : public EventStore {
       if (rc != SQLITE_DONE) writer_.fail("read the events not yet indexed");
     }
     committer_.start([this](std::span<const detail::PendingWrite> batch) { commit(batch); },
-                     [this] { maybe_index(); });
+                     [this] { return maybe_index() | maybe_prune(); });
   }
 
   ~SqliteEventStore() override { committer_.stop(); }
 
-  void write_async(std::vector<Event> events, std::vector<ItemRecord> items,
-                   WriteDone done) override {
-    committer_.submit({std::move(events), std::move(items), std::move(done)});
+  void write_async(StoreWrite write, WriteDone done) override {
+    committer_.submit({std::move(write), std::move(done)});
+  }
+
+  void set_retention(Retention retention) override {
+    std::lock_guard lock(retention_mutex_);
+    retention_ = std::move(retention);
+    next_pass_ = {};  // the first pass as soon as the writer is idle
   }
 
   std::vector<Event> latest(std::string_view user_id, std::size_t limit) const override {
@@ -159,6 +175,65 @@ class SqliteEventStore final : public EventStore {
     sqlite3_bind_text(st, 1, user_id.data(), static_cast<int>(user_id.size()), SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, until_ms);
     return events_of(read_with_buffered(st, user_id, until_ms));
+  }
+
+  std::vector<Event> item_events(std::string_view item_id, std::size_t limit) const override {
+    std::lock_guard lock(read_mutex_);
+    // The events indexed by item, and those after indexed_upto (not yet in events_by_item, or
+    // in part: read both ways, kept once), in one read transaction. The second query scans the
+    // events of at most one indexing round (index_every and those of the round in progress).
+    sqlite3_stmt* indexed =
+        reused(item_latest_,
+               "SELECT e.id, e.user_id, e.item_id, e.type, e.value, e.ts FROM events_by_item b "
+               "JOIN events e ON e.id = b.id WHERE b.item_id = ? ORDER BY b.ts DESC, b.id "
+               "DESC LIMIT ?");
+    sqlite3_bind_text(indexed, 1, item_id.data(), static_cast<int>(item_id.size()),
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_int64(indexed, 2, static_cast<sqlite3_int64>(limit));
+    sqlite3_stmt* recent = reused(
+        item_recent_,
+        "SELECT id, user_id, item_id, type, value, ts FROM events WHERE id > (SELECT "
+        "coalesce(max(value), 0) FROM store_state WHERE key = 'indexed_upto') AND item_id = ?");
+    sqlite3_bind_text(recent, 1, item_id.data(), static_cast<int>(item_id.size()),
+                      SQLITE_TRANSIENT);
+    std::vector<Row> rows;
+    reader_.exec("BEGIN");
+    try {
+      for (sqlite3_stmt* st : {indexed, recent}) {
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) rows.push_back(read_row(st));
+        if (rc != SQLITE_DONE) reader_.fail("read an item's events");
+        sqlite3_reset(st);
+      }
+      reader_.exec("COMMIT");
+    } catch (...) {
+      reader_.rollback();
+      throw;
+    }
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+      return a.event.timestamp_ms != b.event.timestamp_ms
+                 ? a.event.timestamp_ms > b.event.timestamp_ms
+                 : a.id > b.id;
+    });
+    rows.erase(std::unique(rows.begin(), rows.end(),
+                           [](const Row& a, const Row& b) { return a.id == b.id; }),
+               rows.end());
+    if (rows.size() > limit) rows.resize(limit);
+    return events_of(std::move(rows));
+  }
+
+  std::optional<std::string> user(std::string_view user_id) const override {
+    std::lock_guard lock(read_mutex_);
+    sqlite3_stmt* st = reused(user_, "SELECT json FROM users WHERE user_id = ?");
+    sqlite3_bind_text(st, 1, user_id.data(), static_cast<int>(user_id.size()), SQLITE_TRANSIENT);
+    const int rc = sqlite3_step(st);
+    std::optional<std::string> out;
+    if (rc == SQLITE_ROW)
+      out = column_text(st, 0);
+    else if (rc != SQLITE_DONE)
+      reader_.fail("read a user");
+    sqlite3_reset(st);
+    return out;
   }
 
   std::int64_t count() const override {
@@ -190,35 +265,50 @@ class SqliteEventStore final : public EventStore {
   };
 
   // In one transaction, so that an existing file (0.2: `events` with an ordinary index on
-  // (user_id, ts)) is converted once or not at all.
+  // (user_id, ts); 0.8: no events_by_item) is converted once or not at all.
   void create_schema() {
     writer_.exec(
         "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, user_id TEXT NOT "
         "NULL, item_id TEXT NOT NULL, type TEXT NOT NULL, value REAL NOT NULL, ts INTEGER NOT "
         "NULL)");
     writer_.exec("CREATE TABLE IF NOT EXISTS items (item_id TEXT PRIMARY KEY, json TEXT NOT NULL)");
+    writer_.exec("CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, json TEXT NOT NULL)");
     writer_.exec(
         "CREATE TABLE IF NOT EXISTS store_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
-    {
-      Statement exists(writer_.prepare(
-          "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events_by_user'"));
-      if (sqlite3_step(exists.s) == SQLITE_ROW) return;
+    if (!table_exists("events_by_user")) {
+      writer_.exec(
+          "CREATE TABLE events_by_user (user_id TEXT NOT NULL, ts INTEGER NOT NULL, id INTEGER "
+          "NOT NULL, PRIMARY KEY (user_id, ts, id)) WITHOUT ROWID");
+      {
+        Statement any(writer_.prepare("SELECT EXISTS (SELECT 1 FROM events)"));
+        if (sqlite3_step(any.s) == SQLITE_ROW && sqlite3_column_int(any.s, 0))
+          spdlog::info("{}: indexing the stored events by user (once, for this version's layout)",
+                       path_);
+      }
+      writer_.exec(
+          "INSERT INTO events_by_user SELECT user_id, ts, id FROM events ORDER BY user_id, ts, "
+          "id");
+      writer_.exec(
+          "INSERT INTO store_state VALUES ('indexed_upto', (SELECT coalesce(max(id), 0) FROM "
+          "events))");
+      writer_.exec("DROP INDEX IF EXISTS events_user_ts");
     }
-    writer_.exec(
-        "CREATE TABLE events_by_user (user_id TEXT NOT NULL, ts INTEGER NOT NULL, id INTEGER NOT "
-        "NULL, PRIMARY KEY (user_id, ts, id)) WITHOUT ROWID");
-    {
-      Statement any(writer_.prepare("SELECT EXISTS (SELECT 1 FROM events)"));
-      if (sqlite3_step(any.s) == SQLITE_ROW && sqlite3_column_int(any.s, 0))
-        spdlog::info("{}: indexing the stored events by user (once, for this version's layout)",
-                     path_);
+    if (!table_exists("events_by_item")) {
+      // Same layout by item: the events up to indexed_upto now, the later ones by the rounds.
+      writer_.exec(
+          "CREATE TABLE events_by_item (item_id TEXT NOT NULL, ts INTEGER NOT NULL, id INTEGER "
+          "NOT NULL, PRIMARY KEY (item_id, ts, id)) WITHOUT ROWID");
+      writer_.exec(
+          "INSERT INTO events_by_item SELECT item_id, ts, id FROM events WHERE id <= (SELECT "
+          "value FROM store_state WHERE key = 'indexed_upto') ORDER BY item_id, ts, id");
     }
-    writer_.exec(
-        "INSERT INTO events_by_user SELECT user_id, ts, id FROM events ORDER BY user_id, ts, id");
-    writer_.exec(
-        "INSERT INTO store_state VALUES ('indexed_upto', (SELECT coalesce(max(id), 0) FROM "
-        "events))");
-    writer_.exec("DROP INDEX IF EXISTS events_user_ts");
+  }
+
+  bool table_exists(const char* name) {
+    Statement exists(
+        writer_.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"));
+    sqlite3_bind_text(exists.s, 1, name, -1, SQLITE_STATIC);
+    return sqlite3_step(exists.s) == SQLITE_ROW;
   }
 
   // The reader's statement for `sql`, prepared on first use and kept (the caller holds
@@ -302,57 +392,185 @@ class SqliteEventStore final : public EventStore {
     sqlite3_bind_text(s, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
   }
 
+  // The writer's statement for `sql`, prepared on first use and kept (writer thread only).
+  sqlite3_stmt* written(std::unique_ptr<Statement>& slot, const char* sql) {
+    if (!slot) slot = std::make_unique<Statement>(writer_.prepare(sql));
+    sqlite3_reset(slot->s);
+    sqlite3_clear_bindings(slot->s);
+    return slot->s;
+  }
+
+  void step_done(sqlite3_stmt* s, const char* what) {
+    if (sqlite3_step(s) != SQLITE_DONE) writer_.fail(what);
+  }
+
+  // Deletes one stored event from the table and both indexes; false when it was gone already.
+  bool erase_event(std::int64_t id, const std::string& user_id, const std::string& item_id,
+                   std::int64_t ts) {
+    sqlite3_stmt* s = written(delete_event_, "DELETE FROM events WHERE id = ?");
+    sqlite3_bind_int64(s, 1, id);
+    step_done(s, "delete event");
+    if (sqlite3_changes(writer_.db()) == 0) return false;
+    for (auto [slot, sql, key] :
+         {std::tuple{&delete_by_user_,
+                     "DELETE FROM events_by_user WHERE user_id = ? AND ts = ? AND id = ?",
+                     &user_id},
+          std::tuple{&delete_by_item_,
+                     "DELETE FROM events_by_item WHERE item_id = ? AND ts = ? AND id = ?",
+                     &item_id}}) {
+      sqlite3_stmt* d = written(*slot, sql);
+      bind(d, 1, *key);
+      sqlite3_bind_int64(d, 2, ts);
+      sqlite3_bind_int64(d, 3, id);
+      step_done(d, "delete event");
+    }
+    return true;
+  }
+
+  // Inside commit()'s transaction: the user's events that match `d`, wherever they are (indexed,
+  // waiting for a round, or inserted earlier in this commit), deleted; their ids go to deleted_.
+  void apply_deletion(const EventDeletion& d) {
+    struct Found {
+      std::int64_t id, ts;
+      std::string item_id, type;
+    };
+    std::vector<Found> found;
+    auto keep = [&](std::int64_t id, std::int64_t ts, std::string item, std::string type) {
+      if ((d.item_id.empty() || item == d.item_id) && (d.type.empty() || type == d.type))
+        found.push_back({id, ts, std::move(item), std::move(type)});
+    };
+    {
+      sqlite3_stmt* s = written(
+          user_events_,
+          "SELECT b.id, b.ts, e.item_id, e.type FROM events_by_user b JOIN events e ON e.id = "
+          "b.id WHERE b.user_id = ?");
+      bind(s, 1, d.user_id);
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        keep(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), column_text(s, 2),
+             column_text(s, 3));
+      if (rc != SQLITE_DONE) writer_.fail("find events to delete");
+      sqlite3_reset(s);
+    }
+    std::vector<std::int64_t> waiting;  // not in events_by_user yet (this thread changes the maps)
+    const absl::string_view key(d.user_id);
+    for (const auto* map : {&buffered_, &indexing_})
+      if (auto it = map->find(key); it != map->end())
+        for (const auto& e : it->second) waiting.push_back(e.id);
+    for (const auto& [id, event] : inserted_)
+      if (event->user_id == d.user_id) waiting.push_back(id);
+    for (const auto id : waiting) {
+      sqlite3_stmt* s = written(by_id_writer_, "SELECT ts, item_id, type FROM events WHERE id = ?");
+      sqlite3_bind_int64(s, 1, id);
+      const int rc = sqlite3_step(s);
+      if (rc == SQLITE_ROW)
+        keep(id, sqlite3_column_int64(s, 0), column_text(s, 1), column_text(s, 2));
+      else if (rc != SQLITE_DONE)
+        writer_.fail("find events to delete");
+      sqlite3_reset(s);
+    }
+    for (const auto& f : found)
+      if (erase_event(f.id, d.user_id, f.item_id, f.ts)) deleted_.push_back({f.id, d.user_id});
+  }
+
   // Runs on the committer's thread: one transaction (one fsync) for the whole batch.
   void commit(std::span<const detail::PendingWrite> batch) {
-    if (!insert_event_) {
-      insert_event_ = std::make_unique<Statement>(writer_.prepare(
-          "INSERT INTO events (user_id, item_id, type, value, ts) VALUES (?, ?, ?, ?, ?)"));
-      upsert_item_ = std::make_unique<Statement>(
-          writer_.prepare("INSERT OR REPLACE INTO items (item_id, json) VALUES (?, ?)"));
-    }
-    ids_.clear();
+    inserted_.clear();
+    deleted_.clear();
+    const std::int64_t last_id = last_id_;
     try {
       writer_.exec("BEGIN IMMEDIATE");
+      bool deletions = false;
       for (const auto& w : batch) {
+        for (const auto& d : w.deletions) apply_deletion(d);
+        deletions |= !w.deletions.empty();
         for (const Event& e : w.events) {
-          sqlite3_stmt* s = insert_event_->s;
-          sqlite3_reset(s);
-          bind(s, 1, e.user_id);
-          bind(s, 2, e.item_id);
-          bind(s, 3, e.type);
-          sqlite3_bind_double(s, 4, e.value);
-          sqlite3_bind_int64(s, 5, e.timestamp_ms);
-          if (sqlite3_step(s) != SQLITE_DONE) writer_.fail("insert event");
-          ids_.push_back(sqlite3_last_insert_rowid(writer_.db()));
+          sqlite3_stmt* s = written(
+              insert_event_,
+              "INSERT INTO events (id, user_id, item_id, type, value, ts) VALUES (?, ?, ?, ?, ?, "
+              "?)");
+          sqlite3_bind_int64(s, 1, ++last_id_);
+          bind(s, 2, e.user_id);
+          bind(s, 3, e.item_id);
+          bind(s, 4, e.type);
+          sqlite3_bind_double(s, 5, e.value);
+          sqlite3_bind_int64(s, 6, e.timestamp_ms);
+          step_done(s, "insert event");
+          inserted_.emplace_back(last_id_, &e);
         }
         for (const auto& item : w.items) {
-          sqlite3_stmt* s = upsert_item_->s;
-          sqlite3_reset(s);
+          sqlite3_stmt* s = written(upsert_item_,
+                                    "INSERT OR REPLACE INTO items (item_id, json) VALUES (?, ?)");
           bind(s, 1, item.item_id);
           bind(s, 2, item.json);
-          if (sqlite3_step(s) != SQLITE_DONE) writer_.fail("store item");
+          step_done(s, "store item");
+        }
+        for (const auto& user : w.users) {
+          if (user.json.empty()) {
+            sqlite3_stmt* s = written(delete_user_, "DELETE FROM users WHERE user_id = ?");
+            bind(s, 1, user.user_id);
+            step_done(s, "delete user");
+          } else {
+            sqlite3_stmt* s = written(
+                upsert_user_, "INSERT OR REPLACE INTO users (user_id, json) VALUES (?, ?)");
+            bind(s, 1, user.user_id);
+            bind(s, 2, user.json);
+            step_done(s, "store user");
+          }
         }
       }
+      if (deletions) record_last_id();
       writer_.exec("COMMIT");
     } catch (...) {
       writer_.rollback();
+      last_id_ = last_id;
       throw;
     }
-    // Before the acknowledgements: a read that starts after one finds the event.
+    // Before the acknowledgements: a read that starts after one finds the event, and none finds
+    // a deleted one (its row is gone; its id is dropped here or skipped by the round).
     std::lock_guard lock(buffer_mutex_);
-    std::size_t j = 0;
-    for (const auto& w : batch)
-      for (const Event& e : w.events) {
-        buffered_[e.user_id].push_back({ids_[j++], e.timestamp_ms});
+    absl::flat_hash_set<std::int64_t> gone;
+    for (const auto& [id, user] : deleted_) gone.insert(id);
+    for (const auto& [id, event] : inserted_)
+      if (!gone.contains(id)) {
+        buffered_[event->user_id].push_back({id, event->timestamp_ms});
+        ++buffered_count_;
       }
-    buffered_count_ += j;
+    drop_waiting();
+  }
+
+  // In a transaction that deletes events: the largest id issued, for the next open.
+  void record_last_id() {
+    sqlite3_stmt* s = written(
+        record_last_id_, "INSERT OR REPLACE INTO store_state (key, value) VALUES ('last_id', ?)");
+    sqlite3_bind_int64(s, 1, last_id_);
+    step_done(s, "record the last event id");
+  }
+
+  // After a commit that deleted events (deleted_; the caller holds buffer_mutex_): their ids
+  // leave the waiting map, or, in the round in progress, are skipped by its chunks.
+  void drop_waiting() {
+    for (const auto& [id, user] : deleted_) {
+      if (auto it = buffered_.find(user); it != buffered_.end()) {
+        auto& v = it->second;
+        const auto at =
+            std::find_if(v.begin(), v.end(), [&](const Waiting& w) { return w.id == id; });
+        if (at != v.end()) {
+          v.erase(at);
+          --buffered_count_;
+          if (v.empty()) buffered_.erase(it);  // a round never sees a user without events
+          continue;
+        }
+      }
+      if (indexing_.contains(user)) round_deleted_.insert(id);
+    }
   }
 
   // Runs on the committer's thread after the acknowledgements: starts a round when enough
-  // events wait, and indexes the round's next chunk.
-  void maybe_index() {
-    if (round_.empty()) {
-      if (buffered_count_ < index_every_) return;  // only this thread changes it
+  // events wait, and indexes the round's next chunk. True while a round is in progress.
+  bool maybe_index() {
+    if (!round_active_) {
+      if (buffered_count_ < index_every_) return false;  // only this thread changes it
       {
         std::lock_guard lock(buffer_mutex_);
         indexing_.swap(buffered_);  // indexing_ was empty; not changed again until the round ends
@@ -360,7 +578,7 @@ class SqliteEventStore final : public EventStore {
       }
       // Only the users are sorted: a user's entries share one or two index pages whatever
       // their order (and reads copy indexing_ meanwhile, so it is not rearranged).
-      round_upto_ = 0;
+      round_upto_ = indexed_upto_;
       for (const auto& entry : indexing_) {
         round_.push_back(&entry);
         for (const auto& e : entry.second) round_upto_ = std::max(round_upto_, e.id);
@@ -368,36 +586,58 @@ class SqliteEventStore final : public EventStore {
       std::sort(round_.begin(), round_.end(),
                 [](const auto* a, const auto* b) { return a->first < b->first; });
       round_user_ = round_event_ = 0;
+      item_from_ = indexed_upto_;
+      round_active_ = true;
     }
     index_chunk();
+    return round_active_;
   }
 
-  // One transaction; a failure leaves the index as it was and the chunk is tried again after the
-  // next commit.
+  // One transaction: the next index_chunk events of the round into events_by_user (in user
+  // order), then, once those are done, the round's ids in stretches of index_chunk into
+  // events_by_item (each stretch sorted by item). A failure leaves the indexes as they were and
+  // the chunk is tried again later.
   void index_chunk() {
-    if (!insert_index_)
-      insert_index_ = std::make_unique<Statement>(writer_.prepare(
-          "INSERT OR IGNORE INTO events_by_user (user_id, ts, id) VALUES (?, ?, ?)"));
     std::size_t user = round_user_, event = round_event_;
+    std::int64_t from = item_from_;
+    bool finished = false;
     try {
       writer_.exec("BEGIN IMMEDIATE");
-      for (std::size_t n = 0; n < index_chunk_ && user < round_.size(); ++n) {
-        const auto& [user_id, events] = *round_[user];
-        sqlite3_stmt* s = insert_index_->s;
-        sqlite3_reset(s);
-        bind(s, 1, user_id);
-        sqlite3_bind_int64(s, 2, events[event].ts);
-        sqlite3_bind_int64(s, 3, events[event].id);
-        if (sqlite3_step(s) != SQLITE_DONE) writer_.fail("index events");
-        if (++event == events.size()) ++user, event = 0;
-      }
-      if (user == round_.size()) {
-        // Every id <= round_upto_ is in the index now: this thread commits ids in order and the
-        // round took every one not indexed before.
-        Statement mark(writer_.prepare(
-            "INSERT OR REPLACE INTO store_state (key, value) VALUES ('indexed_upto', ?)"));
-        sqlite3_bind_int64(mark.s, 1, round_upto_);
-        if (sqlite3_step(mark.s) != SQLITE_DONE) writer_.fail("record the indexed events");
+      if (user < round_.size()) {
+        for (std::size_t n = 0; n < index_chunk_ && user < round_.size(); ++n) {
+          const auto& [user_id, events] = *round_[user];
+          const Waiting& e = events[event];
+          if (!round_deleted_.contains(e.id)) {
+            sqlite3_stmt* s = written(
+                insert_index_,
+                "INSERT OR IGNORE INTO events_by_user (user_id, ts, id) VALUES (?, ?, ?)");
+            bind(s, 1, user_id);
+            sqlite3_bind_int64(s, 2, e.ts);
+            sqlite3_bind_int64(s, 3, e.id);
+            step_done(s, "index events");
+          }
+          if (++event == events.size()) ++user, event = 0;
+        }
+      } else {
+        const std::int64_t to =
+            std::min(round_upto_, from + static_cast<std::int64_t>(index_chunk_));
+        sqlite3_stmt* s = written(
+            insert_item_index_,
+            "INSERT OR IGNORE INTO events_by_item (item_id, ts, id) SELECT item_id, ts, id FROM "
+            "events WHERE id > ? AND id <= ? ORDER BY item_id, ts, id");
+        sqlite3_bind_int64(s, 1, from);
+        sqlite3_bind_int64(s, 2, to);
+        step_done(s, "index events by item");
+        from = to;
+        if (from >= round_upto_) {
+          // Every id <= round_upto_ is in both indexes now: this thread commits ids in order and
+          // the round took every one not indexed before.
+          Statement mark(writer_.prepare(
+              "INSERT OR REPLACE INTO store_state (key, value) VALUES ('indexed_upto', ?)"));
+          sqlite3_bind_int64(mark.s, 1, round_upto_);
+          step_done(mark.s, "record the indexed events");
+          finished = true;
+        }
       }
       writer_.exec("COMMIT");
     } catch (const std::exception& e) {
@@ -408,8 +648,12 @@ class SqliteEventStore final : public EventStore {
     }
     round_user_ = user;
     round_event_ = event;
-    if (user < round_.size()) return;
+    item_from_ = from;
+    if (!finished) return;
     round_.clear();
+    round_deleted_.clear();
+    round_active_ = false;
+    indexed_upto_ = round_upto_;
     // Not while a read is between its snapshot and its copy of the ids: one whose snapshot
     // predates the commit above finds the round's events only through the ids.
     std::lock_guard read_lock(read_mutex_);
@@ -417,14 +661,95 @@ class SqliteEventStore final : public EventStore {
     indexing_.clear();
   }
 
+  // Runs on the committer's thread: one chunk of a retention pass. A pass walks the events by
+  // id and deletes the ones older than its cut-off (from the table, both indexes and, for those
+  // not indexed yet, the waiting maps). True while a pass runs.
+  bool maybe_prune() {
+    std::function<void(std::int64_t, std::int64_t)> report;
+    {
+      std::lock_guard lock(retention_mutex_);
+      if (retention_.max_age_ms <= 0) return false;
+      const auto now = std::chrono::steady_clock::now();
+      if (!pass_active_) {
+        if (now < next_pass_) return false;
+        next_pass_ = now + retention_.interval;
+        pass_active_ = true;
+        prune_cursor_ = 0;
+        prune_cutoff_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count() -
+                        retention_.max_age_ms;
+      }
+      report = retention_.pruned;
+    }
+    std::int64_t pruned = 0, cursor = prune_cursor_;
+    bool more = true;
+    try {
+      writer_.exec("BEGIN IMMEDIATE");
+      sqlite3_stmt* s = written(
+          prune_scan_,
+          "SELECT id, user_id, item_id, ts FROM events WHERE id > ? ORDER BY id LIMIT ?");
+      sqlite3_bind_int64(s, 1, cursor);
+      sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(kPruneScan));
+      struct Old {
+        std::int64_t id, ts;
+        std::string user_id, item_id;
+      };
+      std::vector<Old> old;
+      std::size_t scanned = 0;
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ++scanned;
+        cursor = sqlite3_column_int64(s, 0);
+        const std::int64_t ts = sqlite3_column_int64(s, 3);
+        if (ts < prune_cutoff_) old.push_back({cursor, ts, column_text(s, 1), column_text(s, 2)});
+      }
+      if (rc != SQLITE_DONE) writer_.fail("scan events to prune");
+      sqlite3_reset(s);
+      deleted_.clear();
+      for (const auto& o : old)
+        if (erase_event(o.id, o.user_id, o.item_id, o.ts)) {
+          ++pruned;
+          if (o.id > indexed_upto_) deleted_.emplace_back(o.id, o.user_id);
+        }
+      if (pruned > 0) record_last_id();
+      writer_.exec("COMMIT");
+      more = scanned == kPruneScan;
+      std::lock_guard lock(buffer_mutex_);
+      drop_waiting();
+    } catch (const std::exception& e) {
+      writer_.rollback();
+      spdlog::error("{}: pruning old events failed (tried again at the next pass): {}", path_,
+                    e.what());
+      pruned = 0;
+      more = false;
+    }
+    prune_cursor_ = cursor;
+    {
+      std::lock_guard lock(retention_mutex_);
+      pass_active_ = more;
+    }
+    if (pruned > 0 && report) report(pruned, prune_cutoff_);
+    return more;
+  }
+
+  static constexpr std::size_t kPruneScan = 4096;  // events a pruning chunk looks at
+
   std::string path_;
   std::size_t index_every_, index_chunk_;
   Connection writer_;
   mutable Connection reader_;
   mutable std::mutex read_mutex_;
-  mutable std::unique_ptr<Statement> latest_, history_, by_id_;  // the reader's, under the mutex
-  std::unique_ptr<Statement> insert_event_, upsert_item_;        // the writer thread's own
-  std::vector<std::int64_t> ids_;                                // the writer thread's own
+  // The reader's, under the mutex.
+  mutable std::unique_ptr<Statement> latest_, history_, by_id_, item_latest_, item_recent_, user_;
+  // The writer thread's own, like the rest of the commit's and rounds' state.
+  std::unique_ptr<Statement> insert_event_, upsert_item_, upsert_user_, delete_user_,
+      delete_event_, delete_by_user_, delete_by_item_, user_events_, by_id_writer_, prune_scan_,
+      insert_index_, insert_item_index_, record_last_id_;
+  std::vector<std::pair<std::int64_t, const Event*>> inserted_;  // this commit's new events
+  std::vector<std::pair<std::int64_t, std::string>> deleted_;   // this commit's deleted (id, user)
+  std::int64_t indexed_upto_ = 0;  // every event id up to this is in both indexes
+  std::int64_t last_id_ = 0;       // the largest event id issued (ids are never reused)
   struct Waiting {
     std::int64_t id, ts;
   };
@@ -437,9 +762,17 @@ class SqliteEventStore final : public EventStore {
   // The round in progress (the writer thread's own): indexing_'s users in key order, and how far
   // the chunks got (user, event of that user).
   std::vector<const WaitingMap::value_type*> round_;
+  bool round_active_ = false;
   std::size_t round_user_ = 0, round_event_ = 0;
   std::int64_t round_upto_ = 0;
-  std::unique_ptr<Statement> insert_index_;
+  std::int64_t item_from_ = 0;  // events_by_item has the round's ids up to this
+  absl::flat_hash_set<std::int64_t> round_deleted_;  // ids of indexing_ deleted since it began
+  // Retention: the settings (any thread, under the mutex) and the pass in progress.
+  std::mutex retention_mutex_;
+  Retention retention_;
+  std::chrono::steady_clock::time_point next_pass_;
+  bool pass_active_ = false;
+  std::int64_t prune_cursor_ = 0, prune_cutoff_ = 0;
   detail::GroupCommitter committer_;  // last: stopped before the rest
 };
 

@@ -1,5 +1,7 @@
 #include "user_events.hpp"
 
+#include "users.hpp"
+
 #include <algorithm>
 #include <limits>
 
@@ -101,9 +103,38 @@ std::shared_ptr<const UserEvents> UserEventCache::get(const std::string& user_id
     if (const auto u = convert(e, items)) loaded->events.push_back(*u);
   keep_latest(loaded->events, max_events_);
   loaded->events.shrink_to_fit();
+  if (!snapshot.train().users.find(user_id))
+    if (const auto record = store_.user(user_id))
+      loaded->features = stored_user_features(snapshot.train().user_features, *record);
   std::lock_guard lock(s.mutex);
   if (s.version == version) put(s, user_id, loaded);
   return loaded;
+}
+
+void UserEventCache::forget(const std::string& user_id) {
+  Shard& s = shard(user_id);
+  std::lock_guard lock(s.mutex);
+  ++s.version;
+  if (auto it = s.users.find(user_id); it != s.users.end()) {
+    s.bytes -= it->second.bytes;
+    s.users.erase(it);
+  }
+}
+
+void UserEventCache::forget_older_than(std::int64_t cutoff_ms) {
+  for (Shard& s : shards_) {
+    std::lock_guard lock(s.mutex);
+    ++s.version;
+    for (auto it = s.users.begin(); it != s.users.end();) {
+      const auto& events = it->second.entry->events;  // oldest first
+      if (!events.empty() && events.front().timestamp_ms < cutoff_ms) {
+        s.bytes -= it->second.bytes;
+        s.users.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
 }
 
 void UserEventCache::add(std::span<const Event> events, const Snapshot& snapshot) {

@@ -39,10 +39,13 @@ struct OnlineList {
 struct UserEvents {
   UserEvents() = default;
   // A copy takes the events, not the online answer (a copy is made to add events to).
-  UserEvents(const UserEvents& o) : snapshot(o.snapshot), events(o.events), loaded(o.loaded) {}
+  UserEvents(const UserEvents& o)
+      : snapshot(o.snapshot), events(o.events), features(o.features), loaded(o.loaded) {}
 
   std::uint64_t snapshot = 0;     // Snapshot::serial() the item indexes belong to
   std::vector<UserEvent> events;  // oldest first, at most the latest `max_events`
+  // A user the model does not know: the features of their stored record (users.hpp), or null.
+  std::shared_ptr<const FeatureTable> features;
   std::chrono::steady_clock::time_point loaded;
   // The online list computed from exactly these events and this snapshot, set by the first
   // online request that needs it. Entries are immutable otherwise: a new event replaces the
@@ -63,6 +66,11 @@ class UserEventCache {
   std::shared_ptr<const UserEvents> get(const std::string& user_id, const Snapshot& snapshot);
   // Called after events were committed by this server.
   void add(std::span<const Event> events, const Snapshot& snapshot);
+  // Called after this server deleted some of the user's events or changed their record: the
+  // entry is loaded again when next asked for (and a load racing with this one is dropped).
+  void forget(const std::string& user_id);
+  // Called after old events were pruned: entries holding an event older than `cutoff_ms` go.
+  void forget_older_than(std::int64_t cutoff_ms);
 
  private:
   struct Slot {

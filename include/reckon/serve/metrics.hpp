@@ -20,6 +20,9 @@ enum class Route : int {
   kMetrics,
   kReload,
   kNeighbors,
+  kUsers,
+  kItemEvents,
+  kLatest,
   kOther,
   kCount
 };
@@ -45,6 +48,8 @@ class Metrics {
   void observe(Route route, int status, double seconds) noexcept;
   void add_events_stored(std::int64_t n) noexcept { events_stored_.fetch_add(n, kRelaxed); }
   std::int64_t events_stored() const noexcept { return events_stored_.load(kRelaxed); }
+  void add_events_pruned(std::int64_t n) noexcept { events_pruned_.fetch_add(n, kRelaxed); }
+  std::int64_t events_pruned() const noexcept { return events_pruned_.load(kRelaxed); }
   std::string render(const ServiceGauges& gauges) const;
 
  private:
@@ -57,6 +62,7 @@ class Metrics {
   };
   std::array<PerRoute, kRoutes> routes_{};
   std::atomic<std::int64_t> events_stored_{0};
+  std::atomic<std::int64_t> events_pruned_{0};
 };
 
 }  // namespace reckon

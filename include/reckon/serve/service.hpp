@@ -59,6 +59,9 @@ struct ServiceOptions {
   std::size_t events_cache_bytes = 256u << 20;  // memory of the per-user events cache
   std::size_t max_item_bytes = 64u << 10;       // metadata of one item (PUT/PATCH body)
   std::size_t max_new_items = 100'000;          // stored items the model does not know
+  // > 0: events older than this are pruned from the store in the background (--events-retention).
+  std::int64_t events_retention_ms = 0;
+  std::chrono::milliseconds retention_interval{std::chrono::hours(1)};  // between pruning passes
 };
 
 class Service {
@@ -84,6 +87,8 @@ class Service {
 
  private:
   struct Impl;
+  void delete_and_reply(StoreWrite write, const std::string& user_id, Route route,
+                        Respond respond, std::function<std::string()> body);
   ServiceOptions options_;
   std::unique_ptr<EventStore> store_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;

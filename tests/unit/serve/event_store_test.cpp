@@ -187,3 +187,127 @@ TEST(SqliteEventStore, OpensAFileOfTheEarlierLayout) {
 }
 
 }  // namespace reckon
+
+#include "store_contract.hpp"
+
+namespace reckon {
+namespace {
+
+TEST(SqliteEventStore, UserRecordsItemReadsAndDeletions) {
+  test::TempDir dir;
+  auto store = open_sqlite_event_store((dir / "events.db").string());
+  test::check_records_reads_and_deletions(*store);
+}
+
+// The same with rounds of two events: deletions meet events waiting, mid-round and indexed.
+TEST(SqliteEventStore, DeletionsInEveryStateOfTheIndex) {
+  test::TempDir dir;
+  auto store = open_sqlite_event_store((dir / "events.db").string(),
+                                       {.index_every = 2, .index_chunk = 1});
+  test::check_records_reads_and_deletions(*store);
+}
+
+TEST(SqliteEventStore, RetentionPrunesOldEventsInTheBackground) {
+  test::TempDir dir;
+  auto store = open_sqlite_event_store((dir / "events.db").string());
+  test::check_retention(*store);
+}
+
+TEST(SqliteEventStore, RetentionWithSmallRounds) {
+  test::TempDir dir;
+  auto store = open_sqlite_event_store((dir / "events.db").string(),
+                                       {.index_every = 2, .index_chunk = 1});
+  test::check_retention(*store);
+}
+
+// Random appends and deletions with small rounds and reopens: every read by user and by item
+// equals a reference kept here.
+TEST(SqliteEventStore, ReadsAgreeWithDeletionsAcrossRounds) {
+  test::TempDir dir;
+  const auto path = (dir / "events.db").string();
+  const SqliteStoreOptions small{.index_every = 5, .index_chunk = 2};
+  auto store = open_sqlite_event_store(path, small);
+  std::vector<Event> expected;  // in the order stored
+  std::mt19937 rng(11);
+  const auto show = [](const std::vector<Event>& v) {
+    std::vector<std::string> out;
+    for (const auto& e : v)
+      out.push_back(e.user_id + ":" + e.item_id + "@" + std::to_string(e.timestamp_ms));
+    return out;
+  };
+  const auto check = [&] {
+    for (int u = 0; u < 5; ++u) {
+      const std::string user = "u" + std::to_string(u);
+      std::vector<Event> want;
+      for (const auto& e : expected)
+        if (e.user_id == user) want.push_back(e);
+      std::stable_sort(want.begin(), want.end(), [](const Event& a, const Event& b) {
+        return a.timestamp_ms < b.timestamp_ms;
+      });
+      ASSERT_EQ(show(store->history(user, std::numeric_limits<std::int64_t>::max())), show(want))
+          << user;
+    }
+    for (int i = 0; i < 4; ++i) {
+      const std::string item = "i" + std::to_string(i);
+      std::vector<Event> want;
+      for (const auto& e : expected)
+        if (e.item_id == item) want.push_back(e);
+      std::stable_sort(want.begin(), want.end(), [](const Event& a, const Event& b) {
+        return a.timestamp_ms < b.timestamp_ms;
+      });
+      std::reverse(want.begin(), want.end());  // newest first; ties: the later stored first
+      ASSERT_EQ(show(store->item_events(item, 1000)), show(want)) << item;
+    }
+  };
+  for (int step = 0; step < 150; ++step) {
+    StoreWrite w;
+    if (rng() % 4 == 0) {
+      EventDeletion d{"u" + std::to_string(rng() % 5), "", ""};
+      if (rng() % 2) d.item_id = "i" + std::to_string(rng() % 4);
+      std::erase_if(expected, [&](const Event& e) {
+        return e.user_id == d.user_id && (d.item_id.empty() || e.item_id == d.item_id);
+      });
+      w.deletions.push_back(d);
+    }
+    const int n = static_cast<int>(rng() % 4);
+    for (int j = 0; j < n; ++j) {
+      const Event e{"u" + std::to_string(rng() % 5), "i" + std::to_string(rng() % 4), "view",
+                    1.0, static_cast<std::int64_t>(step * 10 + j)};
+      expected.push_back(e);
+      w.events.push_back(e);
+    }
+    store->write(std::move(w));
+    SCOPED_TRACE(step);
+    check();
+    if (step % 41 == 40) {
+      store.reset();
+      store = open_sqlite_event_store(path, small);
+    }
+  }
+  EXPECT_EQ(store->count(), static_cast<std::int64_t>(expected.size()));
+  store.reset();
+  store = open_sqlite_event_store(path, {.index_every = 1u << 30, .index_chunk = 1});
+  check();
+}
+
+// A 0.8 file has events_by_user but no events_by_item: opening it indexes its events by item.
+TEST(SqliteEventStore, IndexesAnEarlierFileByItem) {
+  test::TempDir dir;
+  const auto path = (dir / "events.db").string();
+  {
+    auto store = open_sqlite_event_store(path, {.index_every = 1, .index_chunk = 100});
+    store->append(std::vector<Event>{{"u", "a", "view", 1, 10}, {"v", "a", "view", 1, 20}});
+    store->append(std::vector<Event>{{"w", "b", "view", 1, 30}});
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE events_by_item", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto store = open_sqlite_event_store(path);
+  EXPECT_EQ(test::items_of(store->item_events("a", 10)),
+            (std::vector<std::string>{"v:a:view", "u:a:view"}));
+  EXPECT_EQ(store->item_events("b", 10).size(), 1u);
+}
+
+}  // namespace
+}  // namespace reckon

@@ -10,6 +10,7 @@
 
 #include "reckon/serve/event_store.hpp"
 #include "serve_fixture.hpp"
+#include "store_contract.hpp"
 
 namespace reckon {
 namespace {
@@ -91,6 +92,16 @@ TEST_F(PostgresStore, ConcurrentAppendsAreAllStoredAndShared) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(a->count(), 300);
   EXPECT_EQ(b->history("user3", 1000).size(), 50u);
+}
+
+TEST_F(PostgresStore, UserRecordsItemReadsAndDeletions) {
+  auto store = open_event_store(url());
+  test::check_records_reads_and_deletions(*store);
+}
+
+TEST_F(PostgresStore, RetentionPrunesOldEventsInTheBackground) {
+  auto store = open_event_store(url());
+  test::check_retention(*store);
 }
 
 TEST_F(PostgresStore, ItemRecordsAreUpserted) {
