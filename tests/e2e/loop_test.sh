@@ -86,5 +86,39 @@ for p in ${newbie#* }; do [ "$p" -ge 15 ] && second=$((second + 1)); done
 [ "$second" -ge 4 ] && ok || fail "newbie's answers are not of the second group: $newbie"
 curl -sf "$base/health" | grep -q '"users":41' && ok || fail "health after reload: $(curl -s "$base/health")"
 
+# The catalogue API over HTTP: batches, paging, categories, hidden and deleted items, users,
+# feedback per item and its deletion, /latest, neighbours.
+# py URL EXPR: GETs the URL and prints EXPR of its JSON answer `d`.
+py() { curl -s "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print($2)"; }
+send() { curl -s -o "$work/body" -w '%{http_code}' -X "$1" "$base$2" -H 'Content-Type: application/json' ${3:+-d "$3"}; }
+[ "$(send POST /items '[{"item_id":"n1","title":"N1","categories":["news"]},{"item_id":"n2","categories":"sport"}]')" = 200 ] \
+  && grep -q '"accepted":2' "$work/body" && ok || fail "POST /items: $(cat "$work/body")"
+[ "$(py "$base/items?k=3&offset=29" '" ".join(i["item_id"] for i in d["items"][1:]), len(d["items"]), d["total"]')" = "n1 n2 3 32" ] \
+  && ok || fail "items page: $(curl -s "$base/items?k=3&offset=29")"
+[ "$(py "$base/items?category=news" '" ".join(i["item_id"] for i in d["items"])')" = n1 ] && ok || fail "items of a category"
+for p in 20 21; do send PATCH "/items/$p" '{"categories":["second"]}' >/dev/null; done
+[ "$(py "$base/popular?k=10&category=second" '" ".join(sorted(i["item_id"] for i in d["items"]))')" = "20 21" ] \
+  && ok || fail "popular of a category: $(curl -s "$base/popular?k=10&category=second")"
+hide=$(py "$base/popular?k=1" 'd["items"][0]["item_id"]')
+send PATCH "/items/$hide" '{"hidden":true}' >/dev/null
+for route in "popular?k=30" "recommend/user30?k=30" "recommend/user3?k=30" "latest?k=40"; do
+  case " $(py "$base/$route" '" ".join(i["item_id"] for i in d["items"])') " in
+    *" $hide "*) fail "hidden item $hide in /$route";; *) ok;; esac
+done
+[ "$(send DELETE /items/n2)" = 200 ] && ok || fail "DELETE /items/n2"
+[ "$(send GET /items/n2)" = 404 ] && ok || fail "a deleted item is still there"
+[ "$(py "$base/latest?k=1" 'd["items"][0]["item_id"]')" = n1 ] && ok || fail "latest: $(curl -s "$base/latest?k=2")"
+[ "$(py "$base/users/user3/neighbors?k=3" 'all(int(n["user_id"][4:]) < 20 for n in d["neighbors"]) and len(d["neighbors"])')" = 3 ] \
+  && ok || fail "neighbors: $(curl -s "$base/users/user3/neighbors?k=3")"
+[ "$(send PUT /users/reader '{"labels":["trial"]}')" = 200 ] && ok || fail "PUT /users/reader: $(cat "$work/body")"
+[ "$(py "$base/users/reader" 'd["labels"][0], d["stored"]')" = "trial True" ] && ok || fail "GET /users/reader"
+[ "$(send PUT /users/reader '{"features":{"age":30}}')" = 422 ] && grep -q invalid_feature "$work/body" \
+  && ok || fail "features the data does not have: $(cat "$work/body")"
+[ "$(py "$base/items/20/events" '" ".join(e["user_id"] for e in d["events"])')" = newbie ] && ok || fail "events on item 20"
+[ "$(send DELETE '/users/newbie/events?item_id=20')" = 200 ] && ok || fail "DELETE feedback"
+[ "$(py "$base/users/newbie/events" '" ".join(e["item_id"] for e in d["events"])')" = 21 ] && ok || fail "feedback left"
+[ "$(send DELETE /users/reader)" = 200 ] && [ "$(send GET /users/reader)" = 404 ] && ok || fail "DELETE /users/reader"
+[ "$(send DELETE /latest)" = 405 ] && ok || fail "DELETE /latest is not a 405"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
