@@ -47,6 +47,31 @@ if [ -n "${RECKON_TEST_POSTGRES_URL:-}" ]; then
   psql -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
 fi
 
+# Files from an http(s) address: fetched through a .part file, verified, imported directly.
+mkdir -p "$work/site"
+printf 'user,item,rating\na,x,5\na,y,3\nb,x,4\n' >"$work/site/r.csv"
+sum=$(sha256sum "$work/site/r.csv" | cut -d' ' -f1)
+python3 -m http.server 0 --bind 127.0.0.1 --directory "$work/site" >"$work/http.out" 2>&1 &
+site=$!
+for _ in $(seq 1 100); do grep -q "port" "$work/http.out" && break; sleep 0.1; done
+port=$(sed -n 's|.*port \([0-9]*\).*|\1|p' "$work/http.out" | head -1)
+if [ -n "$port" ]; then
+  run "$RECKON" -q data fetch "http://127.0.0.1:$port/r.csv" --sha256 "$sum" -o "$work/got.csv"
+  cmp -s "$work/got.csv" "$work/site/r.csv" && ok || fail "fetched file differs"
+  "$RECKON" -q data fetch "http://127.0.0.1:$port/r.csv" --sha256 "${sum/a/b}" -o "$work/bad.csv" 2>"$work/err" \
+    && fail "a checksum mismatch succeeded" || { grep -qi "sha-\?256" "$work/err" && [ ! -e "$work/bad.csv" ] && ok || fail "mismatch: $(cat "$work/err")"; }
+  ls "$work" | grep -q '\.part' && fail "a .part file was left" || ok
+  "$RECKON" -q data fetch "http://127.0.0.1:$port/missing.csv" -o "$work/m.csv" 2>"$work/err" \
+    && fail "a 404 succeeded" || { grep -q "404" "$work/err" && ok || fail "404: $(cat "$work/err")"; }
+  "$RECKON" -q data fetch "ftp://127.0.0.1/r.csv" -o "$work/f.csv" 2>"$work/err" \
+    && fail "ftp:// was fetched" || ok
+  run "$RECKON" -q import "http://127.0.0.1:$port/r.csv" -o "$work/web.rkd"
+  grep -q "2 users, 2 items, 3 interactions" "$work/out" && ok || fail "import of a URL: $(cat "$work/out")"
+else
+  fail "python3 -m http.server did not start: $(cat "$work/http.out")"
+fi
+kill "$site" 2>/dev/null
+
 # Serve a model of the SQLite import.
 run "$RECKON" -q train "$work/base.rkd" --model itemknn -o "$work/m.rkm"
 "$RECKON" serve --model "$work/m.rkm" --port 0 --events "$work/m.events.db" >"$work/serve.out" 2>&1 &
