@@ -72,6 +72,37 @@ void GroupCommitter::loop() {
   }
 }
 
+void RetentionSchedule::set(Retention retention) {
+  std::lock_guard lock(mutex_);
+  retention_ = std::move(retention);
+  next_pass_ = {};  // the first pass as soon as the writer gets to it
+}
+
+std::optional<RetentionSchedule::Chunk> RetentionSchedule::due() {
+  std::lock_guard lock(mutex_);
+  if (retention_.max_age_ms <= 0) return std::nullopt;
+  Chunk c;
+  if (!active_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_pass_) return std::nullopt;
+    next_pass_ = now + retention_.interval;
+    active_ = true;
+    c.first = true;
+    cutoff_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count() -
+                 retention_.max_age_ms;
+  }
+  c.cutoff_ms = cutoff_ms_;
+  c.report = retention_.pruned;
+  return c;
+}
+
+void RetentionSchedule::chunk_done(bool more) {
+  std::lock_guard lock(mutex_);
+  active_ = more;
+}
+
 }  // namespace detail
 
 void EventStore::append(std::span<const Event> events) {

@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <thread>
 
@@ -50,6 +51,28 @@ class GroupCommitter {
   std::deque<PendingWrite> queue_;
   bool stopping_ = false;
   std::thread thread_;
+};
+
+// When the stores prune (Retention): set() from any thread, the rest on the writer thread.
+class RetentionSchedule {
+ public:
+  void set(Retention retention);
+  struct Chunk {
+    std::int64_t cutoff_ms = 0;  // delete events older than this
+    bool first = false;          // the pass's first chunk
+    std::function<void(std::int64_t, std::int64_t)> report;
+  };
+  // A chunk to run now, starting a pass when one is due; nullopt when none is.
+  std::optional<Chunk> due();
+  // After a chunk: `more` keeps the pass going, false ends it until the next interval.
+  void chunk_done(bool more);
+
+ private:
+  std::mutex mutex_;
+  Retention retention_;
+  std::chrono::steady_clock::time_point next_pass_;
+  bool active_ = false;
+  std::int64_t cutoff_ms_ = 0;
 };
 
 }  // namespace reckon::detail

@@ -94,11 +94,7 @@ class PostgresEventStore final : public EventStore {
     committer_.submit({std::move(write), std::move(done)});
   }
 
-  void set_retention(Retention retention) override {
-    std::lock_guard lock(retention_mutex_);
-    retention_ = std::move(retention);
-    next_pass_ = {};
-  }
+  void set_retention(Retention retention) override { retention_.set(std::move(retention)); }
 
   std::vector<Event> item_events(std::string_view item_id, std::size_t limit) const override {
     return read_events(
@@ -208,29 +204,15 @@ class PostgresEventStore final : public EventStore {
   // (through the ts index) per call; a pass ends with a chunk that deleted fewer. Several
   // servers sharing the database may prune at once: they delete the same rows, no harm done.
   bool maybe_prune() {
-    std::function<void(std::int64_t, std::int64_t)> report;
-    {
-      std::lock_guard lock(retention_mutex_);
-      if (retention_.max_age_ms <= 0) return false;
-      const auto now = std::chrono::steady_clock::now();
-      if (!pass_active_) {
-        if (now < next_pass_) return false;
-        next_pass_ = now + retention_.interval;
-        pass_active_ = true;
-        cutoff_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count() -
-                  retention_.max_age_ms;
-      }
-      report = retention_.pruned;
-    }
+    const auto chunk = retention_.due();
+    if (!chunk) return false;
     std::int64_t pruned = 0;
     try {
       pqxx::work t(connection(writer_));
       pruned = t.exec_params(
                     "DELETE FROM reckon_events WHERE id IN (SELECT id FROM reckon_events WHERE ts "
                     "< $1 LIMIT $2)",
-                    cutoff_, kPruneChunk)
+                    chunk->cutoff_ms, kPruneChunk)
                    .affected_rows();
       t.commit();
     } catch (const std::exception& e) {
@@ -240,21 +222,14 @@ class PostgresEventStore final : public EventStore {
       pruned = -1;
     }
     const bool more = pruned == kPruneChunk;
-    {
-      std::lock_guard lock(retention_mutex_);
-      pass_active_ = more;
-    }
-    if (pruned > 0 && report) report(pruned, cutoff_);
+    retention_.chunk_done(more);
+    if (pruned > 0 && chunk->report) chunk->report(pruned, chunk->cutoff_ms);
     return more;
   }
   static constexpr std::int64_t kPruneChunk = 5000;
 
   std::string url_;
-  std::mutex retention_mutex_;
-  Retention retention_;
-  std::chrono::steady_clock::time_point next_pass_;
-  bool pass_active_ = false;
-  std::int64_t cutoff_ = 0;
+  detail::RetentionSchedule retention_;
   mutable std::unique_ptr<pqxx::connection> writer_, reader_;
   mutable std::mutex read_mutex_;
   detail::GroupCommitter committer_;  // last: stopped before the connections close

@@ -145,11 +145,7 @@ class SqliteEventStore final : public EventStore {
     committer_.submit({std::move(write), std::move(done)});
   }
 
-  void set_retention(Retention retention) override {
-    std::lock_guard lock(retention_mutex_);
-    retention_ = std::move(retention);
-    next_pass_ = {};  // the first pass as soon as the writer is idle
-  }
+  void set_retention(Retention retention) override { retention_.set(std::move(retention)); }
 
   std::vector<Event> latest(std::string_view user_id, std::size_t limit) const override {
     std::lock_guard lock(read_mutex_);
@@ -587,19 +583,28 @@ class SqliteEventStore final : public EventStore {
                 [](const auto* a, const auto* b) { return a->first < b->first; });
       round_user_ = round_event_ = 0;
       item_from_ = indexed_upto_;
+      item_runs_.clear();
+      item_heap_.clear();
+      item_chunk_.clear();
       round_active_ = true;
     }
     index_chunk();
     return round_active_;
   }
 
-  // One transaction: the next index_chunk events of the round into events_by_user (in user
-  // order), then, once those are done, the round's ids in stretches of index_chunk into
-  // events_by_item (each stretch sorted by item). A failure leaves the indexes as they were and
-  // the chunk is tried again later.
+  // One step of the round: a transaction of the next index_chunk events into events_by_user
+  // (in user order); once those are done, the round's events by item, read in stretches of
+  // index_chunk ids (each sorted in memory, no transaction), then merged across stretches and
+  // inserted index_chunk a transaction in item order, so that each events_by_item page too is
+  // written about once a round (inserting each stretch sorted on its own rewrote a page per
+  // event: Gowalla's 2nd million of events, 300k -> 85k events/s). A failure leaves the indexes
+  // as they were and the step is tried again later.
   void index_chunk() {
+    if (round_user_ >= round_.size() && item_from_ < round_upto_) {
+      load_item_stretch();
+      return;
+    }
     std::size_t user = round_user_, event = round_event_;
-    std::int64_t from = item_from_;
     bool finished = false;
     try {
       writer_.exec("BEGIN IMMEDIATE");
@@ -619,17 +624,18 @@ class SqliteEventStore final : public EventStore {
           if (++event == events.size()) ++user, event = 0;
         }
       } else {
-        const std::int64_t to =
-            std::min(round_upto_, from + static_cast<std::int64_t>(index_chunk_));
-        sqlite3_stmt* s = written(
-            insert_item_index_,
-            "INSERT OR IGNORE INTO events_by_item (item_id, ts, id) SELECT item_id, ts, id FROM "
-            "events WHERE id > ? AND id <= ? ORDER BY item_id, ts, id");
-        sqlite3_bind_int64(s, 1, from);
-        sqlite3_bind_int64(s, 2, to);
-        step_done(s, "index events by item");
-        from = to;
-        if (from >= round_upto_) {
+        if (item_chunk_.empty()) next_item_chunk();  // kept when its transaction failed
+        for (const ItemKey* k : item_chunk_) {
+          if (round_deleted_.contains(k->id)) continue;
+          sqlite3_stmt* s = written(
+              insert_item_index_,
+              "INSERT OR IGNORE INTO events_by_item (item_id, ts, id) VALUES (?, ?, ?)");
+          bind(s, 1, k->item);
+          sqlite3_bind_int64(s, 2, k->ts);
+          sqlite3_bind_int64(s, 3, k->id);
+          step_done(s, "index events by item");
+        }
+        if (item_heap_.empty()) {
           // Every id <= round_upto_ is in both indexes now: this thread commits ids in order and
           // the round took every one not indexed before.
           Statement mark(writer_.prepare(
@@ -648,10 +654,11 @@ class SqliteEventStore final : public EventStore {
     }
     round_user_ = user;
     round_event_ = event;
-    item_from_ = from;
+    item_chunk_.clear();
     if (!finished) return;
     round_.clear();
     round_deleted_.clear();
+    item_runs_.clear();
     round_active_ = false;
     indexed_upto_ = round_upto_;
     // Not while a read is between its snapshot and its copy of the ids: one whose snapshot
@@ -661,27 +668,65 @@ class SqliteEventStore final : public EventStore {
     indexing_.clear();
   }
 
+  // The round's events with ids in the next stretch, sorted by (item, ts, id) as a run of the
+  // merge; after the last stretch the merge's heap is built. Deleted events are not read.
+  void load_item_stretch() {
+    const std::int64_t to =
+        std::min(round_upto_, item_from_ + static_cast<std::int64_t>(index_chunk_));
+    std::vector<ItemKey> run;
+    try {
+      sqlite3_stmt* s =
+          written(read_stretch_, "SELECT item_id, ts, id FROM events WHERE id > ? AND id <= ?");
+      sqlite3_bind_int64(s, 1, item_from_);
+      sqlite3_bind_int64(s, 2, to);
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        run.push_back({column_text(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2)});
+      sqlite3_reset(s);
+      if (rc != SQLITE_DONE) writer_.fail("read events to index by item");
+    } catch (const std::exception& e) {
+      spdlog::error("{}: indexing the latest events failed (tried again later): {}", path_,
+                    e.what());
+      return;
+    }
+    std::sort(run.begin(), run.end());
+    if (!run.empty()) item_runs_.push_back(std::move(run));
+    item_from_ = to;
+    if (item_from_ < round_upto_) return;
+    item_heap_.clear();
+    for (std::size_t r = 0; r < item_runs_.size(); ++r) item_heap_.push_back({r, 0});
+    std::make_heap(item_heap_.begin(), item_heap_.end(),
+                   [this](const HeapEntry& a, const HeapEntry& b) { return later_key(a, b); });
+  }
+
+  // Orders heap entries (run, position) so that the smallest key is on top.
+  using HeapEntry = std::pair<std::size_t, std::size_t>;
+  bool later_key(const HeapEntry& a, const HeapEntry& b) const {
+    return item_runs_[b.first][b.second] < item_runs_[a.first][a.second];
+  }
+
+  // The next index_chunk keys in (item, ts, id) order, from the merge of the runs.
+  void next_item_chunk() {
+    const auto cmp = [this](const HeapEntry& a, const HeapEntry& b) { return later_key(a, b); };
+    while (item_chunk_.size() < index_chunk_ && !item_heap_.empty()) {
+      std::pop_heap(item_heap_.begin(), item_heap_.end(), cmp);
+      auto& [run, pos] = item_heap_.back();
+      item_chunk_.push_back(&item_runs_[run][pos]);
+      if (++pos < item_runs_[run].size())
+        std::push_heap(item_heap_.begin(), item_heap_.end(), cmp);
+      else
+        item_heap_.pop_back();
+    }
+  }
+
   // Runs on the committer's thread: one chunk of a retention pass. A pass walks the events by
   // id and deletes the ones older than its cut-off (from the table, both indexes and, for those
   // not indexed yet, the waiting maps). True while a pass runs.
   bool maybe_prune() {
-    std::function<void(std::int64_t, std::int64_t)> report;
-    {
-      std::lock_guard lock(retention_mutex_);
-      if (retention_.max_age_ms <= 0) return false;
-      const auto now = std::chrono::steady_clock::now();
-      if (!pass_active_) {
-        if (now < next_pass_) return false;
-        next_pass_ = now + retention_.interval;
-        pass_active_ = true;
-        prune_cursor_ = 0;
-        prune_cutoff_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count() -
-                        retention_.max_age_ms;
-      }
-      report = retention_.pruned;
-    }
+    const auto chunk = retention_.due();
+    if (!chunk) return false;
+    if (chunk->first) prune_cursor_ = 0;
+    prune_cutoff_ = chunk->cutoff_ms;
     std::int64_t pruned = 0, cursor = prune_cursor_;
     bool more = true;
     try {
@@ -725,11 +770,8 @@ class SqliteEventStore final : public EventStore {
       more = false;
     }
     prune_cursor_ = cursor;
-    {
-      std::lock_guard lock(retention_mutex_);
-      pass_active_ = more;
-    }
-    if (pruned > 0 && report) report(pruned, prune_cutoff_);
+    retention_.chunk_done(more);
+    if (pruned > 0 && chunk->report) chunk->report(pruned, prune_cutoff_);
     return more;
   }
 
@@ -745,7 +787,7 @@ class SqliteEventStore final : public EventStore {
   // The writer thread's own, like the rest of the commit's and rounds' state.
   std::unique_ptr<Statement> insert_event_, upsert_item_, upsert_user_, delete_user_,
       delete_event_, delete_by_user_, delete_by_item_, user_events_, by_id_writer_, prune_scan_,
-      insert_index_, insert_item_index_, record_last_id_;
+      insert_index_, insert_item_index_, record_last_id_, read_stretch_;
   std::vector<std::pair<std::int64_t, const Event*>> inserted_;  // this commit's new events
   std::vector<std::pair<std::int64_t, std::string>> deleted_;   // this commit's deleted (id, user)
   std::int64_t indexed_upto_ = 0;  // every event id up to this is in both indexes
@@ -765,13 +807,20 @@ class SqliteEventStore final : public EventStore {
   bool round_active_ = false;
   std::size_t round_user_ = 0, round_event_ = 0;
   std::int64_t round_upto_ = 0;
-  std::int64_t item_from_ = 0;  // events_by_item has the round's ids up to this
+  // The round's part by item: the ids read up to item_from_, as sorted runs merged through a
+  // heap of (run, position), and the chunk being inserted.
+  struct ItemKey {
+    std::string item;
+    std::int64_t ts, id;
+    auto operator<=>(const ItemKey&) const = default;
+  };
+  std::int64_t item_from_ = 0;
+  std::vector<std::vector<ItemKey>> item_runs_;
+  std::vector<std::pair<std::size_t, std::size_t>> item_heap_;
+  std::vector<const ItemKey*> item_chunk_;
   absl::flat_hash_set<std::int64_t> round_deleted_;  // ids of indexing_ deleted since it began
-  // Retention: the settings (any thread, under the mutex) and the pass in progress.
-  std::mutex retention_mutex_;
-  Retention retention_;
-  std::chrono::steady_clock::time_point next_pass_;
-  bool pass_active_ = false;
+  // Retention: when to prune, and how far the pass in progress got (by id).
+  detail::RetentionSchedule retention_;
   std::int64_t prune_cursor_ = 0, prune_cutoff_ = 0;
   detail::GroupCommitter committer_;  // last: stopped before the rest
 };
