@@ -36,6 +36,8 @@ Service& service() {
     d.items = IdMap::from_ids(items);
     d.interactions = CsrMatrix::from_coordinates(12, 10, u, i, v, t, DedupPolicy::kLast);
     d.user_features = FeatureTable(12);
+    auto& gender = d.user_features.column("gender", FeatureKind::kCategorical);
+    for (index_t a = 0; a < 12; ++a) gender.add_label(a, a % 2 ? "F" : "M");
     d.item_features = FeatureTable(10);
     d.item_features.column("title", FeatureKind::kText).set_text(1, "One");
     FitContext ctx;
@@ -69,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string rest(reinterpret_cast<const char*>(data + 1), size - 1);
   HttpRequest r;
   r.content_type = "application/json";
-  switch (data[0] % 6) {
+  switch (data[0] % 11) {
     case 0:
       r = {"POST", "/events", rest, "application/json"};
       break;
@@ -87,6 +89,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case 5:
       r = {"GET", "/similar/i3?" + rest, "", ""};
+      break;
+    case 6:  // user records: features checked against the model's columns, then cold start
+      r = {"PUT", "/users/stranger", rest, "application/json"};
+      break;
+    case 7:
+      r = {"POST", "/items", rest, "application/json"};
+      break;
+    case 8:
+      r = {"DELETE", "/users/u2/events?" + rest, "", ""};
+      break;
+    case 9:
+      r = {"GET", "/latest?" + rest, "", ""};
+      break;
+    case 10:
+      r = {"POST", "/recommend", rest, "application/json"};
       break;
   }
   const HttpResponse answer = send(std::move(r));
