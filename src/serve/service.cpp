@@ -1339,7 +1339,8 @@ struct Service::Impl {
     }
     nlohmann::json out = {{"user_id", user_id}, {"in_model", u.has_value()},
                           {"stored", record.has_value()}};
-    for (auto& [key, value] : j.items()) out[key] = std::move(value);
+    for (auto& [key, value] : j.items())
+      if (!out.contains(key)) out[key] = std::move(value);
     HttpResponse r;
     r.route = Route::kUsers;
     r.body = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

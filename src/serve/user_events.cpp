@@ -29,8 +29,13 @@ std::size_t UserEventCache::bytes() const {
 namespace {
 
 std::size_t entry_bytes(const std::string& user, const UserEvents& e) {
-  // The entry, its events, the key and the hash slot, and room for a kept online list.
-  return sizeof(UserEvents) + e.events.capacity() * sizeof(UserEvent) + user.size() + 64 + 512;
+  // The entry, its events, the key and the hash slot, room for a kept online list, and a
+  // stranger's features (a one-row table: a column's name, label and vocabulary).
+  std::size_t features = 0;
+  if (e.features)
+    for (const auto& c : e.features->columns()) features += 256 + c.name().size();
+  return sizeof(UserEvents) + e.events.capacity() * sizeof(UserEvent) + user.size() + 64 + 512 +
+         features;
 }
 
 }  // namespace

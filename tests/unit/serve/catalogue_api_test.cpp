@@ -109,6 +109,25 @@ TEST_F(CatalogueApiTest, UsersAreStoredWithFeaturesForColdStart) {
   EXPECT_EQ(call(*s, "DELETE", "/users/newcomer").status, 404);
 }
 
+// A record in the store that the server did not check (the file was edited, or the model was
+// retrained on other columns): its features are ignored, the fields still shown.
+TEST_F(CatalogueApiTest, StoredFeaturesThatDoNotFitAreIgnored) {
+  {
+    auto store = open_sqlite_event_store((dir_ / "events.db").string());
+    StoreWrite w;
+    w.users.push_back({"odd", R"({"features":{"shoe_size":9,"gender":"M"},"note":"x"})"});
+    w.users.push_back({"deep", std::string(5000, '[') + std::string(5000, ']')});
+    w.users.push_back({"fits", R"({"features":{"gender":"M"}})"});
+    store->write(std::move(w));
+  }
+  auto s = start();
+  EXPECT_EQ(ok(*s, "GET", "/recommend/odd?k=3").at("source"), "popular");
+  EXPECT_EQ(ok(*s, "GET", "/users/odd").at("note"), "x");
+  EXPECT_EQ(ok(*s, "GET", "/recommend/deep?k=3").at("source"), "popular");
+  EXPECT_EQ(ok(*s, "GET", "/users/deep").at("stored"), true);
+  EXPECT_EQ(ok(*s, "GET", "/recommend/fits?k=3").at("source"), "demographic-popular");
+}
+
 TEST_F(CatalogueApiTest, FeedbackIsListedPerItemAndDeleted) {
   auto s = start();
   ok(*s, "POST", "/events",
