@@ -136,7 +136,11 @@ class SqliteEventStore final : public EventStore {
       if (rc != SQLITE_DONE) writer_.fail("read the events not yet indexed");
     }
     committer_.start([this](std::span<const detail::PendingWrite> batch) { commit(batch); },
-                     [this] { return maybe_index() | maybe_prune(); });
+                     [this] {
+                       const bool indexing = maybe_index();  // both run every time
+                       const bool pruning = maybe_prune();
+                       return indexing || pruning;
+                     });
   }
 
   ~SqliteEventStore() override { committer_.stop(); }
@@ -546,7 +550,8 @@ class SqliteEventStore final : public EventStore {
   // After a commit that deleted events (deleted_; the caller holds buffer_mutex_): their ids
   // leave the waiting map, or, in the round in progress, are skipped by its chunks.
   void drop_waiting() {
-    for (const auto& [id, user] : deleted_) {
+    for (const auto& [deleted_id, user] : deleted_) {
+      const std::int64_t id = deleted_id;  // a lambda cannot capture a binding (clang 14)
       if (auto it = buffered_.find(user); it != buffered_.end()) {
         auto& v = it->second;
         const auto at =
