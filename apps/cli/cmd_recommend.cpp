@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -28,12 +29,20 @@ nlohmann::json explanation_json(const std::vector<FeatureContribution>& why) {
   return out;
 }
 
-// The model's reasons for the items of a known user's list (or a stranger's favourites).
-std::vector<std::vector<FeatureContribution>> explain_items(const TrainedModel& t,
-                                                            const std::string& user,
-                                                            const std::vector<std::string>& likes,
-                                                            const Recommendation& r) {
-  if (r.source != "model") return std::vector<std::vector<FeatureContribution>>(r.items.size());
+// The model's reasons for the items of a known user's list (or a stranger's favourites): its
+// feature contributions (the ranker) or, for models that score by the history, the history
+// items that added most (itemknn, ease, ials). NotSupported when it has neither.
+struct Reasons {
+  std::vector<std::vector<FeatureContribution>> features;
+  std::vector<std::vector<HistoryContribution>> history;
+};
+Reasons explain_items(const TrainedModel& t, const std::string& user,
+                      const std::vector<std::string>& likes, const Recommendation& r) {
+  Reasons out;
+  if (r.source != "model") {
+    out.features.resize(r.items.size());
+    return out;
+  }
   const Dataset& d = *t.train;
   UserContext ctx;
   std::vector<index_t> liked;
@@ -46,9 +55,28 @@ std::vector<std::vector<FeatureContribution>> explain_items(const TrainedModel& 
   }
   std::vector<index_t> items;
   for (const auto& s : r.items) items.push_back(s.item);
-  return t.model->explain(ctx, items, 5);
+  try {
+    out.features = t.model->explain(ctx, items, 5);
+  } catch (const NotSupported&) {
+    try {
+      out.history = t.model->explain_history(ctx, items, 5);
+    } catch (const NotSupported&) {
+      throw NotSupported(fmt::format(
+          "model {} does not explain its scores (the ranker, itemknn, ease and ials do)",
+          t.model->name()));
+    }
+  }
+  out.features.resize(r.items.size());
+  out.history.resize(r.items.size());
+  return out;
 }
 
+nlohmann::json because_json(const Dataset& d, const std::vector<HistoryContribution>& because) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : because)
+    out.push_back({{"item_id", d.items.id(c.item)}, {"contribution", c.contribution}});
+  return out;
+}
 
 }  // namespace
 
@@ -73,7 +101,8 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_option("-k", k, "how many items")->capture_default_str()->check(CLI::Range(1, 10000));
   cmd->add_flag("--json", json, "print JSON");
   cmd->add_flag("--explain", explain,
-                "each item's top feature contributions (models that explain: the ranker)");
+                "why each item: its top feature contributions (the ranker), or the history "
+                "items that added most to its score (itemknn, ease, ials)");
   cmd->callback([] {
     std::map<std::string, std::string> values;
     if (!age.empty()) values["age"] = age;
@@ -118,8 +147,11 @@ void add_recommend_command(CLI::App& app) {
       if (r.source == "demographic-popular") note = "popular among users with these demographics";
       if (r.source == "popular") note = "no user matches these demographics: showing popular items";
     }
-    std::vector<std::vector<FeatureContribution>> why;
+    Reasons why;
     if (explain) why = explain_items(t, user, likes, r);
+    const bool by_history = explain && !why.history.empty() &&
+                            std::any_of(why.history.begin(), why.history.end(),
+                                        [](const auto& h) { return !h.empty(); });
     if (json) {
       nlohmann::json j = {{"source", r.source},
                           {"model", std::string(t.model->name())},
@@ -127,7 +159,10 @@ void add_recommend_command(CLI::App& app) {
       if (!user.empty()) j["user_id"] = user;
       for (std::size_t n = 0; n < r.items.size(); ++n) {
         j["items"].push_back(item_json(*t.train, r.items[n]));
-        if (explain) j["items"].back()["explanation"] = explanation_json(why[n]);
+        if (explain)
+          j["items"].back()["explanation"] = by_history
+                                                 ? because_json(*t.train, why.history[n])
+                                                 : explanation_json(why.features[n]);
       }
       fmt::print("{}\n", j.dump(2));
       return;
@@ -135,11 +170,20 @@ void add_recommend_command(CLI::App& app) {
     if (!note.empty()) fmt::print(stderr, "note: {}\n", note);
     fmt::print("source: {} ({})\n", r.source, t.model->name());
     print_items(*t.train, r.items);
-    if (explain) {
+    if (by_history) {
+      fmt::print("because (history item: contribution to the score):\n");
+      for (std::size_t n = 0; n < r.items.size(); ++n) {
+        std::string line;
+        for (const auto& c : why.history[n])
+          line += fmt::format("{}{}: {:+.3f}", line.empty() ? "" : ", ",
+                              t.train->items.id(c.item), c.contribution);
+        fmt::print("  {:<12} {}\n", t.train->items.id(r.items[n].item), line);
+      }
+    } else if (explain) {
       fmt::print("why (feature = value: contribution to the score):\n");
       for (std::size_t n = 0; n < r.items.size(); ++n) {
         std::string line;
-        for (const auto& c : why[n])
+        for (const auto& c : why.features[n])
           line += fmt::format("{}{} = {:.4g}: {:+.3f}", line.empty() ? "" : ", ", c.feature,
                               c.value, c.contribution);
         fmt::print("  {:<12} {}\n", t.train->items.id(r.items[n].item),

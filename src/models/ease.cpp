@@ -180,6 +180,18 @@ void EaseModel::score(const UserContext& user, std::span<float> out) const {
   }
 }
 
+std::vector<std::vector<HistoryContribution>> EaseModel::explain_history(
+    const UserContext& user, std::span<const index_t> items, std::size_t top) const {
+  // score(j) = sum over the history of weight(h) * B[h][j].
+  return history_contributions(user, items, top, [&](std::size_t h, std::size_t k) {
+    const index_t from = user.history[h], to = items[k];
+    if (from < 0 || from >= n_ || to < 0 || to >= n_) return 0.0f;
+    const float w = user.weights.empty() ? 1.0f : user.weights[h];
+    return w * b_[static_cast<std::size_t>(from) * static_cast<std::size_t>(n_) +
+                  static_cast<std::size_t>(to)];
+  });
+}
+
 std::vector<ScoredItem> EaseModel::similar_items(index_t item, std::size_t k) const {
   RECKON_CHECK(item >= 0 && item < n_, "item index {} out of range", item);
   std::vector<float> s(b_.begin() + item * n_, b_.begin() + (item + 1) * n_);

@@ -187,6 +187,21 @@ void ItemKnnModel::score(const UserContext& user, std::span<float> out) const {
   }
 }
 
+std::vector<std::vector<HistoryContribution>> ItemKnnModel::explain_history(
+    const UserContext& user, std::span<const index_t> items, std::size_t top) const {
+  // score(i) = sum over the history of weight(h) * similarity(h, i): a term per neighbour list.
+  return history_contributions(user, items, top, [&](std::size_t h, std::size_t k) {
+    const index_t from = user.history[h], to = items[k];
+    if (from < 0 || from >= neighbours_.rows() || to < 0 || to >= neighbours_.cols()) return 0.0f;
+    const auto js = neighbours_.row_indices(from);
+    const auto ss = neighbours_.row_values(from);
+    float sim = 0;
+    for (std::size_t t = 0; t < js.size(); ++t)
+      if (js[t] == to) sim += ss[t];  // lists are short (the neighbours kept) and best first
+    return (user.weights.empty() ? 1.0f : user.weights[h]) * sim;
+  });
+}
+
 std::vector<ScoredItem> ItemKnnModel::similar_items(index_t item, std::size_t k) const {
   RECKON_CHECK(item >= 0 && item < neighbours_.rows(), "item index {} out of range", item);
   std::vector<ScoredItem> out;

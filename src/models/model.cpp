@@ -1,6 +1,9 @@
 #include "reckon/models/model.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <functional>
 
 #include "reckon/core/error.hpp"
 #include "reckon/core/files.hpp"
@@ -33,6 +36,43 @@ std::vector<std::vector<FeatureContribution>> Model::explain(const UserContext&,
                                                             std::span<const index_t>,
                                                             std::size_t) const {
   throw NotSupported(fmt::format("model {} does not explain its scores (the ranker does)", name()));
+}
+
+std::vector<std::vector<HistoryContribution>> Model::explain_history(const UserContext&,
+                                                                    std::span<const index_t>,
+                                                                    std::size_t) const {
+  throw NotSupported(fmt::format(
+      "model {} does not explain its scores by the history (itemknn, ease and ials do)", name()));
+}
+
+std::vector<std::vector<HistoryContribution>> history_contributions(
+    const UserContext& user, std::span<const index_t> items, std::size_t top,
+    const std::function<float(std::size_t h, std::size_t k)>& term) {
+  std::vector<std::vector<HistoryContribution>> out(items.size());
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    // Per history item (an item given twice adds up), then the largest `top`.
+    std::vector<HistoryContribution> all;
+    for (std::size_t h = 0; h < user.history.size(); ++h) {
+      const float c = term(h, k);
+      if (c == 0.0f || !std::isfinite(c)) continue;
+      auto it = std::find_if(all.begin(), all.end(), [&](const HistoryContribution& x) {
+        return x.item == user.history[h];
+      });
+      if (it == all.end())
+        all.push_back({user.history[h], c});
+      else
+        it->contribution += c;
+    }
+    const std::size_t n = std::min(top, all.size());
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(),
+                      [](const HistoryContribution& a, const HistoryContribution& b) {
+                        return a.contribution != b.contribution ? a.contribution > b.contribution
+                                                                : a.item < b.item;
+                      });
+    all.resize(n);
+    out[k] = std::move(all);
+  }
+  return out;
 }
 
 std::vector<ScoredItem> Model::similar_to_new_item(const NewItemVector&, std::size_t) const {

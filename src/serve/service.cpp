@@ -819,9 +819,10 @@ struct Service::Impl {
     return ctx;
   }
 
-  // explain=true: each item's top feature contributions, from the history the list was
-  // ranked on (offline: training; otherwise with the user's new events). Items the model did
-  // not place (popular, new items) get an empty list.
+  // explain=true: each item's top feature contributions (the ranker), or the history items that
+  // added most to its score ("because you liked": itemknn, ease, ials), from the history the
+  // list was ranked on (offline: training; otherwise with the user's new events). Items the
+  // model did not place (popular, new items) get an empty list.
   void explain_items(const Snapshot& snap, const Profile& p, const std::string& mode,
                      Ranked& r) const {
     r.explanations.assign(r.items.size(), ",\"explanation\":[]");
@@ -837,24 +838,42 @@ struct Service::Impl {
         where.push_back(i);
       }
     std::vector<std::vector<FeatureContribution>> why;
+    std::vector<std::vector<HistoryContribution>> because;
     try {
       why = snap.model().explain(ctx, items, kExplainedFeatures);
-    } catch (const NotSupported& e) {
-      fail(422, "not_supported", e.what());
+    } catch (const NotSupported&) {
+      try {
+        because = snap.model().explain_history(ctx, items, kExplainedFeatures);
+      } catch (const NotSupported&) {
+        fail(422, "not_supported",
+             fmt::format("model {} does not explain its scores (the ranker, itemknn, ease and "
+                         "ials do)",
+                         snap.model().name()));
+      }
     }
-    for (std::size_t j = 0; j < why.size() && j < where.size(); ++j) {
+    for (std::size_t j = 0; j < where.size(); ++j) {
       std::string& out = r.explanations[where[j]];
       out = ",\"explanation\":[";
-      for (std::size_t c = 0; c < why[j].size(); ++c) {
-        if (c) out += ',';
-        out += "{\"feature\":";
-        append_json_string(out, why[j][c].feature);
-        out += ",\"value\":";
-        append_json_number(out, why[j][c].value);
-        out += ",\"contribution\":";
-        append_json_number(out, why[j][c].contribution);
-        out += '}';
-      }
+      if (j < why.size())
+        for (std::size_t c = 0; c < why[j].size(); ++c) {
+          if (c) out += ',';
+          out += "{\"feature\":";
+          append_json_string(out, why[j][c].feature);
+          out += ",\"value\":";
+          append_json_number(out, why[j][c].value);
+          out += ",\"contribution\":";
+          append_json_number(out, why[j][c].contribution);
+          out += '}';
+        }
+      if (j < because.size())
+        for (std::size_t c = 0; c < because[j].size(); ++c) {
+          if (c) out += ',';
+          out += "{\"item_id\":";
+          append_json_string(out, snap.train().items.id(because[j][c].item));
+          out += ",\"contribution\":";
+          append_json_number(out, because[j][c].contribution);
+          out += '}';
+        }
       out += ']';
     }
   }

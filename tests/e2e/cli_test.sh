@@ -233,7 +233,10 @@ if [ -d "$DATA/movielens-100k" ]; then
   grep -q '"importance"' "$work/out" && ok || fail "info --json of a ranker: $(head -c 600 "$work/out")"
   expect_ok "recommend explain" "$RECKON" -q recommend "$work/rk.rkm" --user 1 -k 3 --explain --json
   grep -q '"contribution"' "$work/out" && ok || fail "recommend --explain: $(cat "$work/out")"
-  expect_error "explain needs a model that explains" "does not explain" "$RECKON" recommend "$work/gt.rkm" --user 1 --explain
+  expect_ok "recommend explain by the history" "$RECKON" -q recommend "$work/gt.rkm" --user 1 -k 3 --explain
+  grep -q 'because (history item' "$work/out" && ok || fail "ials --explain: $(cat "$work/out")"
+  expect_ok "train popular" "$RECKON" -q train "$work/ml.rkd" --model popular -o "$work/pop.rkm"
+  expect_error "explain needs a model that explains" "does not explain" "$RECKON" recommend "$work/pop.rkm" --user 1 --explain
   expect_error "ranker of rankers" "cannot generate its own" "$RECKON" train "$work/ml.rkd" --model ranker \
     -p candidates=ranker:10 -o "$work/x.rkm"
 

@@ -13,6 +13,8 @@ class EaseModel final : public Model {
   std::string_view name() const noexcept override { return "ease"; }
   void fit(const Dataset& train, const Params& params, FitContext& ctx) override;
   void score(const UserContext& user, std::span<float> out) const override;
+  std::vector<std::vector<HistoryContribution>> explain_history(
+      const UserContext& user, std::span<const index_t> items, std::size_t top) const override;
   std::vector<ScoredItem> similar_items(index_t item, std::size_t k) const override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;

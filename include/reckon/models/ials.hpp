@@ -14,6 +14,10 @@ class IalsModel final : public FactorModel {
   static std::vector<ParamSpec> param_specs();
   std::string_view name() const noexcept override { return "ials"; }
   void fit(const Dataset& train, const Params& params, FitContext& ctx) override;
+  // By the fold-in: x = A^-1 sum_h c_h y_h, so item i's score splits into c_h y_i^T A^-1 y_h per
+  // history entry (exact for the folded-in vector; a training user's stored vector is close).
+  std::vector<std::vector<HistoryContribution>> explain_history(
+      const UserContext& user, std::span<const index_t> items, std::size_t top) const override;
 
  protected:
   Eigen::VectorXf fold_in(const UserContext& user) const override;
@@ -21,6 +25,9 @@ class IalsModel final : public FactorModel {
   void load_extra(BinaryReader& in) override;
 
  private:
+  // The fold-in's normal equations for this history: A (lower triangle) and b.
+  void normal_equations(const UserContext& user, Eigen::MatrixXf& a, Eigen::VectorXf& b) const;
+
   float alpha_ = 1.0f;
   float regularization_ = 0.01f;
   float reg_exponent_ = 0.0f;

@@ -37,6 +37,13 @@ struct FeatureContribution {
   float contribution = 0;
 };
 
+// One history item's part in an item's score ("because you liked X"): the item (a training item
+// index) and what its terms of the score add up to.
+struct HistoryContribution {
+  index_t item = -1;
+  float contribution = 0;
+};
+
 // What fit() may use besides the data: seed, threads, a way to report progress.
 struct FitContext {
   std::uint64_t seed = 42;
@@ -97,6 +104,11 @@ class Model {
   virtual std::vector<std::vector<FeatureContribution>> explain(const UserContext& user,
                                                                 std::span<const index_t> items,
                                                                 std::size_t top) const;
+  // Why each of `items` scored as it did, by the user's history: the history items whose terms
+  // of the score add up to most, largest first, at most `top` each (models whose score is a sum
+  // over the history: itemknn, ease; ials by its fold-in). Default: NotSupported.
+  virtual std::vector<std::vector<HistoryContribution>> explain_history(
+      const UserContext& user, std::span<const index_t> items, std::size_t top) const;
   // What `reckon info MODEL.rkm` shows beyond the parameters (the ranker: generators, feature
   // groups, importance). Default: nothing.
   virtual nlohmann::json describe() const { return nlohmann::json::object(); }
@@ -124,6 +136,12 @@ struct ModelInfo {
   std::vector<ParamSpec> params;
   std::function<std::unique_ptr<Model>()> create;
 };
+
+// explain_history() for a model whose score is a sum of terms over the history: `term(h, k)` is
+// the part of history entry h (user.history[h]) in the score of items[k].
+std::vector<std::vector<HistoryContribution>> history_contributions(
+    const UserContext& user, std::span<const index_t> items, std::size_t top,
+    const std::function<float(std::size_t h, std::size_t k)>& term);
 
 // The one explicit registry.
 std::span<const ModelInfo> registered_models();

@@ -357,3 +357,59 @@ TEST(FactorModel, GramMatrixMatchesTheProductOnAnyThreadCount) {
 
 }  // namespace
 }  // namespace reckon
+
+namespace reckon {
+namespace {
+
+// explain_history splits a score into the history's terms: with every term kept they add up to
+// the score (ials: the folded-in one), and the largest come first.
+class HistoryExplanations : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HistoryExplanations, TermsAddUpToTheScore) {
+  const auto d = two_groups();
+  FitContext ctx;
+  ctx.threads = 1;
+  ctx.verbose = false;
+  TrainedModel t = train_model(GetParam(), d, {}, ctx);
+  // A new user (fold-in) with two items of group A, one weighted more, and one of group B.
+  const std::vector<index_t> history = {1, 3, 12};
+  const std::vector<float> weights = {2.0f, 1.0f, 1.0f};
+  UserContext user;
+  user.history = history;
+  user.weights = weights;
+  std::vector<float> s(20);
+  t.model->score(user, s);
+  const std::vector<index_t> items = {0, 2, 15, 19};
+  const auto all = t.model->explain_history(user, items, 100);
+  ASSERT_EQ(all.size(), items.size());
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    float sum = 0;
+    for (const auto& c : all[k]) sum += c.contribution;
+    EXPECT_NEAR(sum, s[items[k]], 1e-3f * (1 + std::abs(s[items[k]]))) << GetParam() << " item "
+                                                                        << items[k];
+    for (std::size_t j = 1; j < all[k].size(); ++j)
+      EXPECT_GE(all[k][j - 1].contribution, all[k][j].contribution);
+  }
+  // Item 0 (group A) owes most to the group-A history, item 15 (group B) to item 12.
+  const auto top = t.model->explain_history(user, items, 1);
+  ASSERT_EQ(top[0].size(), 1u);
+  EXPECT_TRUE(top[0][0].item == 1 || top[0][0].item == 3) << top[0][0].item;
+  ASSERT_EQ(top[2].size(), 1u);
+  EXPECT_EQ(top[2][0].item, 12);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, HistoryExplanations, ::testing::Values("itemknn", "ease", "ials"));
+
+TEST(HistoryExplanations, OtherModelsSayTheyCannot) {
+  const auto d = two_groups();
+  FitContext ctx;
+  ctx.threads = 1;
+  ctx.verbose = false;
+  TrainedModel t = train_model("popular", d, {}, ctx);
+  UserContext user;
+  const std::vector<index_t> items = {0};
+  EXPECT_THROW(t.model->explain_history(user, items, 3), NotSupported);
+}
+
+}  // namespace
+}  // namespace reckon

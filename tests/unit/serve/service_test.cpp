@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -292,13 +293,40 @@ TEST_F(ServiceTest, AtAlsoCutsTheTrainingHistory) {
   EXPECT_EQ(items.size(), 17u);
 }
 
-TEST_F(ServiceTest, RankerExplainsItsItemsAndTakesTheMoment) {
-  {
-    auto s = start();  // ials: no explanations
-    const auto r = call(*s, "GET", "/recommend/u3?k=3&explain=true");
-    EXPECT_EQ(r.status, 422);
-    EXPECT_NE(r.body.find("not_supported"), std::string::npos) << r.body;
+// ials explains by the history: each item's largest terms, history items of the user's, the
+// new events' items too once they are folded in.
+TEST_F(ServiceTest, FactorAndNeighbourModelsExplainByTheHistory) {
+  for (const char* model : {"ials", "itemknn", "ease"}) {
+    test::write_serving_model(model_, model, {});
+    auto s = start();
+    const auto history = training_items("u3");
+    const auto r = get(*s, "/recommend/u3?k=3&explain=true&mode=offline");
+    ASSERT_EQ(r.at("items").size(), 3u) << model;
+    for (const auto& item : r.at("items")) {
+      ASSERT_FALSE(item.at("explanation").empty()) << model << item.dump();
+      float previous = std::numeric_limits<float>::infinity();
+      for (const auto& c : item.at("explanation")) {
+        EXPECT_EQ(history.count(c.at("item_id").get<std::string>()), 1u) << model << c.dump();
+        EXPECT_LE(c.at("contribution").get<float>(), previous);
+        previous = c.at("contribution").get<float>();
+      }
+    }
+    post_events(*s, json{{"user_id", "u3"}, {"item_id", "i15"}, {"type", "like"}});
+    const auto online = get(*s, "/recommend/u3?k=5&explain=true&mode=online");
+    bool from_event = false;
+    for (const auto& item : online.at("items"))
+      for (const auto& c : item.at("explanation")) from_event |= c.at("item_id") == "i15";
+    EXPECT_TRUE(from_event) << model << online.dump();
+    s->close();
   }
+  test::write_serving_model(model_, "popular", {});
+  auto s = start();
+  const auto r = call(*s, "GET", "/recommend/u3?k=3&explain=true");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_NE(r.body.find("not_supported"), std::string::npos) << r.body;
+}
+
+TEST_F(ServiceTest, RankerExplainsItsItemsAndTakesTheMoment) {
   test::write_serving_model(model_, "ranker",
                             {{"candidates", "ials:10,popular:10"}, {"ials.factors", "8"},
                              {"rounds", "20"}});
