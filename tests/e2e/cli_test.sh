@@ -37,6 +37,17 @@ grep -q "gowalla" "$work/out" && ok || fail "data list lacks gowalla"
 expect_error "unknown dataset" 'unknown dataset "nope"' "$RECKON" data fetch nope
 expect_error "unknown command" "" "$RECKON" frobnicate
 
+# Synthetic data: the same seed gives the same file; it imports with its features.
+expect_ok "data synth" "$RECKON" -q data synth --users 200 --items 80 --interactions 3000 --times --features -o "$work/syn.csv"
+sum1=$(sha256sum "$work/syn.csv" | cut -d' ' -f1)
+expect_ok "data synth again" "$RECKON" -q data synth --users 200 --items 80 --interactions 3000 --times -o "$work/syn.csv"
+[ "$sum1" = "$(sha256sum "$work/syn.csv" | cut -d' ' -f1)" ] && ok || fail "synth is not deterministic"
+[ "$(wc -l <"$work/syn.csv")" -eq 3001 ] && [ -s "$work/syn.items.csv" ] && [ -s "$work/syn.users.csv" ] && ok || fail "synth files"
+expect_ok "import synth" "$RECKON" -q import "$work/syn.csv" --items "$work/syn.items.csv" --users "$work/syn.users.csv" -o "$work/syn.rkd"
+grep -q "items, " "$work/out" && ok || fail "import synth: $(cat "$work/out")"
+expect_error "synth into a .rkd" 'takes a .csv or .tsv' "$RECKON" data synth -o "$work/x.rkd"
+expect_error "synth bad option" '--affinity' "$RECKON" data synth --affinity 2 -o "$work/x.csv"
+
 # A small CSV through import, info, split.
 printf 'user,item,rating,timestamp\nu1,a,5,100\nu1,b,3,200\nu2,a,4,300\nu2,c,1,400\nu3,b,2,500\nu3,c,5,600\n' >"$work/r.csv"
 expect_ok "import csv" "$RECKON" -q import "$work/r.csv" -o "$work/r.rkd"
