@@ -1304,37 +1304,23 @@ struct Service::Impl {
                                                   : 20;
   }
 
-  // GET /users/{id}/events: the user's stored events, newest first.
-  HttpResponse user_events(const detail::Target& t) {
+  // GET /users/{id}/events (the user's) and GET /items/{id}/events (every user's on the item):
+  // stored events, newest first, each without the id the path gives.
+  HttpResponse event_list(const detail::Target& t, bool by_item) {
     check_params(t, {"limit", "k", "n"});
-    const auto list = service.store_->latest(t.segments[1], events_limit(t));
+    const std::string& id = t.segments[1];
+    const std::size_t limit = events_limit(t);
+    const auto list =
+        by_item ? service.store_->item_events(id, limit) : service.store_->latest(id, limit);
     HttpResponse out;
-    out.route = Route::kUserEvents;
+    out.route = by_item ? Route::kItemEvents : Route::kUserEvents;
     std::string& b = out.body;
-    b = "{\"user_id\":";
-    append_json_string(b, t.segments[1]);
+    b = by_item ? "{\"item_id\":" : "{\"user_id\":";
+    append_json_string(b, id);
     b += ",\"events\":[";
     for (std::size_t i = 0; i < list.size(); ++i) {
       if (i) b += ',';
-      append_event(b, list[i], false, true);
-    }
-    b += "]}";
-    return out;
-  }
-
-  // GET /items/{id}/events: every user's stored events on the item, newest first.
-  HttpResponse item_events(const detail::Target& t) {
-    check_params(t, {"limit", "k", "n"});
-    const auto list = service.store_->item_events(t.segments[1], events_limit(t));
-    HttpResponse out;
-    out.route = Route::kItemEvents;
-    std::string& b = out.body;
-    b = "{\"item_id\":";
-    append_json_string(b, t.segments[1]);
-    b += ",\"events\":[";
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      if (i) b += ',';
-      append_event(b, list[i], true, false);
+      append_event(b, list[i], by_item, !by_item);
     }
     b += "]}";
     return out;
@@ -1788,7 +1774,7 @@ void Service::handle(HttpRequest req, Respond respond) {
       case Route::kPopular:
         return reply(impl_->popular_route(*snap, *target));
       case Route::kUserEvents: {
-        if (req.method == "GET") return reply(impl_->user_events(*target));
+        if (req.method == "GET") return reply(impl_->event_list(*target, false));
         // DELETE /users/{id}/events?item_id=&type=: the user's events (on one item, of one
         // type), gone from the store and from this server's answers.
         check_params(*target, {"item_id", "type"});
@@ -1808,7 +1794,7 @@ void Service::handle(HttpRequest req, Respond respond) {
                                 });
       }
       case Route::kItemEvents:
-        return reply(impl_->item_events(*target));
+        return reply(impl_->event_list(*target, true));
       case Route::kLatest:
         return reply(impl_->latest(*snap, *target));
       case Route::kUsers: {
