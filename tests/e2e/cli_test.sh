@@ -219,10 +219,14 @@ if [ -d "$DATA/movielens-100k" ]; then
   expect_error "config unknown key" 'bad.toml:2: unknown key "prot"' "$RECKON" serve --config "$work/bad.toml"
   printf 'model = "%s"\nport = "high"\n' "$work/ms.rkm" >"$work/bad2.toml"
   expect_error "config bad value" 'bad2.toml:2: port' "$RECKON" serve --config "$work/bad2.toml"
-  # Non-ASCII text in comments and one-line strings is read; elsewhere it is refused before
-  # toml++ sees it (its whitespace table is undefined behaviour on most non-ASCII characters).
+  # Non-ASCII text in comments and strings is read (toml++ is given escapes: its whitespace table
+  # is undefined behaviour on most non-ASCII characters); elsewhere it is refused.
   printf '# caf\xc3\xa9\nprot = "r\xc3\xa9sum\xc3\xa9"\n' >"$work/utf8.toml"
   expect_error "config non-ASCII in a string" 'utf8.toml:2: unknown key "prot"' "$RECKON" serve --config "$work/utf8.toml"
+  # A literal string with non-ASCII text, a backslash and a double quote reaches the option as
+  # written (toml++ is given the equal basic string).
+  printf "model = '/nonexistent/caf\xc3\xa9\\\\x\"y.rkm' # \xc3\xa9t\xc3\xa9\n" >"$work/utf8l.toml"
+  expect_error "config non-ASCII in a literal string" 'File does not exist: /nonexistent/café.x"y.rkm' "$RECKON" serve --config "$work/utf8l.toml"
   printf 'port = 1\n\xef\xb2\xbfmax_k = 1\n' >"$work/utf8b.toml"
   expect_error "config non-ASCII between tokens" 'utf8b.toml:2:1: a non-ASCII character' "$RECKON" serve --config "$work/utf8b.toml"
   expect_error "serve without a model" 'give --model' "$RECKON" serve
