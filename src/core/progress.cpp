@@ -45,6 +45,11 @@ void Progress::update(double done) {
   draw(false);
 }
 
+void Progress::set_note(std::string note) {
+  std::lock_guard lock(mutex_);
+  note_ = std::move(note);
+}
+
 void Progress::finish() {
   std::lock_guard lock(mutex_);
   if (finished_) return;
@@ -70,12 +75,14 @@ void Progress::draw(bool final) {
     if (tty_) {
       const int width = 30;
       const int filled = static_cast<int>(frac * width);
-      line = fmt::format("\r{} [{}{}] {:5.1f}% {} ETA {}", label_, std::string(filled, '#'),
-                         std::string(width - filled, '.'), frac * 100, rate_text,
-                         final ? "done" : format_duration(eta));
+      line = fmt::format("\r{} [{}{}] {:5.1f}% {} ETA {}{}{}\x1b[K", label_,
+                         std::string(filled, '#'), std::string(width - filled, '.'), frac * 100,
+                         rate_text, final ? "done" : format_duration(eta),
+                         note_.empty() ? "" : "  ", note_);
     } else {
-      line = fmt::format("{}: {:.1f}% ({}, {} elapsed, ETA {})\n", label_, frac * 100, rate_text,
-                         format_duration(elapsed), final ? "done" : format_duration(eta));
+      line = fmt::format("{}: {:.1f}% ({}, {} elapsed, ETA {}){}{}\n", label_, frac * 100,
+                         rate_text, format_duration(elapsed), final ? "done" : format_duration(eta),
+                         note_.empty() ? "" : ": ", note_);
     }
   } else {
     line = fmt::format("{}{}: {:.4g} {} ({}, {}){}", tty_ ? "\r" : "", label_, done_ / unit_scale_,

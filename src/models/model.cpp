@@ -17,6 +17,7 @@
 #include "reckon/models/ials.hpp"
 #include "reckon/models/knn.hpp"
 #include "reckon/models/mf.hpp"
+#include "reckon/models/neural/multvae.hpp"
 #include "reckon/models/popular.hpp"
 #include "reckon/models/random.hpp"
 #include "reckon/rank/ranker.hpp"
@@ -123,6 +124,10 @@ std::span<const ModelInfo> registered_models() {
        "LightFM-style hybrid MF: users and items are sums of id and feature embeddings (WARP, "
        "BPR, logistic; cold items and users from their features)",
        HybridModel::param_specs(), [] { return std::make_unique<HybridModel>(); }},
+      {"multvae",
+       "Mult-VAE / Mult-DAE: a variational (or denoising) autoencoder over a user's clicks with "
+       "a multinomial likelihood; early stopping on held-out users; trains on libtorch",
+       MultVaeModel::param_specs(), [] { return std::make_unique<MultVaeModel>(); }, true},
       {"ranker",
        "second stage: XGBoost LambdaMART over candidates from other models (ials:100, "
        "itemknn:50, popular:20) with their scores, activity, popularity, genres, demographics, "

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "reckon/core/random.hpp"
+
 namespace reckon::test {
 namespace fs = std::filesystem;
 
@@ -51,6 +53,23 @@ void add_item_features(Dataset& d, index_t groups) {
   }
   d.item_features.add(std::move(genre));
   d.item_features.add(std::move(title));
+}
+
+std::shared_ptr<const Dataset> two_taste_groups() {
+  Rng rng(11);
+  std::vector<index_t> u, i;
+  std::vector<float> v;
+  for (index_t a = 0; a < 40; ++a) {
+    std::vector<index_t> items = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    rng.shuffle(std::span<index_t>(items));
+    for (int k = 0; k < 6; ++k) {
+      u.push_back(a);
+      i.push_back(items[k] + (a >= 20 ? 10 : 0));
+      v.push_back(1.0f);
+    }
+  }
+  return std::make_shared<const Dataset>(
+      make_dataset(CsrMatrix::from_coordinates(40, 20, u, i, v, {}, DedupPolicy::kLast)));
 }
 
 Dataset make_dataset(CsrMatrix interactions) {

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for tests: temporary folders and files, gzip, where the shared data lives.
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,9 @@ class TempDir {
 // A dataset with users "u0".."u{n-1}" and items "i0".."i{m-1}" around `interactions`, empty
 // feature tables of the right size.
 Dataset make_dataset(CsrMatrix interactions);
+// Two taste groups: users 0..19 like items 0..9, users 20..39 like items 10..19; each user has
+// seen 6 of the 10 items of their group (seeded). Weights 1, no times.
+std::shared_ptr<const Dataset> two_taste_groups();
 // Item features for models that read them (content): a "genre" label column (item % groups,
 // so that items of a taste group of `groups` share labels) and a "title" text column.
 void add_item_features(Dataset& d, index_t groups);

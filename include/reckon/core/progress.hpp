@@ -19,6 +19,9 @@ class Progress {
   void update(double done);
   void add(double delta) { update(done_ + delta); }
   void finish();
+  // Text shown after the bar, until replaced (a neural model's epoch, loss and validation
+  // score); drawn at the next update.
+  void set_note(std::string note);
 
   // Globally silences progress output (tests, --quiet).
   static void set_enabled(bool enabled);
@@ -30,6 +33,7 @@ class Progress {
   std::string label_;
   double total_;
   std::string unit_;
+  std::string note_;
   double unit_scale_;
   double done_ = 0;
   bool tty_;

@@ -135,6 +135,8 @@ struct ModelInfo {
   std::string summary;
   std::vector<ParamSpec> params;
   std::function<std::unique_ptr<Model>()> create;
+  // Trains on libtorch: fit() throws NotSupported in a build without it (neural/availability.hpp).
+  bool trains_on_torch = false;
 };
 
 // explain_history() for a model whose score is a sum of terms over the history: `term(h, k)` is

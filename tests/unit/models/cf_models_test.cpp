@@ -23,23 +23,7 @@ std::shared_ptr<const Dataset> dataset(index_t users, index_t items, const std::
       CsrMatrix::from_coordinates(users, items, u, i, v, {}, DedupPolicy::kLast)));
 }
 
-// Two taste groups: users 0..19 like items 0..9, users 20..39 like items 10..19; each user has
-// seen 6 of the 10 items of their group (seeded).
-std::shared_ptr<const Dataset> two_groups() {
-  Rng rng(11);
-  std::vector<index_t> u, i;
-  std::vector<float> v;
-  for (index_t a = 0; a < 40; ++a) {
-    std::vector<index_t> items = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
-    rng.shuffle(std::span<index_t>(items));
-    for (int k = 0; k < 6; ++k) {
-      u.push_back(a);
-      i.push_back(items[k] + (a >= 20 ? 10 : 0));
-      v.push_back(1.0f);
-    }
-  }
-  return dataset(40, 20, u, i, v);
-}
+std::shared_ptr<const Dataset> two_groups() { return test::two_taste_groups(); }
 
 UserContext known(const Dataset& d, index_t u) {
   UserContext c;

@@ -1,0 +1,58 @@
+#pragma once
+// The trained network of an autoencoder, as plain arrays: what scoring, saving and loading need,
+// without libtorch (training is the only part of a neural model that runs on torch; a model file
+// loads and serves in a build without it, and its loader is fuzzed like the others).
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "reckon/core/binary_io.hpp"
+#include "reckon/core/types.hpp"
+
+namespace reckon::neural {
+
+enum class Activation : std::uint8_t { kIdentity = 0, kTanh = 1, kSigmoid = 2, kRelu = 3 };
+
+// y = act(x W + b): `weight` is in x out, row-major (a row per input, so that a sparse input
+// sums rows), `bias` has `out` entries.
+struct DenseLayer {
+  index_t in = 0, out = 0;
+  Activation activation = Activation::kIdentity;
+  std::vector<float> weight;
+  std::vector<float> bias;
+};
+
+// How a network's training went, kept in its model file for `reckon info`.
+struct TrainingRun {
+  std::int32_t epochs_run = 0, best_epoch = 0;
+  std::int64_t validation_k = 0;
+  double best_validation = 0;  // the early-stopping metric (ndcg@validation_k; NaN: none)
+  double seconds_per_epoch = 0;
+};
+
+class Mlp {
+ public:
+  Mlp() = default;
+  explicit Mlp(std::vector<DenseLayer> layers);
+
+  index_t inputs() const { return layers_.empty() ? 0 : layers_.front().in; }
+  index_t outputs() const { return layers_.empty() ? 0 : layers_.back().out; }
+  const std::vector<DenseLayer>& layers() const { return layers_; }
+
+  // One input given sparsely: entries `index` (each in [0, inputs())) with `value`; `out` has
+  // outputs() entries.
+  void forward_sparse(std::span<const index_t> index, std::span<const float> value,
+                      std::span<float> out) const;
+  // A batch of dense inputs (rows x inputs(), row-major) into rows x outputs().
+  void forward_dense(std::span<const float> in, index_t rows, std::span<float> out) const;
+
+  void save(BinaryWriter& w) const;
+  // Checks every size, that each layer's input is the previous one's output, the activations,
+  // and that every weight is finite (a crafted file cannot make the scores NaN).
+  static Mlp load(BinaryReader& r);
+
+ private:
+  std::vector<DenseLayer> layers_;
+};
+
+}  // namespace reckon::neural

@@ -1,0 +1,132 @@
+#include "reckon/models/neural/mlp.hpp"
+
+#include <Eigen/Dense>
+
+#include <cmath>
+
+#include "reckon/core/error.hpp"
+
+namespace reckon::neural {
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// The most layers and units a model file may declare: far above any real autoencoder, low
+// enough that the products below cannot overflow.
+constexpr std::uint32_t kMaxLayers = 16;
+constexpr index_t kMaxUnits = index_t{1} << 26;
+constexpr std::size_t kMaxWeights = std::size_t{1} << 31;
+
+void activate(Activation a, float* v, std::size_t n) {
+  switch (a) {
+    case Activation::kIdentity: break;
+    case Activation::kTanh:
+      for (std::size_t i = 0; i < n; ++i) v[i] = std::tanh(v[i]);
+      break;
+    case Activation::kSigmoid:
+      for (std::size_t i = 0; i < n; ++i) v[i] = 1.0f / (1.0f + std::exp(-v[i]));
+      break;
+    case Activation::kRelu:
+      for (std::size_t i = 0; i < n; ++i) v[i] = std::max(v[i], 0.0f);
+      break;
+  }
+}
+
+Eigen::Map<const RowMatrix> weights_of(const DenseLayer& l) {
+  return {l.weight.data(), static_cast<Eigen::Index>(l.in), static_cast<Eigen::Index>(l.out)};
+}
+
+}  // namespace
+
+Mlp::Mlp(std::vector<DenseLayer> layers) : layers_(std::move(layers)) {
+  for (std::size_t k = 0; k < layers_.size(); ++k) {
+    const DenseLayer& l = layers_[k];
+    RECKON_ASSERT(l.weight.size() == static_cast<std::size_t>(l.in * l.out) &&
+                  l.bias.size() == static_cast<std::size_t>(l.out));
+    RECKON_ASSERT(k == 0 || l.in == layers_[k - 1].out);
+  }
+}
+
+void Mlp::forward_sparse(std::span<const index_t> index, std::span<const float> value,
+                         std::span<float> out) const {
+  RECKON_ASSERT(!layers_.empty() && index.size() == value.size() &&
+                out.size() == static_cast<std::size_t>(outputs()));
+  const DenseLayer& first = layers_.front();
+  Eigen::VectorXf h = Eigen::Map<const Eigen::VectorXf>(first.bias.data(), first.out);
+  const auto w = weights_of(first);
+  for (std::size_t e = 0; e < index.size(); ++e) {
+    RECKON_ASSERT(index[e] >= 0 && index[e] < first.in);
+    h += value[e] * w.row(index[e]).transpose();
+  }
+  activate(first.activation, h.data(), static_cast<std::size_t>(h.size()));
+  for (std::size_t k = 1; k < layers_.size(); ++k) {
+    const DenseLayer& l = layers_[k];
+    Eigen::VectorXf next = Eigen::Map<const Eigen::VectorXf>(l.bias.data(), l.out);
+    next.noalias() += weights_of(l).transpose() * h;
+    activate(l.activation, next.data(), static_cast<std::size_t>(next.size()));
+    h = std::move(next);
+  }
+  std::copy(h.data(), h.data() + h.size(), out.begin());
+}
+
+void Mlp::forward_dense(std::span<const float> in, index_t rows, std::span<float> out) const {
+  RECKON_ASSERT(!layers_.empty() && in.size() == static_cast<std::size_t>(rows * inputs()) &&
+                out.size() == static_cast<std::size_t>(rows * outputs()));
+  RowMatrix h = Eigen::Map<const RowMatrix>(in.data(), rows, inputs());
+  for (const DenseLayer& l : layers_) {
+    RowMatrix next(rows, l.out);
+    next.rowwise() = Eigen::Map<const Eigen::RowVectorXf>(l.bias.data(), l.out);
+    next.noalias() += h * weights_of(l);
+    activate(l.activation, next.data(), static_cast<std::size_t>(next.size()));
+    h = std::move(next);
+  }
+  std::copy(h.data(), h.data() + h.size(), out.begin());
+}
+
+void Mlp::save(BinaryWriter& w) const {
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(layers_.size()));
+  for (const DenseLayer& l : layers_) {
+    w.put<index_t>(l.in);
+    w.put<index_t>(l.out);
+    w.put<std::uint8_t>(static_cast<std::uint8_t>(l.activation));
+    w.put_vector(l.weight);
+    w.put_vector(l.bias);
+  }
+}
+
+Mlp Mlp::load(BinaryReader& r) {
+  const auto count = r.get<std::uint32_t>();
+  RECKON_CHECK(count >= 1 && count <= kMaxLayers, "{}: corrupt network: {} layers", r.what(),
+               count);
+  std::vector<DenseLayer> layers(count);
+  std::size_t total = 0;
+  for (std::uint32_t k = 0; k < count; ++k) {
+    DenseLayer& l = layers[k];
+    l.in = r.get<index_t>();
+    l.out = r.get<index_t>();
+    const auto act = r.get<std::uint8_t>();
+    RECKON_CHECK(l.in >= 1 && l.in <= kMaxUnits && l.out >= 1 && l.out <= kMaxUnits,
+                 "{}: corrupt network: layer {} is {} x {}", r.what(), k, l.in, l.out);
+    RECKON_CHECK(k == 0 || l.in == layers[k - 1].out,
+                 "{}: corrupt network: layer {} takes {} inputs, the one before gives {}",
+                 r.what(), k, l.in, layers[k - 1].out);
+    RECKON_CHECK(act <= static_cast<std::uint8_t>(Activation::kRelu),
+                 "{}: corrupt network: activation {} of layer {}", r.what(), act, k);
+    l.activation = static_cast<Activation>(act);
+    const auto size = static_cast<std::size_t>(l.in) * static_cast<std::size_t>(l.out);
+    RECKON_CHECK(size <= kMaxWeights - total, "{}: corrupt network: too many weights", r.what());
+    total += size;
+    l.weight = r.get_vector<float>();
+    l.bias = r.get_vector<float>();
+    RECKON_CHECK(l.weight.size() == size && l.bias.size() == static_cast<std::size_t>(l.out),
+                 "{}: corrupt network: layer {} has {} weights and {} biases for {} x {}",
+                 r.what(), k, l.weight.size(), l.bias.size(), l.in, l.out);
+    for (const auto* v : {&l.weight, &l.bias})
+      for (float x : *v)
+        RECKON_CHECK(std::isfinite(x), "{}: corrupt network: a weight of layer {} is {}",
+                     r.what(), k, x);
+  }
+  return Mlp(std::move(layers));
+}
+
+}  // namespace reckon::neural

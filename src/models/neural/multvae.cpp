@@ -1,0 +1,179 @@
+#include "reckon/models/neural/multvae.hpp"
+
+#include <Eigen/Dense>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "reckon/core/error.hpp"
+#include "reckon/prep/split.hpp"
+#include "reckon/retrieval/topk.hpp"
+#include "trainers.hpp"
+
+namespace reckon {
+
+std::vector<ParamSpec> MultVaeModel::param_specs() {
+  return {
+      {"variant", ParamType::kString, "vae", 0, 0,
+       "vae: Mult-VAE (KL term, annealed); dae: Mult-DAE (denoising, no KL term)",
+       {"vae", "dae"}},
+      {"hidden", ParamType::kInt, "600", 0, 1 << 16,
+       "units of the hidden layer on each side of the code (0: none; the paper's Mult-DAE)"},
+      {"latent", ParamType::kInt, "200", 1, 1 << 16, "size of the latent code"},
+      {"dropout", ParamType::kFloat, "0.5", 0, 0.95, "share of the input clicks dropped in training"},
+      {"epochs", ParamType::kInt, "200", 1, 100000, "the most passes over the users"},
+      {"patience", ParamType::kInt, "10", 0, 100000,
+       "stop after this many epochs without a better validation score (0: run every epoch)"},
+      {"batch_size", ParamType::kInt, "500", 1, 1 << 20, "users per update"},
+      {"learning_rate", ParamType::kFloat, "0.001", 1e-7, 1, "Adam's step size"},
+      {"l2", ParamType::kFloat, "0", 0, 10, "weight decay (L2) of every weight"},
+      {"anneal_cap", ParamType::kFloat, "0.2", 0, 1, "vae: the largest weight of the KL term"},
+      {"anneal_steps", ParamType::kFloat, "200000", 1, 1e12,
+       "vae: updates over which the KL weight grows linearly from 0 to 1 (capped at anneal_cap)"},
+      {"validation", ParamType::kFloat, "0.1", 0, 0.5,
+       "share of the users held out of training for early stopping (their first 80% given, "
+       "the rest scored by ndcg@validation_k); 0: no early stopping"},
+      {"max_validation_users", ParamType::kInt, "5000", 1, 1 << 30,
+       "the most users held out for validation"},
+      {"validation_k", ParamType::kInt, "100", 1, 100000, "the cut-off of validation ndcg"},
+  };
+}
+
+void MultVaeModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
+  neural::MultVaeOptions o;
+  o.variational = params.get_string("variant") == "vae";
+  o.hidden = params.get_int("hidden");
+  o.latent = params.get_int("latent");
+  o.dropout = params.get_float("dropout");
+  o.epochs = static_cast<int>(params.get_int("epochs"));
+  o.patience = static_cast<int>(params.get_int("patience"));
+  o.batch_size = params.get_int("batch_size");
+  o.learning_rate = params.get_float("learning_rate");
+  o.l2 = params.get_float("l2");
+  o.anneal_cap = params.get_float("anneal_cap");
+  o.anneal_steps = params.get_float("anneal_steps");
+  o.validation_k = params.get_int("validation_k");
+  RECKON_CHECK(train.num_items() > 0, "multvae: the training data has no items");
+
+  // Early stopping on users held out of training (the paper's protocol: strong generalisation),
+  // never on the test set.
+  const double share =
+      std::min(params.get_float("validation"),
+               static_cast<double>(params.get_int("max_validation_users")) /
+                   static_cast<double>(std::max<index_t>(train.num_users(), 1)));
+  neural::TrainedNetwork net;
+  if (share > 0 && train.num_users() >= 10) {
+    SplitOptions so;
+    so.kind = SplitKind::kUsers;
+    so.test_fraction = share;
+    so.foldin_fraction = 0.8;
+    so.seed = ctx.seed ^ 0x5eedULL;
+    const Split s = split_dataset(train, so);
+    if (ctx.verbose)
+      spdlog::info("multvae: {} interactions of held-out users kept for early stopping",
+                   s.test.nnz() + s.foldin.nnz());
+    net = neural::train_multvae(s.train.interactions, s.foldin, s.test, o, ctx);
+  } else {
+    const CsrMatrix none = CsrMatrix::from_coordinates(
+        train.num_users(), train.num_items(), std::vector<index_t>{}, std::vector<index_t>{},
+        std::vector<float>{}, std::vector<std::int64_t>{}, DedupPolicy::kLast);
+    net = neural::train_multvae(train.interactions, none, none, o, ctx);
+  }
+  encoder_ = std::move(net.encoder);
+  decoder_ = std::move(net.decoder);
+  run_ = net.run;
+}
+
+void MultVaeModel::encode_input(const UserContext& user, std::vector<index_t>& index,
+                                std::vector<float>& value) const {
+  const index_t n = encoder_.inputs();
+  index.clear();
+  for (index_t i : user.history)
+    if (i >= 0 && i < n) index.push_back(i);
+  std::sort(index.begin(), index.end());
+  index.erase(std::unique(index.begin(), index.end()), index.end());
+  value.assign(index.size(), index.empty() ? 0.0f : 1.0f / std::sqrt(static_cast<float>(index.size())));
+}
+
+void MultVaeModel::score(const UserContext& user, std::span<float> out) const {
+  RECKON_ASSERT(out.size() == static_cast<std::size_t>(decoder_.outputs()));
+  std::vector<index_t> index;
+  std::vector<float> value;
+  encode_input(user, index, value);
+  std::vector<float> code(static_cast<std::size_t>(encoder_.outputs()));
+  encoder_.forward_sparse(index, value, code);
+  decoder_.forward_dense(code, 1, out);
+}
+
+void MultVaeModel::score_batch(std::span<const UserContext> users, std::span<float> out) const {
+  const auto b = static_cast<index_t>(users.size());
+  const auto latent = static_cast<std::size_t>(encoder_.outputs());
+  RECKON_ASSERT(out.size() == static_cast<std::size_t>(b * decoder_.outputs()));
+  // Encoders one by one (sparse inputs), then the decoder as matrix products over the batch:
+  // its last layer (hidden x items) is read once per batch, not once per user.
+  std::vector<float> codes(static_cast<std::size_t>(b) * latent);
+  std::vector<index_t> index;
+  std::vector<float> value;
+  for (index_t r = 0; r < b; ++r) {
+    encode_input(users[static_cast<std::size_t>(r)], index, value);
+    encoder_.forward_sparse(index, value,
+                            std::span<float>(codes).subspan(static_cast<std::size_t>(r) * latent,
+                                                            latent));
+  }
+  decoder_.forward_dense(codes, b, out);
+}
+
+std::vector<ScoredItem> MultVaeModel::similar_items(index_t item, std::size_t k) const {
+  // Items by the cosine of their output embeddings (the decoder's last layer, a column each).
+  const neural::DenseLayer& last = decoder_.layers().back();
+  RECKON_CHECK(item >= 0 && item < last.out, "item index {} out of range", item);
+  using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const RowMatrix> w(last.weight.data(), last.in, last.out);
+  const Eigen::VectorXf v = w.col(item);
+  Eigen::VectorXf s = w.transpose() * v;
+  const Eigen::VectorXf norms = w.colwise().norm().transpose();
+  const float nv = v.norm();
+  for (Eigen::Index i = 0; i < s.size(); ++i)
+    s[i] = norms[i] > 0 && nv > 0 ? s[i] / (norms[i] * nv) : 0.0f;
+  s[item] = -std::numeric_limits<float>::infinity();
+  std::vector<ScoredItem> out;
+  top_k(std::span<const float>(s.data(), static_cast<std::size_t>(s.size())), k, out);
+  return out;
+}
+
+nlohmann::json MultVaeModel::describe() const {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto* net : {&encoder_, &decoder_})
+    for (const auto& l : net->layers()) layers.push_back(fmt::format("{}x{}", l.in, l.out));
+  nlohmann::json training = {{"epochs_run", run_.epochs_run},
+                              {"best_epoch", run_.best_epoch},
+                              {"seconds_per_epoch", run_.seconds_per_epoch}};
+  if (std::isfinite(run_.best_validation))
+    training[fmt::format("validation_ndcg@{}", run_.validation_k)] = run_.best_validation;
+  return {{"layers", layers}, {"training", training}};
+}
+
+void MultVaeModel::save(BinaryWriter& w) const {
+  encoder_.save(w);
+  decoder_.save(w);
+  w.put(run_);
+}
+
+void MultVaeModel::load(BinaryReader& r) {
+  encoder_ = neural::Mlp::load(r);
+  decoder_ = neural::Mlp::load(r);
+  RECKON_CHECK(decoder_.inputs() == encoder_.outputs() && decoder_.outputs() == encoder_.inputs(),
+               "{}: corrupt multvae model: encoder {} -> {}, decoder {} -> {}", r.what(),
+               encoder_.inputs(), encoder_.outputs(), decoder_.inputs(), decoder_.outputs());
+  run_ = r.get<neural::TrainingRun>();  // shown by `reckon info` only
+}
+
+void MultVaeModel::validate(const Dataset& train) const {
+  RECKON_CHECK(encoder_.inputs() == train.num_items(),
+               "multvae model has {} items, the data has {}", encoder_.inputs(),
+               train.num_items());
+}
+
+}  // namespace reckon

@@ -1,0 +1,25 @@
+#pragma once
+// What the torch translation units share: the thread budget and seed applied to libtorch, and
+// trained tensors turned into the plain layers of neural/mlp.hpp. Included only by *_train.cpp.
+#include <torch/torch.h>
+
+#include "reckon/models/model.hpp"
+#include "reckon/models/neural/mlp.hpp"
+
+namespace reckon::neural {
+
+// libtorch gets the process's thread budget (intra-op; one inter-op thread) and the fit's seed.
+void configure_torch(const FitContext& ctx);
+
+// A weight (in x out) and bias (out) tensor as a layer.
+DenseLayer to_layer(const torch::Tensor& weight, const torch::Tensor& bias,
+                    Activation activation);
+
+// Xavier-normal weights (in x out) and N(0, 0.001) biases, as the published Mult-VAE code.
+torch::Tensor xavier_weight(index_t in, index_t out);
+torch::Tensor small_bias(index_t out);
+
+// act(x) for the activations of mlp.hpp.
+torch::Tensor apply(Activation activation, const torch::Tensor& x);
+
+}  // namespace reckon::neural

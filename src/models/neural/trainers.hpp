@@ -1,0 +1,43 @@
+#pragma once
+// The neural models' training, the one part of them that runs on libtorch. These declarations
+// use no torch type: the torch translation units (*_train.cpp, built with RECKON_WITH_TORCH)
+// define them, and without libtorch unavailable.cpp defines them to throw NotSupported.
+#include <string>
+
+#include "reckon/core/csr_matrix.hpp"
+#include "reckon/models/model.hpp"
+#include "reckon/models/neural/availability.hpp"
+#include "reckon/models/neural/mlp.hpp"
+
+namespace reckon::neural {
+
+// What a trained network and its run look like.
+struct TrainedNetwork {
+  Mlp encoder, decoder;
+  TrainingRun run;
+};
+
+struct MultVaeOptions {
+  bool variational = true;  // false: Mult-DAE
+  index_t hidden = 600;     // 0: no hidden layer ([items -> latent -> items])
+  index_t latent = 200;
+  double dropout = 0.5;
+  int epochs = 200;  // the most
+  int patience = 10;
+  index_t batch_size = 500;
+  double learning_rate = 1e-3;
+  double l2 = 0;
+  double anneal_cap = 0.2;
+  double anneal_steps = 200000;
+  index_t validation_k = 100;
+};
+
+// Fits on the rows of `train` (users x items; empty rows are skipped). When `valid_test` has
+// entries, every epoch scores ndcg@validation_k of its rows given the same rows of
+// `valid_foldin`, keeps the best epoch's network and stops after `patience` epochs without a
+// better one.
+TrainedNetwork train_multvae(const CsrMatrix& train, const CsrMatrix& valid_foldin,
+                             const CsrMatrix& valid_test, const MultVaeOptions& options,
+                             FitContext& ctx);
+
+}  // namespace reckon::neural

@@ -1,0 +1,24 @@
+// The neural trainers in a build without libtorch (RECKON_WITH_TORCH=OFF, or no libtorch-dev):
+// fit() fails saying so; models trained elsewhere load and serve all the same.
+#include "reckon/core/error.hpp"
+#include "trainers.hpp"
+
+namespace reckon::neural {
+namespace {
+[[noreturn]] void unavailable(const char* model) {
+  throw NotSupported(fmt::format(
+      "{} trains on libtorch, and this reckon was built without it (RECKON_WITH_TORCH=OFF or "
+      "no libtorch-dev: scripts/install-deps installs it); a {} model file trained elsewhere "
+      "still loads and serves",
+      model, model));
+}
+}  // namespace
+
+bool torch_available() { return false; }
+
+TrainedNetwork train_multvae(const CsrMatrix&, const CsrMatrix&, const CsrMatrix&,
+                             const MultVaeOptions&, FitContext&) {
+  unavailable("multvae");
+}
+
+}  // namespace reckon::neural

@@ -1,0 +1,192 @@
+// The neural models: the plain network (forward passes by hand, its loader against damaged
+// files) in every build; training, known answers and fold-in where libtorch is built in.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "reckon/models/model.hpp"
+#include "reckon/models/neural/availability.hpp"
+#include "reckon/models/neural/mlp.hpp"
+#include "reckon/retrieval/recommender.hpp"
+#include "reckon/retrieval/topk.hpp"
+#include "test_support.hpp"
+
+namespace reckon {
+namespace {
+
+using neural::Activation;
+using neural::DenseLayer;
+using neural::Mlp;
+
+// [3 -> 2 tanh] [2 -> 1 identity] with small integer weights.
+Mlp small_net() {
+  DenseLayer a{3, 2, Activation::kTanh, {1, 0, 0, 1, 1, -1}, {0.5f, -0.5f}};
+  DenseLayer b{2, 1, Activation::kIdentity, {2, 3}, {1}};
+  return Mlp({a, b});
+}
+
+TEST(Mlp, ForwardByHand) {
+  const Mlp net = small_net();
+  // x = (1, 0, 2): hidden = tanh((1*1 + 2*1 + 0.5, 1*0 + 2*-1 - 0.5)) = tanh((3.5, -2.5)).
+  const float expected = 2 * std::tanh(3.5f) + 3 * std::tanh(-2.5f) + 1;
+  const std::vector<index_t> index = {0, 2};
+  const std::vector<float> value = {1, 2};
+  std::vector<float> out(1);
+  net.forward_sparse(index, value, out);
+  EXPECT_NEAR(out[0], expected, 1e-6);
+  // The same input dense, in a batch of two rows (the second all zeros: tanh of the biases).
+  const std::vector<float> dense = {1, 0, 2, 0, 0, 0};
+  std::vector<float> two(2);
+  net.forward_dense(dense, 2, two);
+  EXPECT_NEAR(two[0], expected, 1e-6);
+  EXPECT_NEAR(two[1], 2 * std::tanh(0.5f) + 3 * std::tanh(-0.5f) + 1, 1e-6);
+}
+
+std::string load_error(const std::string& bytes) {
+  return test::error_of([&] {
+    BinaryReader r(bytes, "net.rkm");
+    Mlp::load(r);
+  });
+}
+
+TEST(Mlp, LoaderRefusesDamagedNetworks) {
+  BinaryWriter w;
+  small_net().save(w);
+  {
+    BinaryReader r(w.bytes(), "net.rkm");
+    const Mlp back = Mlp::load(r);
+    std::vector<float> a(1), b(1);
+    const std::vector<index_t> index = {1};
+    const std::vector<float> value = {1};
+    back.forward_sparse(index, value, a);
+    small_net().forward_sparse(index, value, b);
+    EXPECT_EQ(a[0], b[0]);
+  }
+  const auto with = [](auto change) {
+    std::vector<DenseLayer> layers = small_net().layers();
+    change(layers);
+    BinaryWriter w;
+    w.put<std::uint32_t>(static_cast<std::uint32_t>(layers.size()));
+    for (const auto& l : layers) {
+      w.put<index_t>(l.in);
+      w.put<index_t>(l.out);
+      w.put<std::uint8_t>(static_cast<std::uint8_t>(l.activation));
+      w.put_vector(l.weight);
+      w.put_vector(l.bias);
+    }
+    return std::string(w.bytes());
+  };
+  EXPECT_NE(load_error(with([](auto& l) { l[1].in = 3; })).find("takes 3 inputs"),
+            std::string::npos);
+  EXPECT_NE(load_error(with([](auto& l) { l[0].weight.pop_back(); })).find("5 weights"),
+            std::string::npos);
+  EXPECT_NE(load_error(with([](auto& l) { l[0].out = index_t{1} << 40; })).find("layer 0 is"),
+            std::string::npos);
+  EXPECT_NE(load_error(with([](auto& l) { l[0].weight[2] = NAN; })).find("is nan"),
+            std::string::npos);
+  EXPECT_NE(load_error(with([](auto& l) { l[1].activation = static_cast<Activation>(9); }))
+                .find("activation 9"),
+            std::string::npos);
+  EXPECT_NE(load_error(with([](auto& l) { l.clear(); })).find("0 layers"), std::string::npos);
+  EXPECT_NE(load_error(std::string(w.bytes()).substr(0, 30)).find("net.rkm"), std::string::npos);
+}
+
+UserContext known(const Dataset& d, index_t u) {
+  UserContext c;
+  c.user = u;
+  c.history = d.interactions.row_indices(u);
+  return c;
+}
+
+class Autoencoders : public ::testing::TestWithParam<std::map<std::string, std::string>> {
+ protected:
+  void SetUp() override {
+    if (!neural::torch_available()) GTEST_SKIP() << "built without libtorch";
+  }
+};
+
+// Each unseen item of the user's own taste group outranks every item of the other group, for
+// training users and for a stranger folded in from three items.
+TEST_P(Autoencoders, RankTheirOwnGroupFirstAndFoldIn) {
+  const auto d = test::two_taste_groups();
+  FitContext ctx;
+  ctx.threads = 1;
+  ctx.verbose = false;
+  auto params = GetParam();
+  const std::string model = params["model"];
+  params.erase("model");
+  TrainedModel t = train_model(model, d, params, ctx);
+  std::vector<float> s(20);
+  for (index_t u : {0, 7, 25, 39}) {
+    const auto rec = recommend(*t.model, known(*d, u), 4, Filter{}, s);
+    ASSERT_EQ(rec.size(), 4u);
+    for (const auto& r : rec)
+      EXPECT_EQ(r.item >= 10, u >= 20) << model << " user " << u << " got " << r.item;
+  }
+  const std::vector<index_t> likes = {11, 12, 13};
+  UserContext stranger;
+  stranger.history = likes;
+  const auto rec = recommend(*t.model, stranger, 5, Filter{}, s);
+  ASSERT_EQ(rec.size(), 5u);
+  for (const auto& r : rec) EXPECT_TRUE(r.item >= 10 && r.item < 20) << r.item;
+
+  // A batch scores as one user at a time.
+  std::vector<UserContext> users = {known(*d, 3), stranger, UserContext{}};
+  std::vector<float> batch(3 * 20), one(20);
+  t.model->score_batch(users, batch);
+  for (std::size_t b = 0; b < users.size(); ++b) {
+    t.model->score(users[b], one);
+    for (std::size_t i = 0; i < 20; ++i) EXPECT_NEAR(batch[b * 20 + i], one[i], 1e-4);
+  }
+  // Similar items come from the same group.
+  for (const auto& r : t.model->similar_items(2, 3)) EXPECT_LT(r.item, 10);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Neural, Autoencoders,
+    ::testing::Values(
+        std::map<std::string, std::string>{{"model", "multvae"}, {"hidden", "32"},
+                                           {"latent", "8"}, {"learning_rate", "0.01"},
+                                           {"epochs", "150"}, {"validation", "0"}},
+        std::map<std::string, std::string>{{"model", "multvae"}, {"variant", "dae"},
+                                           {"hidden", "0"}, {"latent", "8"},
+                                           {"learning_rate", "0.01"}, {"epochs", "150"},
+                                           {"validation", "0"}}),
+    [](const auto& info) {
+      return info.param.count("variant") ? "multdae" : info.param.at("model");
+    });
+
+TEST(MultVae, StopsEarlyOnHeldOutUsersAndSaysSo) {
+  if (!neural::torch_available()) GTEST_SKIP() << "built without libtorch";
+  const auto d = test::two_taste_groups();
+  FitContext ctx;
+  ctx.threads = 1;
+  ctx.verbose = false;
+  TrainedModel t = train_model("multvae", d,
+                               {{"hidden", "16"}, {"latent", "4"}, {"epochs", "400"},
+                                {"learning_rate", "0.02"}, {"patience", "5"},
+                                {"validation", "0.25"}, {"validation_k", "5"}},
+                               ctx);
+  const auto info = t.model->describe();
+  const auto& run = info.at("training");
+  EXPECT_LT(run.at("epochs_run").get<int>(), 400);  // stopped early
+  EXPECT_EQ(run.at("epochs_run").get<int>() - run.at("best_epoch").get<int>(), 5);
+  EXPECT_GT(run.at("validation_ndcg@5").get<double>(), 0.5);
+  EXPECT_EQ(info.at("layers").size(), 4u);
+}
+
+TEST(MultVae, WithoutLibtorchFitSaysWhy) {
+  if (neural::torch_available()) GTEST_SKIP() << "built with libtorch";
+  FitContext ctx;
+  ctx.verbose = false;
+  try {
+    train_model("multvae", test::two_taste_groups(), {}, ctx);
+    FAIL() << "fit without libtorch";
+  } catch (const NotSupported& e) {
+    EXPECT_NE(std::string(e.what()).find("without it"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace reckon
