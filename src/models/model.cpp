@@ -17,6 +17,7 @@
 #include "reckon/models/ials.hpp"
 #include "reckon/models/knn.hpp"
 #include "reckon/models/mf.hpp"
+#include "reckon/models/neural/autorec.hpp"
 #include "reckon/models/neural/multvae.hpp"
 #include "reckon/models/popular.hpp"
 #include "reckon/models/random.hpp"
@@ -128,6 +129,10 @@ std::span<const ModelInfo> registered_models() {
        "Mult-VAE / Mult-DAE: a variational (or denoising) autoencoder over a user's clicks with "
        "a multinomial likelihood; early stopping on held-out users; trains on libtorch",
        MultVaeModel::param_specs(), [] { return std::make_unique<MultVaeModel>(); }, true},
+      {"autorec",
+       "I-AutoRec: an autoencoder over each item's ratings by the users, predicts ratings; "
+       "users folded in by ridge regression on the item codes; trains on libtorch",
+       AutoRecModel::param_specs(), [] { return std::make_unique<AutoRecModel>(); }, true},
       {"ranker",
        "second stage: XGBoost LambdaMART over candidates from other models (ials:100, "
        "itemknn:50, popular:20) with their scores, activity, popularity, genres, demographics, "

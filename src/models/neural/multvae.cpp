@@ -33,7 +33,7 @@ std::vector<ParamSpec> MultVaeModel::param_specs() {
       {"anneal_steps", ParamType::kFloat, "200000", 1, 1e12,
        "vae: updates over which the KL weight grows linearly from 0 to 1 (capped at anneal_cap)"},
       {"validation", ParamType::kFloat, "0.1", 0, 0.5,
-       "share of the users held out of training for early stopping (their first 80% given, "
+       "share of the users held out of training for early stopping (80% of each one's history given, "
        "the rest scored by ndcg@validation_k); 0: no early stopping"},
       {"max_validation_users", ParamType::kInt, "5000", 1, 1 << 30,
        "the most users held out for validation"},

@@ -40,4 +40,26 @@ TrainedNetwork train_multvae(const CsrMatrix& train, const CsrMatrix& valid_fold
                              const CsrMatrix& valid_test, const MultVaeOptions& options,
                              FitContext& ctx);
 
+struct AutoRecOptions {
+  index_t hidden = 500;
+  double lambda = 100;  // L2 weight: + lambda/2 (|V|^2 + |W|^2) per pass over the items
+  int epochs = 500;   // the most
+  int patience = 20;
+  index_t batch_size = 64;  // items per update
+  double learning_rate = 1e-3;
+};
+
+// I-AutoRec's item codes (the users' output rows are then solved for them exactly), and how
+// the run went.
+struct TrainedAutoRec {
+  std::vector<float> item_codes;  // items x hidden, row-major: sigmoid(V r_i + mu)
+  TrainingRun run;                // best_validation: the validation RMSE
+};
+
+// Fits on the ratings of `fit` (users x items); when `valid` (same shape) has entries, every
+// epoch measures their RMSE, keeps the best epoch and stops after `patience` epochs without a
+// better one. The codes returned are computed from `full` (fit + validation ratings).
+TrainedAutoRec train_autorec(const CsrMatrix& full, const CsrMatrix& fit, const CsrMatrix& valid,
+                             const AutoRecOptions& options, FitContext& ctx);
+
 }  // namespace reckon::neural

@@ -21,4 +21,9 @@ TrainedNetwork train_multvae(const CsrMatrix&, const CsrMatrix&, const CsrMatrix
   unavailable("multvae");
 }
 
+TrainedAutoRec train_autorec(const CsrMatrix&, const CsrMatrix&, const CsrMatrix&,
+                             const AutoRecOptions&, FitContext&) {
+  unavailable("autorec");
+}
+
 }  // namespace reckon::neural
