@@ -18,6 +18,7 @@
 #include "reckon/models/knn.hpp"
 #include "reckon/models/mf.hpp"
 #include "reckon/models/neural/autorec.hpp"
+#include "reckon/models/neural/glocalk.hpp"
 #include "reckon/models/neural/multvae.hpp"
 #include "reckon/models/popular.hpp"
 #include "reckon/models/random.hpp"
@@ -133,6 +134,10 @@ std::span<const ModelInfo> registered_models() {
        "I-AutoRec: an autoencoder over each item's ratings by the users, predicts ratings; "
        "users folded in by ridge regression on the item codes; trains on libtorch",
        AutoRecModel::param_specs(), [] { return std::make_unique<AutoRecModel>(); }, true},
+      {"glocalk",
+       "GLocal-K: an item-based rating autoencoder with local kernels, fine-tuned with a global "
+       "convolution kernel (published defaults); predicts ratings; trains on libtorch",
+       GLocalKModel::param_specs(), [] { return std::make_unique<GLocalKModel>(); }, true},
       {"ranker",
        "second stage: XGBoost LambdaMART over candidates from other models (ials:100, "
        "itemknn:50, popular:20) with their scores, activity, popularity, genres, demographics, "

@@ -55,6 +55,14 @@ void add_item_features(Dataset& d, index_t groups) {
   d.item_features.add(std::move(title));
 }
 
+std::map<std::string, std::string> quick_params(const std::string& model) {
+  if (model == "glocalk")
+    return {{"hidden", "32"}, {"pretrain_epochs", "5"}, {"finetune_epochs", "10"}};
+  if (model == "multvae") return {{"hidden", "64"}, {"latent", "16"}, {"epochs", "50"}};
+  if (model == "autorec") return {{"hidden", "64"}, {"epochs", "100"}};
+  return {};
+}
+
 std::shared_ptr<const Dataset> two_taste_groups() {
   Rng rng(11);
   std::vector<index_t> u, i;

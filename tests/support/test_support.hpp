@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for tests: temporary folders and files, gzip, where the shared data lives.
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,10 @@ Dataset make_dataset(CsrMatrix interactions);
 // Two taste groups: users 0..19 like items 0..9, users 20..39 like items 10..19; each user has
 // seen 6 of the 10 items of their group (seeded). Weights 1, no times.
 std::shared_ptr<const Dataset> two_taste_groups();
+// Parameters that keep a model's fit on the tests' tiny data to a second (the neural models'
+// published sizes and epoch counts take minutes there); empty for the others, which run with
+// their defaults.
+std::map<std::string, std::string> quick_params(const std::string& model);
 // Item features for models that read them (content): a "genre" label column (item % groups,
 // so that items of a taste group of `groups` share labels) and a "title" text column.
 void add_item_features(Dataset& d, index_t groups);

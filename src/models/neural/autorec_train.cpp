@@ -20,25 +20,6 @@ struct Weights {
   std::vector<torch::Tensor> all() const { return {v, mu, w, b}; }
 };
 
-// The ratings of `items` (rows of the item-major matrix) as a dense batch and its mask.
-std::pair<torch::Tensor, torch::Tensor> dense_batch(const CsrMatrix& by_item,
-                                                    std::span<const index_t> items) {
-  const index_t users = by_item.cols();
-  torch::Tensor x = torch::zeros({static_cast<std::int64_t>(items.size()), users});
-  torch::Tensor m = torch::zeros_like(x);
-  float* xp = x.data_ptr<float>();
-  float* mp = m.data_ptr<float>();
-  for (std::size_t r = 0; r < items.size(); ++r) {
-    const auto idx = by_item.row_indices(items[r]);
-    const auto val = by_item.row_values(items[r]);
-    for (std::size_t k = 0; k < idx.size(); ++k) {
-      xp[static_cast<index_t>(r) * users + idx[k]] = val[k];
-      mp[static_cast<index_t>(r) * users + idx[k]] = 1.0f;
-    }
-  }
-  return {x, m};
-}
-
 // Every item's code sigmoid(V r_i + mu) from the item-major ratings: items x hidden.
 torch::Tensor codes(const Weights& w, const CsrMatrix& by_item, index_t batch) {
   torch::NoGradGuard no_grad;
@@ -47,7 +28,7 @@ torch::Tensor codes(const Weights& w, const CsrMatrix& by_item, index_t batch) {
   for (index_t start = 0; start < by_item.rows(); start += batch) {
     items.clear();
     for (index_t i = start; i < std::min(by_item.rows(), start + batch); ++i) items.push_back(i);
-    parts.push_back(torch::sigmoid(torch::addmm(w.mu, dense_batch(by_item, items).first, w.v)));
+    parts.push_back(torch::sigmoid(torch::addmm(w.mu, dense_rows(by_item, items).first, w.v)));
   }
   return torch::cat(parts, 0);
 }
@@ -76,7 +57,7 @@ double rmse(const Weights& w, const CsrMatrix& fit_by_item, const CsrMatrix& val
 
 }  // namespace
 
-TrainedAutoRec train_autorec(const CsrMatrix& full, const CsrMatrix& fit, const CsrMatrix& valid,
+TrainedItemCodes train_autorec(const CsrMatrix& full, const CsrMatrix& fit, const CsrMatrix& valid,
                              const AutoRecOptions& o, FitContext& ctx) {
   configure_torch(ctx);
   const CsrMatrix by_item = fit.transposed();  // items x users
@@ -91,7 +72,7 @@ TrainedAutoRec train_autorec(const CsrMatrix& full, const CsrMatrix& fit, const 
   torch::optim::Adam adam(w.all(), torch::optim::AdamOptions(o.learning_rate));
   const bool validate = valid.nnz() > 0;
   Rng rng(ctx.seed);
-  TrainedAutoRec out;
+  TrainedItemCodes out;
   TrainingRun& run = out.run;
   run.best_validation = std::numeric_limits<double>::quiet_NaN();
   std::vector<torch::Tensor> best;
@@ -105,7 +86,7 @@ TrainedAutoRec train_autorec(const CsrMatrix& full, const CsrMatrix& fit, const 
     for (std::size_t start = 0; start < items.size(); start += static_cast<std::size_t>(o.batch_size)) {
       const auto part = std::span<const index_t>(items).subspan(
           start, std::min(items.size() - start, static_cast<std::size_t>(o.batch_size)));
-      const auto [x, m] = dense_batch(by_item, part);
+      const auto [x, m] = dense_rows(by_item, part);
       const torch::Tensor h = torch::sigmoid(torch::addmm(w.mu, x, w.v));
       const torch::Tensor r = torch::addmm(w.b, h, w.w);
       // The regulariser once per pass over the items: each batch carries its share.

@@ -43,6 +43,23 @@ torch::Tensor small_bias(index_t out) {
   return (torch::randn({out}) * 0.001).requires_grad_(true);
 }
 
+std::pair<torch::Tensor, torch::Tensor> dense_rows(const CsrMatrix& m, std::span<const index_t> rows) {
+  const index_t cols = m.cols();
+  torch::Tensor x = torch::zeros({static_cast<std::int64_t>(rows.size()), cols});
+  torch::Tensor mask = torch::zeros_like(x);
+  float* xp = x.data_ptr<float>();
+  float* mp = mask.data_ptr<float>();
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const auto idx = m.row_indices(rows[r]);
+    const auto val = m.row_values(rows[r]);
+    for (std::size_t k = 0; k < idx.size(); ++k) {
+      xp[static_cast<index_t>(r) * cols + idx[k]] = val[k];
+      mp[static_cast<index_t>(r) * cols + idx[k]] = 1.0f;
+    }
+  }
+  return {x, mask};
+}
+
 torch::Tensor apply(Activation activation, const torch::Tensor& x) {
   switch (activation) {
     case Activation::kIdentity: return x;

@@ -3,6 +3,7 @@
 // trained tensors turned into the plain layers of neural/mlp.hpp. Included only by *_train.cpp.
 #include <torch/torch.h>
 
+#include "reckon/core/csr_matrix.hpp"
 #include "reckon/models/model.hpp"
 #include "reckon/models/neural/mlp.hpp"
 
@@ -18,6 +19,9 @@ DenseLayer to_layer(const torch::Tensor& weight, const torch::Tensor& bias,
 // Xavier-normal weights (in x out) and N(0, 0.001) biases, as the published Mult-VAE code.
 torch::Tensor xavier_weight(index_t in, index_t out);
 torch::Tensor small_bias(index_t out);
+
+// Rows `rows` of `m` as a dense matrix (rows x m.cols()) and its mask of stored entries.
+std::pair<torch::Tensor, torch::Tensor> dense_rows(const CsrMatrix& m, std::span<const index_t> rows);
 
 // act(x) for the activations of mlp.hpp.
 torch::Tensor apply(Activation activation, const torch::Tensor& x);

@@ -49,9 +49,9 @@ struct AutoRecOptions {
   double learning_rate = 1e-3;
 };
 
-// I-AutoRec's item codes (the users' output rows are then solved for them exactly), and how
-// the run went.
-struct TrainedAutoRec {
+// An item-based rating autoencoder's item codes (the users' output rows are then solved for
+// them exactly: neural/item_codes.hpp), and how the run went.
+struct TrainedItemCodes {
   std::vector<float> item_codes;  // items x hidden, row-major: sigmoid(V r_i + mu)
   TrainingRun run;                // best_validation: the validation RMSE
 };
@@ -59,7 +59,27 @@ struct TrainedAutoRec {
 // Fits on the ratings of `fit` (users x items); when `valid` (same shape) has entries, every
 // epoch measures their RMSE, keeps the best epoch and stops after `patience` epochs without a
 // better one. The codes returned are computed from `full` (fit + validation ratings).
-TrainedAutoRec train_autorec(const CsrMatrix& full, const CsrMatrix& fit, const CsrMatrix& valid,
+TrainedItemCodes train_autorec(const CsrMatrix& full, const CsrMatrix& fit, const CsrMatrix& valid,
                              const AutoRecOptions& options, FitContext& ctx);
+
+struct GLocalKOptions {
+  index_t hidden = 500;      // units of each kernel layer
+  int layers = 2;            // hidden kernel layers (then the output layer)
+  index_t kernel_dim = 5;    // dimension of the local kernel's embeddings
+  double lambda_2 = 20;      // L2 weight of the weights
+  double lambda_s = 0.006;   // L2 weight of the local kernels (sparsity)
+  int pretrain_epochs = 30;  // epochs of the local kernel net alone
+  int finetune_epochs = 60;  // the most epochs with the global kernel
+  int iterations = 5;        // L-BFGS iterations per epoch
+  int patience = 10;         // fine-tuning epochs without a better validation RMSE
+  index_t global_kernel = 3; // side of the global convolution kernel
+  double dot_scale = 1;      // scale of the global kernel
+  float lowest = 1, highest = 5;  // the rating scale, predictions clipped to it for validation
+};
+
+// GLocal-K: pre-training of the local kernel net on the rating matrix, then fine-tuning on the
+// matrix convolved with the global kernel; early stopping on `valid`'s RMSE.
+TrainedItemCodes train_glocalk(const CsrMatrix& full, const CsrMatrix& fit, const CsrMatrix& valid,
+                               const GLocalKOptions& options, FitContext& ctx);
 
 }  // namespace reckon::neural

@@ -21,9 +21,14 @@ TrainedNetwork train_multvae(const CsrMatrix&, const CsrMatrix&, const CsrMatrix
   unavailable("multvae");
 }
 
-TrainedAutoRec train_autorec(const CsrMatrix&, const CsrMatrix&, const CsrMatrix&,
+TrainedItemCodes train_autorec(const CsrMatrix&, const CsrMatrix&, const CsrMatrix&,
                              const AutoRecOptions&, FitContext&) {
   unavailable("autorec");
+}
+
+TrainedItemCodes train_glocalk(const CsrMatrix&, const CsrMatrix&, const CsrMatrix&,
+                               const GLocalKOptions&, FitContext&) {
+  unavailable("glocalk");
 }
 
 }  // namespace reckon::neural

@@ -117,7 +117,7 @@ TEST_P(CraftedModel, ArraysThatDisagreeWithTheDataAreRefused) {
   const auto data = tiny();
   FitContext ctx;
   ctx.verbose = false;
-  const TrainedModel t = train_model(GetParam(), data, {}, ctx);
+  const TrainedModel t = train_model(GetParam(), data, test::quick_params(GetParam()), ctx);
   test::TempDir dir;
   EXPECT_EQ(model_error(dir, t, *data), "") << "the model's own data must load";
   // One item fewer: every model holds something per item (scores, factors, neighbours).
@@ -144,7 +144,7 @@ TEST_P(CraftedModel, PerUserStateThatDisagreesIsRefused) {
   const auto data = tiny();
   FitContext ctx;
   ctx.verbose = false;
-  const TrainedModel t = train_model(name, data, {}, ctx);
+  const TrainedModel t = train_model(name, data, test::quick_params(name), ctx);
   std::vector<index_t> users(11), items(10);
   for (index_t k = 0; k < 11; ++k) users[k] = k;
   for (index_t k = 0; k < 10; ++k) items[k] = k;

@@ -53,7 +53,7 @@ UserContext known(const Dataset& d, index_t u) {
 TEST_P(Conformance, FitScoreRecommendSaveLoad) {
   const auto data = generated();
   FitContext ctx;
-  TrainedModel t = train_model(GetParam(), data, {}, ctx);
+  TrainedModel t = train_model(GetParam(), data, test::quick_params(GetParam()), ctx);
   const auto n = static_cast<std::size_t>(data->num_items());
   std::vector<float> scores(n);
   for (index_t u = 0; u < data->num_users(); u += 7) {
@@ -93,8 +93,8 @@ TEST_P(Conformance, FitScoreRecommendSaveLoad) {
   // The same seed gives the same model (one thread: Hogwild SGD is not ordered otherwise).
   FitContext one = ctx;
   one.threads = 1;
-  TrainedModel t1 = train_model(GetParam(), data, {}, one);
-  TrainedModel t2 = train_model(GetParam(), data, {}, one);
+  TrainedModel t1 = train_model(GetParam(), data, test::quick_params(GetParam()), one);
+  TrainedModel t2 = train_model(GetParam(), data, test::quick_params(GetParam()), one);
   t1.model->score(known(*data, 4), scores);
   t2.model->score(known(*data, 4), again);
   EXPECT_EQ(scores, again);
@@ -125,7 +125,7 @@ TEST_P(Conformance, FitScoreRecommendSaveLoad) {
 TEST_P(Conformance, DamagedModelFileIsRefused) {
   const auto data = generated();
   FitContext ctx;
-  TrainedModel t = train_model(GetParam(), data, {}, ctx);
+  TrainedModel t = train_model(GetParam(), data, test::quick_params(GetParam()), ctx);
   test::TempDir dir;
   save_model_file(t, dir / "m.rkm");
   const std::string bytes = read_file(dir / "m.rkm");
@@ -149,7 +149,7 @@ TEST_P(Conformance, UserWithAnEmptyHistoryGetsTheFallback) {
   d->user_features = FeatureTable(d->num_users());
   FitContext ctx;
   ctx.verbose = false;
-  const TrainedModel t = train_model(GetParam(), d, {}, ctx);
+  const TrainedModel t = train_model(GetParam(), d, test::quick_params(GetParam()), ctx);
   const Recommender rec(t);
   const Recommendation r = rec.for_user("nobody", 5);
   EXPECT_EQ(r.source, "popular") << GetParam();
