@@ -127,6 +127,16 @@ TrainedItemCodes train_glocalk(const CsrMatrix& full, const CsrMatrix& fit, cons
   TrainedItemCodes out;
   TrainingRun& run = out.run;
   run.best_validation = std::numeric_limits<double>::quiet_NaN();
+  std::vector<torch::Tensor> best;
+  bool best_global = true;  // whether the best epoch had the global kernel
+  const auto keep = [&](double v, bool global) {
+    if (v >= run.best_validation) return;  // also keeps the first (NaN best)
+    run.best_validation = v;
+    run.best_epoch = run.epochs_run;
+    best_global = global;
+    best.clear();
+    for (const auto& p : net.all_parameters()) best.push_back(p.detach().clone());
+  };
   const auto t0 = std::chrono::steady_clock::now();
   Progress progress("fit glocalk", static_cast<double>(o.pretrain_epochs + o.finetune_epochs),
                     "epochs");
@@ -153,17 +163,21 @@ TrainedItemCodes train_glocalk(const CsrMatrix& full, const CsrMatrix& fit, cons
         return l;
       });
       const double lv = check(loss, epoch);
+      run.epochs_run = epoch;
       std::string note = fmt::format("pre-training {}/{}, loss {:.5g}", epoch, o.pretrain_epochs, lv);
       if (validate) {
         torch::NoGradGuard no_grad;
-        note += fmt::format(", validation RMSE {:.4f}", rmse(forward(net, r, o, nullptr), flat, truth_t, o));
+        const double v = rmse(forward(net, r, o, nullptr), flat, truth_t, o);
+        keep(v, false);
+        note += fmt::format(", validation RMSE {:.4f} (best {:.4f}, epoch {})", v,
+                            run.best_validation, run.best_epoch);
       }
       progress.set_note(note);
       progress.update(epoch);
     }
   }
-  // Fine-tuning with the global kernel, stopped on the validation RMSE.
-  std::vector<torch::Tensor> best;
+  // Fine-tuning with the global kernel, stopped on the validation RMSE (which may find that the
+  // pre-trained net, without the global kernel, stays the best).
   {
     auto opt = lbfgs(net.all_parameters());
     for (int epoch = 1; epoch <= o.finetune_epochs; ++epoch) {
@@ -185,16 +199,14 @@ TrainedItemCodes train_glocalk(const CsrMatrix& full, const CsrMatrix& fit, cons
       }
       torch::NoGradGuard no_grad;
       const double v = rmse(forward(net, globally_convolved(net, r, o), o, nullptr), flat, truth_t, o);
-      if (!(v >= run.best_validation)) {
-        run.best_validation = v;
-        run.best_epoch = run.epochs_run;
-        best.clear();
-        for (const auto& p : net.all_parameters()) best.push_back(p.detach().clone());
-      }
+      keep(v, true);
       progress.set_note(fmt::format(
           "fine-tuning {}/{}, loss {:.5g}, validation RMSE {:.4f} (best {:.4f}, epoch {})", epoch,
           o.finetune_epochs, lv, v, run.best_validation, run.best_epoch));
-      if (o.patience > 0 && run.epochs_run - run.best_epoch >= o.patience) break;
+      // Fine-tuning gets `patience` epochs of its own even when pre-training holds the best.
+      if (o.patience > 0 &&
+          run.epochs_run - std::max(run.best_epoch, o.pretrain_epochs) >= o.patience)
+        break;
     }
   }
   progress.finish();
@@ -207,14 +219,16 @@ TrainedItemCodes train_glocalk(const CsrMatrix& full, const CsrMatrix& fit, cons
     for (std::size_t k = 0; k < params.size(); ++k) params[k].copy_(best[k]);
   }
   if (ctx.verbose)
-    spdlog::info("glocalk: {} epochs ({:.2f} s each), best epoch {}{}", run.epochs_run,
+    spdlog::info("glocalk: {} epochs ({:.2f} s each), best epoch {}{}{}", run.epochs_run,
                  run.seconds_per_epoch, run.best_epoch,
+                 best_global ? "" : " (pre-trained, without the global kernel)",
                  validate ? fmt::format(" (validation RMSE {:.4f})", run.best_validation) : "");
 
   // The codes of every item from all the training ratings (the held-out ones included).
   const torch::Tensor ratings = dense_rows(full.transposed(), all).first;
   torch::Tensor codes;
-  forward(net, globally_convolved(net, ratings, o), o, nullptr, &codes);
+  forward(net, best_global ? globally_convolved(net, ratings, o) : ratings, o, nullptr, &codes);
+  out.global_kernel_used = best_global;
   codes = codes.contiguous();
   out.item_codes.assign(codes.data_ptr<float>(), codes.data_ptr<float>() + codes.numel());
   return out;
