@@ -8,6 +8,8 @@
 #include <fstream>
 
 #include "reckon/core/random.hpp"
+#include "reckon/models/model.hpp"
+#include "reckon/models/neural/availability.hpp"
 
 namespace reckon::test {
 namespace fs = std::filesystem;
@@ -53,6 +55,18 @@ void add_item_features(Dataset& d, index_t groups) {
   }
   d.item_features.add(std::move(genre));
   d.item_features.add(std::move(title));
+}
+
+std::vector<std::string> models_under_test() {
+  std::vector<std::string> out;
+  for (const auto& m : registered_models())
+#ifdef RECKON_NEURAL_TESTS
+    if (m.trains_on_torch)
+#else
+    if (!m.trains_on_torch || neural::torch_available())
+#endif
+      out.push_back(m.name);
+  return out;
 }
 
 std::map<std::string, std::string> quick_params(const std::string& model) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "reckon/core/dataset.hpp"
 
@@ -31,6 +32,10 @@ Dataset make_dataset(CsrMatrix interactions);
 // Two taste groups: users 0..19 like items 0..9, users 20..39 like items 10..19; each user has
 // seen 6 of the 10 items of their group (seeded). Weights 1, no times.
 std::shared_ptr<const Dataset> two_taste_groups();
+// The registered models this test binary fits: reckon_neural_tests (RECKON_NEURAL_TESTS) the
+// ones that train on libtorch, reckon_unit_tests the others (and those too where its stand-ins
+// are real trainers, which the build does not do today).
+std::vector<std::string> models_under_test();
 // Parameters that keep a model's fit on the tests' tiny data to a second (the neural models'
 // published sizes and epoch counts take minutes there); empty for the others, which run with
 // their defaults.

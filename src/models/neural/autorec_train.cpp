@@ -75,7 +75,7 @@ TrainedItemCodes train_autorec(const CsrMatrix& full, const CsrMatrix& fit, cons
   TrainedItemCodes out;
   TrainingRun& run = out.run;
   run.best_validation = std::numeric_limits<double>::quiet_NaN();
-  std::vector<torch::Tensor> best;
+  BestEpoch best;
   const auto t0 = std::chrono::steady_clock::now();
   Progress progress("fit autorec", static_cast<double>(o.epochs) * static_cast<double>(items.size()),
                     "items");
@@ -111,26 +111,15 @@ TrainedItemCodes train_autorec(const CsrMatrix& full, const CsrMatrix& fit, cons
       continue;
     }
     const double v = rmse(w, by_item, valid, std::max<index_t>(o.batch_size, 256));
-    if (!(v >= run.best_validation)) {
-      run.best_validation = v;
-      run.best_epoch = epoch;
-      best.clear();
-      for (const auto& p : w.all()) best.push_back(p.detach().clone());
-    }
+    best.offer(v, false, epoch, w.all(), run);
     progress.set_note(fmt::format(
         "epoch {}/{}, loss {:.4g}, validation RMSE {:.4f} (best {:.4f}, epoch {})", epoch,
         o.epochs, train_rmse, v, run.best_validation, run.best_epoch));
     if (o.patience > 0 && epoch - run.best_epoch >= o.patience) break;
   }
   progress.finish();
-  run.seconds_per_epoch =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() /
-      std::max(1, run.epochs_run);
-  if (!best.empty()) {
-    torch::NoGradGuard no_grad;
-    const auto params = w.all();
-    for (std::size_t k = 0; k < params.size(); ++k) params[k].copy_(best[k]);
-  }
+  run.seconds_per_epoch = seconds_per_epoch(t0, run.epochs_run);
+  best.restore(w.all());
   if (ctx.verbose)
     spdlog::info("autorec: {} epochs ({:.2f} s each), best epoch {}{}", run.epochs_run,
                  run.seconds_per_epoch, run.best_epoch,

@@ -127,15 +127,10 @@ TrainedItemCodes train_glocalk(const CsrMatrix& full, const CsrMatrix& fit, cons
   TrainedItemCodes out;
   TrainingRun& run = out.run;
   run.best_validation = std::numeric_limits<double>::quiet_NaN();
-  std::vector<torch::Tensor> best;
+  BestEpoch best;
   bool best_global = true;  // whether the best epoch had the global kernel
   const auto keep = [&](double v, bool global) {
-    if (v >= run.best_validation) return;  // also keeps the first (NaN best)
-    run.best_validation = v;
-    run.best_epoch = run.epochs_run;
-    best_global = global;
-    best.clear();
-    for (const auto& p : net.all_parameters()) best.push_back(p.detach().clone());
+    if (best.offer(v, false, run.epochs_run, net.all_parameters(), run)) best_global = global;
   };
   const auto t0 = std::chrono::steady_clock::now();
   Progress progress("fit glocalk", static_cast<double>(o.pretrain_epochs + o.finetune_epochs),
@@ -210,14 +205,9 @@ TrainedItemCodes train_glocalk(const CsrMatrix& full, const CsrMatrix& fit, cons
     }
   }
   progress.finish();
-  run.seconds_per_epoch =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() /
-      std::max(1, run.epochs_run);
+  run.seconds_per_epoch = seconds_per_epoch(t0, run.epochs_run);
+  best.restore(net.all_parameters());
   torch::NoGradGuard no_grad;
-  if (!best.empty()) {
-    const auto params = net.all_parameters();
-    for (std::size_t k = 0; k < params.size(); ++k) params[k].copy_(best[k]);
-  }
   if (ctx.verbose)
     spdlog::info("glocalk: {} epochs ({:.2f} s each), best epoch {}{}{}", run.epochs_run,
                  run.seconds_per_epoch, run.best_epoch,
@@ -228,7 +218,6 @@ TrainedItemCodes train_glocalk(const CsrMatrix& full, const CsrMatrix& fit, cons
   const torch::Tensor ratings = dense_rows(full.transposed(), all).first;
   torch::Tensor codes;
   forward(net, best_global ? globally_convolved(net, ratings, o) : ratings, o, nullptr, &codes);
-  out.global_kernel_used = best_global;
   codes = codes.contiguous();
   out.item_codes.assign(codes.data_ptr<float>(), codes.data_ptr<float>() + codes.numel());
   return out;

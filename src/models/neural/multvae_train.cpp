@@ -186,7 +186,7 @@ TrainedNetwork train_multvae(const CsrMatrix& train, const CsrMatrix& valid_fold
                           torch::optim::AdamOptions(o.learning_rate).weight_decay(o.l2));
   Rng rng(ctx.seed);
   Batch b;
-  std::vector<torch::Tensor> best;
+  BestEpoch best;
   TrainedNetwork result;
   TrainingRun& run = result.run;
   run.validation_k = o.validation_k;
@@ -237,12 +237,7 @@ TrainedNetwork train_multvae(const CsrMatrix& train, const CsrMatrix& valid_fold
       continue;
     }
     const double v = validation_ndcg(net, valid_foldin, valid_test, o);
-    if (!(v <= run.best_validation)) {  // also the first (NaN)
-      run.best_validation = v;
-      run.best_epoch = epoch;
-      best.clear();
-      for (const auto& p : net.parameters()) best.push_back(p.detach().clone());
-    }
+    best.offer(v, true, epoch, net.parameters(), run);
     progress.set_note(fmt::format("epoch {}/{}, loss {:.4g}, validation ndcg@{} {:.4f} (best "
                                   "{:.4f}, epoch {})",
                                   epoch, o.epochs, loss, o.validation_k, v, run.best_validation,
@@ -250,14 +245,8 @@ TrainedNetwork train_multvae(const CsrMatrix& train, const CsrMatrix& valid_fold
     if (o.patience > 0 && epoch - run.best_epoch >= o.patience) break;
   }
   progress.finish();
-  run.seconds_per_epoch =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() /
-      std::max(1, run.epochs_run);
-  if (!best.empty()) {
-    torch::NoGradGuard no_grad;
-    const auto params = net.parameters();
-    for (std::size_t k = 0; k < params.size(); ++k) params[k].copy_(best[k]);
-  }
+  run.seconds_per_epoch = seconds_per_epoch(t0, run.epochs_run);
+  best.restore(net.parameters());
   if (ctx.verbose)
     spdlog::info("multvae: {} epochs ({:.1f} s each), best epoch {}{}", run.epochs_run,
                  run.seconds_per_epoch, run.best_epoch,

@@ -60,6 +60,28 @@ std::pair<torch::Tensor, torch::Tensor> dense_rows(const CsrMatrix& m, std::span
   return {x, mask};
 }
 
+bool BestEpoch::offer(double score, bool higher_is_better, int epoch,
+                      const std::vector<torch::Tensor>& params, TrainingRun& run) {
+  const double best = run.best_validation;
+  if (!std::isnan(best) && (higher_is_better ? score <= best : score >= best)) return false;
+  run.best_validation = score;
+  run.best_epoch = epoch;
+  kept_.clear();
+  for (const auto& p : params) kept_.push_back(p.detach().clone());
+  return true;
+}
+
+void BestEpoch::restore(const std::vector<torch::Tensor>& params) const {
+  if (kept_.empty()) return;
+  torch::NoGradGuard no_grad;
+  for (std::size_t k = 0; k < params.size(); ++k) params[k].copy_(kept_[k]);
+}
+
+double seconds_per_epoch(std::chrono::steady_clock::time_point start, int epochs) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+         std::max(1, epochs);
+}
+
 torch::Tensor apply(Activation activation, const torch::Tensor& x) {
   switch (activation) {
     case Activation::kIdentity: return x;

@@ -3,6 +3,9 @@
 // trained tensors turned into the plain layers of neural/mlp.hpp. Included only by *_train.cpp.
 #include <torch/torch.h>
 
+#include <chrono>
+#include <vector>
+
 #include "reckon/core/csr_matrix.hpp"
 #include "reckon/models/model.hpp"
 #include "reckon/models/neural/mlp.hpp"
@@ -22,6 +25,23 @@ torch::Tensor small_bias(index_t out);
 
 // Rows `rows` of `m` as a dense matrix (rows x m.cols()) and its mask of stored entries.
 std::pair<torch::Tensor, torch::Tensor> dense_rows(const CsrMatrix& m, std::span<const index_t> rows);
+
+// Early stopping's memory: the parameters of the best epoch so far, put back after training.
+class BestEpoch {
+ public:
+  // Keeps a copy of `params` when `score` beats run.best_validation (NaN at first: always),
+  // noting it and `epoch` in `run`. Returns whether it did.
+  bool offer(double score, bool higher_is_better, int epoch,
+             const std::vector<torch::Tensor>& params, TrainingRun& run);
+  // Puts the kept parameters back (nothing when none was kept).
+  void restore(const std::vector<torch::Tensor>& params) const;
+
+ private:
+  std::vector<torch::Tensor> kept_;
+};
+
+// Seconds per epoch since `start`, for TrainingRun.
+double seconds_per_epoch(std::chrono::steady_clock::time_point start, int epochs);
 
 // act(x) for the activations of mlp.hpp.
 torch::Tensor apply(Activation activation, const torch::Tensor& x);

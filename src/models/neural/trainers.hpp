@@ -54,7 +54,6 @@ struct AutoRecOptions {
 struct TrainedItemCodes {
   std::vector<float> item_codes;  // items x hidden, row-major: sigmoid(V r_i + mu)
   TrainingRun run;                // best_validation: the validation RMSE
-  bool global_kernel_used = true;  // glocalk: false when the pre-trained net stayed the best
 };
 
 // Fits on the ratings of `fit` (users x items); when `valid` (same shape) has entries, every

@@ -7,7 +7,6 @@
 #include "reckon/core/files.hpp"
 #include "reckon/io/dataset_file.hpp"
 #include "reckon/models/model.hpp"
-#include "reckon/models/neural/availability.hpp"
 #include "test_support.hpp"
 
 namespace reckon {
@@ -154,19 +153,7 @@ TEST_P(CraftedModel, PerUserStateThatDisagreesIsRefused) {
       << name;
 }
 
-std::vector<std::string> names() {
-  std::vector<std::string> out;
-  for (const auto& m : registered_models())
-#ifdef RECKON_NEURAL_TESTS
-    if (m.trains_on_torch)  // reckon_neural_tests: only the models that train on torch
-#else
-    if (!m.trains_on_torch || neural::torch_available())
-#endif
-      out.push_back(m.name);
-  return out;
-}
-
-INSTANTIATE_TEST_SUITE_P(AllModels, CraftedModel, ::testing::ValuesIn(names()),
+INSTANTIATE_TEST_SUITE_P(AllModels, CraftedModel, ::testing::ValuesIn(test::models_under_test()),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

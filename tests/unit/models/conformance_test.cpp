@@ -9,7 +9,6 @@
 #include "reckon/core/random.hpp"
 #include "reckon/eval/evaluator.hpp"
 #include "reckon/models/model.hpp"
-#include "reckon/models/neural/availability.hpp"
 #include "reckon/retrieval/recommender.hpp"
 #include "reckon/retrieval/topk.hpp"
 #include "test_support.hpp"
@@ -169,21 +168,7 @@ TEST_P(Conformance, UserWithAnEmptyHistoryGetsTheFallback) {
   EXPECT_DOUBLE_EQ(e.metrics.at("hitrate@1"), 1.0) << GetParam();
 }
 
-std::vector<std::string> all_models() {
-  std::vector<std::string> names;
-  // Without libtorch the neural models cannot be fitted here (their loaders are tested in
-  // neural_test and fuzzed).
-  for (const auto& m : registered_models())
-#ifdef RECKON_NEURAL_TESTS
-    if (m.trains_on_torch)  // reckon_neural_tests: only the models that train on torch
-#else
-    if (!m.trains_on_torch || neural::torch_available())
-#endif
-      names.push_back(m.name);
-  return names;
-}
-
-INSTANTIATE_TEST_SUITE_P(AllModels, Conformance, ::testing::ValuesIn(all_models()),
+INSTANTIATE_TEST_SUITE_P(AllModels, Conformance, ::testing::ValuesIn(test::models_under_test()),
                          [](const auto& info) { return info.param; });
 
 TEST(Registry, UnknownModelListsKnownOnes) {
