@@ -37,6 +37,7 @@ struct TuneFlags {
 std::string default_validation(SplitKind test) {
   switch (test) {
     case SplitKind::kUsers: return "users";
+    case SplitKind::kMasks: return "masks";
     case SplitKind::kLeaveLastN: return "last";
     case SplitKind::kUserTime:
     case SplitKind::kGlobalTime: return "time";

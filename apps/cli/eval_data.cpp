@@ -17,7 +17,7 @@ void add_eval_data_flags(CLI::App* cmd, EvalDataFlags& f) {
   cmd->add_option("--test", f.test, "predefined split: the test file (raw or .rkd)");
   cmd->add_option("--foldin", f.foldin,
                   "predefined users split: PREFIX.foldin.rkd, the held-out users' given history");
-  cmd->add_option("--split", f.split, "random, time, last, global-time, users, cold-items")
+  cmd->add_option("--split", f.split, "random, time, last, global-time, users, masks, cold-items")
       ->capture_default_str();
   cmd->add_option("--test-fraction", f.split_options.test_fraction,
                   "share of interactions (random, time, global-time), of users (users) or of items "
@@ -35,7 +35,7 @@ void add_eval_data_flags(CLI::App* cmd, EvalDataFlags& f) {
   cmd->add_option("--seed", f.split_options.seed, "seed of the split, the models and the sampler")
       ->capture_default_str();
   cmd->add_option("--validation", f.validation,
-                  "carve a validation part from the training data: last, random, time or users "
+                  "carve a validation part from the training data: last, random, time, masks or users "
                   "(same seed); evaluation then never reads the test part");
   cmd->add_option("--validation-fraction", f.validation_fraction,
                   "share of training interactions (random, time) or users (users) to validate on")
@@ -151,8 +151,10 @@ Carved carve_validation(const Dataset& train, const EvalDataFlags& f) {
   RECKON_CHECK(!f.validation.empty(), "no --validation kind given");
   const SplitKind kind = parse_split_kind(f.validation);
   RECKON_CHECK(kind == SplitKind::kLeaveLastN || kind == SplitKind::kRandom ||
-                   kind == SplitKind::kUserTime || kind == SplitKind::kUsers,
-               "--validation: expected last, random, time or users, got \"{}\"", f.validation);
+                   kind == SplitKind::kUserTime || kind == SplitKind::kUsers ||
+                   kind == SplitKind::kMasks,
+               "--validation: expected last, random, time, masks or users, got \"{}\"",
+               f.validation);
   RECKON_CHECK(f.validation_fraction > 0 && f.validation_fraction < 1,
                "--validation-fraction: expected a share in (0, 1), got {}", f.validation_fraction);
   SplitOptions so = f.split_options;

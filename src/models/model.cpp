@@ -18,6 +18,7 @@
 #include "reckon/models/knn.hpp"
 #include "reckon/models/mf.hpp"
 #include "reckon/models/neural/autorec.hpp"
+#include "reckon/models/neural/dae.hpp"
 #include "reckon/models/neural/glocalk.hpp"
 #include "reckon/models/neural/multvae.hpp"
 #include "reckon/models/popular.hpp"
@@ -130,6 +131,10 @@ std::span<const ModelInfo> registered_models() {
        "Mult-VAE / Mult-DAE: a variational (or denoising) autoencoder over a user's clicks with "
        "a multinomial likelihood; early stopping on held-out users; trains on libtorch",
        MultVaeModel::param_specs(), [] { return std::make_unique<MultVaeModel>(); }, true},
+      {"dae",
+       "the movie seed's denoising autoencoder over a user's ratings and features (age, gender, "
+       "occupation, ...), MSE or BCE, masked or not; strangers from features; trains on libtorch",
+       DaeModel::param_specs(), [] { return std::make_unique<DaeModel>(); }, true},
       {"autorec",
        "I-AutoRec: an autoencoder over each item's ratings by the users, predicts ratings; "
        "users folded in by ridge regression on the item codes; trains on libtorch",

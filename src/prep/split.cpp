@@ -18,7 +18,7 @@ constexpr Named kNames[] = {
     {SplitKind::kRandom, "random"},   {SplitKind::kUserTime, "time"},
     {SplitKind::kLeaveLastN, "last"}, {SplitKind::kGlobalTime, "global-time"},
     {SplitKind::kUsers, "users"},     {SplitKind::kColdItems, "cold-items"},
-    {SplitKind::kPredefined, "predefined"}};
+    {SplitKind::kPredefined, "predefined"}, {SplitKind::kMasks, "masks"}};
 
 enum Part : std::uint8_t { kTrain = 0, kTest = 1, kFoldin = 2 };
 
@@ -56,7 +56,8 @@ SplitKind parse_split_kind(std::string_view name) {
   for (const auto& n : kNames)
     if (n.name == name) return n.kind;
   throw InvalidInput(fmt::format(
-      "unknown split \"{}\" (known: random, time, last, global-time, users, predefined)", name));
+      "unknown split \"{}\" (known: random, time, last, global-time, users, masks, cold-items, "
+      "predefined)", name));
 }
 
 Split split_dataset(const Dataset& d, const SplitOptions& o) {
@@ -86,6 +87,22 @@ Split split_dataset(const Dataset& d, const SplitOptions& o) {
         n_test = std::clamp<index_t>(n_test, 1, n - 1);
         const auto order = by_time(m, r);
         for (index_t k = n - n_test; k < n; ++k) part[order[k]] = kTest;
+      }
+      break;
+    }
+    case SplitKind::kMasks: {
+      // Unlike random, every user with two or more interactions keeps at least one in training
+      // and gives at least one to test, whatever the time order.
+      std::vector<index_t> order;
+      for (index_t r = 0; r < m.rows(); ++r) {
+        const index_t n = m.row_size(r);
+        if (n < 2) continue;
+        const index_t n_test =
+            std::clamp<index_t>(std::llround(o.test_fraction * static_cast<double>(n)), 1, n - 1);
+        order.resize(static_cast<std::size_t>(n));
+        std::iota(order.begin(), order.end(), m.indptr()[r]);
+        rng.shuffle(std::span<index_t>(order));
+        for (index_t k = 0; k < n_test; ++k) part[order[k]] = kTest;
       }
       break;
     }

@@ -74,6 +74,7 @@ std::map<std::string, std::string> quick_params(const std::string& model) {
     return {{"hidden", "32"}, {"pretrain_epochs", "5"}, {"finetune_epochs", "10"}};
   if (model == "multvae") return {{"hidden", "64"}, {"latent", "16"}, {"epochs", "50"}};
   if (model == "autorec") return {{"hidden", "64"}, {"epochs", "100"}};
+  if (model == "dae") return {{"latent", "16"}, {"epochs", "40"}};
   return {};
 }
 

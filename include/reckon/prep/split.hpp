@@ -20,14 +20,16 @@ enum class SplitKind {
   kColdItems,   // held-out items: a fraction of the items, all of whose interactions are test
                 // (they have none in training: only their features can place them)
   kPredefined,  // given train and test files (see io/import.hpp)
+  kMasks,       // per user, a random test_fraction of its interactions to test (the
+                // "masked ratings" regime of autoencoder papers: every user is seen in training)
 };
 std::string_view to_string(SplitKind kind);
-// "random", "time", "last", "global-time", "users", "cold-items", "predefined".
+// "random", "time", "last", "global-time", "users", "cold-items", "predefined", "masks".
 SplitKind parse_split_kind(std::string_view name);
 
 struct SplitOptions {
   SplitKind kind = SplitKind::kRandom;
-  double test_fraction = 0.2;  // random, time, users (share of users), global-time (when no cutoff)
+  double test_fraction = 0.2;  // random, time, masks, users (share of users), global-time (no cutoff)
   index_t last_n = 1;          // last
   std::optional<std::int64_t> cutoff_time;  // global-time: unix seconds
   double foldin_fraction = 0.8;  // users: share of each held-out user's history given as fold-in

@@ -3,8 +3,10 @@
 #include <Eigen/Dense>
 
 #include <cmath>
+#include <limits>
 
 #include "reckon/core/error.hpp"
+#include "reckon/retrieval/topk.hpp"
 
 namespace reckon::neural {
 namespace {
@@ -127,6 +129,22 @@ Mlp Mlp::load(BinaryReader& r) {
                      r.what(), k, x);
   }
   return Mlp(std::move(layers));
+}
+
+std::vector<ScoredItem> similar_outputs(const Mlp& decoder, index_t item, std::size_t k) {
+  const DenseLayer& last = decoder.layers().back();
+  RECKON_CHECK(item >= 0 && item < last.out, "item index {} out of range", item);
+  const Eigen::Map<const RowMatrix> w(last.weight.data(), last.in, last.out);
+  const Eigen::VectorXf v = w.col(item);
+  Eigen::VectorXf s = w.transpose() * v;
+  const Eigen::VectorXf norms = w.colwise().norm().transpose();
+  const float nv = v.norm();
+  for (Eigen::Index i = 0; i < s.size(); ++i)
+    s[i] = norms[i] > 0 && nv > 0 ? s[i] / (norms[i] * nv) : 0.0f;
+  s[item] = -std::numeric_limits<float>::infinity();
+  std::vector<ScoredItem> out;
+  top_k(std::span<const float>(s.data(), static_cast<std::size_t>(s.size())), k, out);
+  return out;
 }
 
 }  // namespace reckon::neural

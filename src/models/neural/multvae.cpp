@@ -1,6 +1,5 @@
 #include "reckon/models/neural/multvae.hpp"
 
-#include <Eigen/Dense>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -9,7 +8,6 @@
 
 #include "reckon/core/error.hpp"
 #include "reckon/prep/split.hpp"
-#include "reckon/retrieval/topk.hpp"
 #include "trainers.hpp"
 
 namespace reckon {
@@ -126,21 +124,7 @@ void MultVaeModel::score_batch(std::span<const UserContext> users, std::span<flo
 }
 
 std::vector<ScoredItem> MultVaeModel::similar_items(index_t item, std::size_t k) const {
-  // Items by the cosine of their output embeddings (the decoder's last layer, a column each).
-  const neural::DenseLayer& last = decoder_.layers().back();
-  RECKON_CHECK(item >= 0 && item < last.out, "item index {} out of range", item);
-  using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  const Eigen::Map<const RowMatrix> w(last.weight.data(), last.in, last.out);
-  const Eigen::VectorXf v = w.col(item);
-  Eigen::VectorXf s = w.transpose() * v;
-  const Eigen::VectorXf norms = w.colwise().norm().transpose();
-  const float nv = v.norm();
-  for (Eigen::Index i = 0; i < s.size(); ++i)
-    s[i] = norms[i] > 0 && nv > 0 ? s[i] / (norms[i] * nv) : 0.0f;
-  s[item] = -std::numeric_limits<float>::infinity();
-  std::vector<ScoredItem> out;
-  top_k(std::span<const float>(s.data(), static_cast<std::size_t>(s.size())), k, out);
-  return out;
+  return neural::similar_outputs(decoder_, item, k);
 }
 
 nlohmann::json MultVaeModel::describe() const {

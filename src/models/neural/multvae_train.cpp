@@ -10,7 +10,6 @@
 #include "reckon/core/error.hpp"
 #include "reckon/core/progress.hpp"
 #include "reckon/core/random.hpp"
-#include "reckon/eval/metrics.hpp"
 #include "torch_support.hpp"
 #include "trainers.hpp"
 
@@ -116,39 +115,6 @@ torch::Tensor float_tensor(const std::vector<float>& v) {
       .clone();
 }
 
-// Mean ndcg@k over the users with test items: the fold-in rows run forward, their items left
-// out of the ranking.
-double validation_ndcg(const Net& net, const CsrMatrix& foldin, const CsrMatrix& test,
-                       const MultVaeOptions& o) {
-  torch::NoGradGuard no_grad;
-  std::vector<index_t> users;
-  for (index_t u = 0; u < test.rows(); ++u)
-    if (!test.row_indices(u).empty()) users.push_back(u);
-  if (users.empty()) return std::numeric_limits<double>::quiet_NaN();
-  const index_t items = foldin.cols();
-  const auto k = static_cast<std::int64_t>(std::min(o.validation_k, items));
-  double sum = 0;
-  Batch b;
-  std::vector<index_t> ranked(static_cast<std::size_t>(k));
-  for (std::size_t start = 0; start < users.size(); start += static_cast<std::size_t>(o.batch_size)) {
-    const auto part = std::span<const index_t>(users).subspan(
-        start, std::min(users.size() - start, static_cast<std::size_t>(o.batch_size)));
-    fill_batch(foldin, part, 0, nullptr, b);
-    const auto [code, unused] =
-        net.encode(long_tensor(b.index), long_tensor(b.offsets), float_tensor(b.values));
-    torch::Tensor logits = net.decode(code).contiguous();
-    logits.view(-1).index_fill_(0, long_tensor(b.targets),
-                                -std::numeric_limits<float>::infinity());
-    const torch::Tensor top = std::get<1>(logits.topk(k, 1)).contiguous();
-    const auto* t = top.data_ptr<std::int64_t>();
-    for (std::size_t r = 0; r < part.size(); ++r) {
-      for (std::int64_t j = 0; j < k; ++j) ranked[static_cast<std::size_t>(j)] = t[r * k + j];
-      sum += ndcg_at(ranked, Relevant{test.row_indices(part[r]), {}}, static_cast<std::size_t>(k));
-    }
-  }
-  return sum / static_cast<double>(users.size());
-}
-
 TrainedNetwork to_network(const Net& net) {
   TrainedNetwork out;
   std::vector<DenseLayer> enc, dec;
@@ -236,7 +202,13 @@ TrainedNetwork train_multvae(const CsrMatrix& train, const CsrMatrix& valid_fold
       progress.set_note(fmt::format("epoch {}/{}, loss {:.4g}", epoch, o.epochs, loss));
       continue;
     }
-    const double v = validation_ndcg(net, valid_foldin, valid_test, o);
+    const double v = validation_ndcg(
+        valid_foldin, valid_test, o.validation_k, o.batch_size, [&](std::span<const index_t> part) {
+          fill_batch(valid_foldin, part, 0, nullptr, b);
+          return net.decode(
+              net.encode(long_tensor(b.index), long_tensor(b.offsets), float_tensor(b.values))
+                  .first);
+        });
     best.offer(v, true, epoch, net.parameters(), run);
     progress.set_note(fmt::format("epoch {}/{}, loss {:.4g}, validation ndcg@{} {:.4f} (best "
                                   "{:.4f}, epoch {})",

@@ -1,9 +1,11 @@
 #include "torch_support.hpp"
 
 #include <cmath>
+#include <limits>
 #include <mutex>
 
 #include "reckon/core/threads.hpp"
+#include "reckon/eval/metrics.hpp"
 
 namespace reckon::neural {
 
@@ -75,6 +77,40 @@ void BestEpoch::restore(const std::vector<torch::Tensor>& params) const {
   if (kept_.empty()) return;
   torch::NoGradGuard no_grad;
   for (std::size_t k = 0; k < params.size(); ++k) params[k].copy_(kept_[k]);
+}
+
+double validation_ndcg(const CsrMatrix& seen, const CsrMatrix& test, index_t k, index_t batch,
+                       const std::function<torch::Tensor(std::span<const index_t>)>& scores) {
+  torch::NoGradGuard no_grad;
+  std::vector<index_t> users;
+  for (index_t u = 0; u < test.rows(); ++u)
+    if (!test.row_indices(u).empty()) users.push_back(u);
+  if (users.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const index_t items = test.cols();
+  k = std::min(k, items);
+  double sum = 0;
+  std::vector<std::int64_t> flat;
+  std::vector<index_t> ranked(static_cast<std::size_t>(k));
+  for (std::size_t start = 0; start < users.size(); start += static_cast<std::size_t>(batch)) {
+    const auto part = std::span<const index_t>(users).subspan(
+        start, std::min(users.size() - start, static_cast<std::size_t>(batch)));
+    torch::Tensor s = scores(part).contiguous();
+    flat.clear();
+    for (std::size_t r = 0; r < part.size(); ++r)
+      for (index_t i : seen.row_indices(part[r]))
+        flat.push_back(static_cast<std::int64_t>(r) * items + i);
+    if (!flat.empty())
+      s.view(-1).index_fill_(
+          0, torch::from_blob(flat.data(), {static_cast<std::int64_t>(flat.size())}, torch::kLong),
+          -std::numeric_limits<float>::infinity());
+    const torch::Tensor top = std::get<1>(s.topk(k, 1)).contiguous();
+    const auto* t = top.data_ptr<std::int64_t>();
+    for (std::size_t r = 0; r < part.size(); ++r) {
+      for (index_t j = 0; j < k; ++j) ranked[static_cast<std::size_t>(j)] = t[static_cast<index_t>(r) * k + j];
+      sum += ndcg_at(ranked, Relevant{test.row_indices(part[r]), {}}, static_cast<std::size_t>(k));
+    }
+  }
+  return sum / static_cast<double>(users.size());
 }
 
 double seconds_per_epoch(std::chrono::steady_clock::time_point start, int epochs) {

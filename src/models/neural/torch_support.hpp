@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <functional>
 #include <vector>
 
 #include "reckon/core/csr_matrix.hpp"
@@ -39,6 +40,12 @@ class BestEpoch {
  private:
   std::vector<torch::Tensor> kept_;
 };
+
+// Early stopping's metric for the user autoencoders: mean ndcg@k over the rows of `test` with
+// entries, `scores(users)` giving the network's output (users x items) for a batch of at most
+// `batch` of them; the items of the same rows of `seen` are left out of the ranking.
+double validation_ndcg(const CsrMatrix& seen, const CsrMatrix& test, index_t k, index_t batch,
+                       const std::function<torch::Tensor(std::span<const index_t>)>& scores);
 
 // Seconds per epoch since `start`, for TrainingRun.
 double seconds_per_epoch(std::chrono::steady_clock::time_point start, int epochs);

@@ -40,6 +40,30 @@ TrainedNetwork train_multvae(const CsrMatrix& train, const CsrMatrix& valid_fold
                              const CsrMatrix& valid_test, const MultVaeOptions& options,
                              FitContext& ctx);
 
+struct UserAutoencoderOptions {
+  index_t hidden = 0;   // units of a hidden layer on each side of the code (0: none)
+  index_t latent = 200;
+  Activation activation = Activation::kSigmoid;  // of the hidden layers and the code
+  bool bce = false;     // loss: binary cross-entropy (else squared error)
+  bool masked = true;   // the loss on the observed entries only (else on every entry)
+  double dropout = 0.5; // share of the input ratings dropped in training (denoising)
+  int epochs = 300;     // the most
+  int patience = 15;
+  index_t batch_size = 64;  // users per update
+  double learning_rate = 1e-3;
+  double l2 = 0;
+  index_t validation_k = 10;
+};
+
+// The movie seed's denoising autoencoder: each row of `fit` (users x items, values scaled to
+// [0, 1]) concatenated with the same row of `features` (users x F; F may be 0) is encoded and
+// decoded back to the items through a sigmoid. When `valid` (users x items) has entries, every
+// epoch scores ndcg@validation_k of its rows given the fit rows (their items left out of the
+// ranking), keeps the best epoch and stops after `patience` epochs without a better one.
+TrainedNetwork train_user_autoencoder(const CsrMatrix& fit, const CsrMatrix& features,
+                                      const CsrMatrix& valid, const UserAutoencoderOptions& options,
+                                      FitContext& ctx);
+
 struct AutoRecOptions {
   index_t hidden = 500;
   double lambda = 100;  // L2 weight: + lambda/2 (|V|^2 + |W|^2) per pass over the items

@@ -21,6 +21,11 @@ TrainedNetwork train_multvae(const CsrMatrix&, const CsrMatrix&, const CsrMatrix
   unavailable("multvae");
 }
 
+TrainedNetwork train_user_autoencoder(const CsrMatrix&, const CsrMatrix&, const CsrMatrix&,
+                                      const UserAutoencoderOptions&, FitContext&) {
+  unavailable("dae");
+}
+
 TrainedItemCodes train_autorec(const CsrMatrix&, const CsrMatrix&, const CsrMatrix&,
                              const AutoRecOptions&, FitContext&) {
   unavailable("autorec");

@@ -9,6 +9,7 @@
 #include "reckon/models/model.hpp"
 #include "reckon/models/neural/availability.hpp"
 #include "reckon/models/neural/mlp.hpp"
+#include "reckon/retrieval/fallback.hpp"
 #include "reckon/retrieval/recommender.hpp"
 #include "reckon/retrieval/topk.hpp"
 #include "test_support.hpp"
@@ -153,8 +154,16 @@ INSTANTIATE_TEST_SUITE_P(
         std::map<std::string, std::string>{{"model", "multvae"}, {"variant", "dae"},
                                            {"hidden", "0"}, {"latent", "8"},
                                            {"learning_rate", "0.01"}, {"epochs", "150"},
-                                           {"validation", "0"}}),
+                                           {"validation", "0"}},
+        std::map<std::string, std::string>{{"model", "dae"}, {"loss", "bce"}, {"masked", "false"},
+                                           {"latent", "8"}, {"learning_rate", "0.01"},
+                                           {"epochs", "150"}, {"validation", "0"}},
+        std::map<std::string, std::string>{{"model", "dae"}, {"loss", "mse"}, {"masked", "false"},
+                                           {"hidden", "16"}, {"latent", "8"},
+                                           {"activation", "tanh"}, {"learning_rate", "0.01"},
+                                           {"epochs", "150"}, {"validation", "0"}}),
     [](const auto& info) {
+      if (info.param.at("model") == "dae") return "dae_" + info.param.at("loss");
       return info.param.count("variant") ? "multdae" : info.param.at("model");
     });
 
@@ -248,6 +257,79 @@ INSTANTIATE_TEST_SUITE_P(
                                            {"pretrain_epochs", "10"}, {"finetune_epochs", "20"},
                                            {"validation", "0"}}),
     [](const auto& info) { return info.param.at("model"); });
+
+// The seed's setting: two taste groups told apart by a gender column. A stranger with no
+// history but the gender gets the group's items from the model (not a fallback); a masked
+// model predicts ratings on the data's scale; damaged files and negative values are refused.
+TEST(Dae, StrangersFromTheirFeaturesAndRatingsOnTheScale) {
+  if (!neural::torch_available()) GTEST_SKIP() << "built without libtorch";
+  auto d = std::make_shared<Dataset>(*test::two_taste_groups());
+  FeatureColumn gender("gender", FeatureKind::kCategorical, 40);
+  for (index_t a = 0; a < 40; ++a) gender.add_label(a, a < 20 ? "f" : "m");
+  d->user_features.add(std::move(gender));
+  FitContext ctx;
+  ctx.threads = 1;
+  ctx.verbose = false;
+  TrainedModel t = train_model("dae", d,
+                               {{"loss", "bce"}, {"masked", "false"}, {"latent", "8"},
+                                {"learning_rate", "0.01"}, {"epochs", "150"}, {"validation", "0"}},
+                               ctx);
+  EXPECT_FALSE(t.model->predicts_ratings());
+  EXPECT_EQ(t.model->describe().at("user_features").get<int>(), 2);
+  const Recommender rec(t);
+  for (const auto& [label, second] : {std::pair{"f", false}, std::pair{"m", true}}) {
+    const FeatureTable f = stranger_features(d->user_features, {{"gender", label}});
+    UserContext ctx1;
+    ctx1.features = &f;
+    ctx1.feature_row = 0;
+    EXPECT_TRUE(t.model->scores_without_history(ctx1));
+    const Recommendation r = rec.for_stranger({}, f, 5);
+    EXPECT_EQ(r.source, "model");
+    for (const auto& x : r.items) EXPECT_EQ(x.item >= 10, second) << label << " got " << x.item;
+  }
+  UserContext nobody;
+  EXPECT_FALSE(t.model->scores_without_history(nobody));
+
+  // Saved and loaded, it scores the same; a file whose sizes disagree is refused.
+  BinaryWriter w;
+  t.model->save(w);
+  auto back = make_model("dae");
+  {
+    BinaryReader r(w.bytes(), "dae.rkm");
+    back->load(r);
+  }
+  std::vector<float> a(20), b(20);
+  t.model->score(known(*d, 3), a);
+  back->score(known(*d, 3), b);
+  for (std::size_t i = 0; i < 20; ++i) EXPECT_FLOAT_EQ(a[i], b[i]);
+  std::string cut(w.bytes());
+  EXPECT_NE(test::error_of([&] {
+              BinaryReader r(cut.substr(0, cut.size() / 2), "dae.rkm");
+              make_model("dae")->load(r);
+            }).find("dae.rkm"),
+            std::string::npos);
+
+  // Masked MSE on ratings 1..5 (group items 5, the others unrated): predictions near 5.
+  auto rated = std::make_shared<Dataset>(*d);
+  std::vector<float> fives(static_cast<std::size_t>(rated->interactions.nnz()), 5.0f);
+  rated->interactions = CsrMatrix(40, 20, rated->interactions.indptr(),
+                                  rated->interactions.indices(), fives);
+  TrainedModel m = train_model("dae", rated,
+                               {{"latent", "8"}, {"learning_rate", "0.01"}, {"epochs", "100"},
+                                {"validation", "0"}, {"user_columns", "none"}},
+                               ctx);
+  EXPECT_TRUE(m.model->predicts_ratings());
+  m.model->score(known(*rated, 0), a);
+  for (index_t i : rated->interactions.row_indices(0)) EXPECT_NEAR(a[static_cast<std::size_t>(i)], 5.0f, 0.5f);
+
+  std::vector<float> negative = fives;
+  negative[0] = -1;
+  rated->interactions = CsrMatrix(40, 20, rated->interactions.indptr(),
+                                  rated->interactions.indices(), negative);
+  EXPECT_NE(test::error_of([&] { train_model("dae", rated, {{"epochs", "1"}}, ctx); })
+                .find("must be 0 or more"),
+            std::string::npos);
+}
 
 TEST(MultVae, WithoutLibtorchFitSaysWhy) {
   if (neural::torch_available()) GTEST_SKIP() << "built with libtorch";

@@ -139,6 +139,32 @@ TEST(Split, HeldOutUsersAreDisjointFromTraining) {
   EXPECT_EQ(held, 30);
 }
 
+TEST(Split, MasksHidesAShareOfEveryUsersHistoryAtRandom) {
+  const Dataset d = synthetic(120, 60, 7);
+  SplitOptions o;
+  o.kind = SplitKind::kMasks;
+  o.test_fraction = 0.25;
+  const Split s = split_dataset(d, o);
+  expect_partition(d, s);
+  EXPECT_EQ(s.foldin.nnz(), 0);
+  o.kind = SplitKind::kUserTime;
+  const Split by_time = split_dataset(d, o);
+  for (index_t u = 0; u < d.num_users(); ++u) {
+    const index_t n = d.interactions.row_size(u);
+    // Per user, not overall: the count is the user's own share, whatever the others have.
+    EXPECT_EQ(s.test.row_size(u),
+              std::clamp<index_t>(std::llround(0.25 * static_cast<double>(n)), 1, n - 1));
+    EXPECT_GE(s.train.interactions.row_size(u), 1);
+  }
+  // Chosen without regard to time: not the users' latest interactions.
+  EXPECT_NE(s.test, by_time.test);
+  o.kind = SplitKind::kMasks;
+  EXPECT_EQ(split_dataset(d, o).test, s.test);  // seeded
+  o.seed = 9;
+  EXPECT_NE(split_dataset(d, o).test, s.test);
+  EXPECT_EQ(parse_split_kind("masks"), SplitKind::kMasks);
+}
+
 TEST(Split, TimeSplitsNeedTimestamps) {
   Dataset d = synthetic(10, 10, 6);
   d.interactions = CsrMatrix(d.interactions.rows(), d.interactions.cols(), d.interactions.indptr(),

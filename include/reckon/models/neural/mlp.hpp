@@ -30,6 +30,12 @@ struct TrainingRun {
   double seconds_per_epoch = 0;
 };
 
+class Mlp;
+// The k items most like `item` by the cosine of their output embeddings (the columns of the
+// last layer of `decoder`, an autoencoder's items x ... network): the autoencoders' similar
+// items. Throws InvalidInput for an item out of range.
+std::vector<ScoredItem> similar_outputs(const Mlp& decoder, index_t item, std::size_t k);
+
 class Mlp {
  public:
   Mlp() = default;
