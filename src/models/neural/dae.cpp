@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "reckon/core/error.hpp"
 #include "reckon/prep/split.hpp"
@@ -146,22 +145,9 @@ void DaeModel::fit(const Dataset& train, const Params& params, FitContext& ctx) 
 void DaeModel::encode_input(const UserContext& user, std::vector<index_t>& index,
                             std::vector<float>& value) const {
   const index_t items = decoder_.outputs();
-  // Positions of the history in item order, the last given of each item winning.
-  std::vector<std::size_t> order(user.history.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return user.history[a] < user.history[b]; });
-  index.clear();
-  value.clear();
-  for (std::size_t k = 0; k < order.size(); ++k) {
-    const index_t i = user.history[order[k]];
-    if (i < 0 || i >= items) continue;
-    if (k + 1 < order.size() && user.history[order[k + 1]] == i) continue;
-    const bool weighted = user.weights.size() == user.history.size();
-    const float v = weighted ? user.weights[order[k]] * value_scale_ : default_input_;
-    index.push_back(i);
-    value.push_back(std::isfinite(v) ? std::clamp(v, 0.0f, 1.0f) : default_input_);
-  }
+  neural::history_input(user.history, user.weights, default_input_ / value_scale_, items, index,
+                        value);
+  for (float& v : value) v = std::clamp(v * value_scale_, 0.0f, 1.0f);
   if (user.features == nullptr || user_encoder_.empty() || user.feature_row < 0 ||
       user.feature_row >= user.features->rows())
     return;

@@ -39,6 +39,34 @@ torch::Tensor forward(const std::vector<Layer>& layers, torch::Tensor x, bool lo
   return x;
 }
 
+// RMSE of the network's output at the entries of `valid`, the rows of `fit` as the input.
+double validation_rmse(const CsrMatrix& fit, const CsrMatrix& valid, index_t batch,
+                       const std::function<torch::Tensor(std::span<const index_t>)>& predict) {
+  torch::NoGradGuard no_grad;
+  std::vector<index_t> users;
+  for (index_t u = 0; u < valid.rows(); ++u)
+    if (!valid.row_indices(u).empty() && !fit.row_indices(u).empty()) users.push_back(u);
+  if (users.empty()) return std::numeric_limits<double>::quiet_NaN();
+  double sq = 0;
+  std::size_t n = 0;
+  for (std::size_t start = 0; start < users.size(); start += static_cast<std::size_t>(batch)) {
+    const auto part = std::span<const index_t>(users).subspan(
+        start, std::min(users.size() - start, static_cast<std::size_t>(batch)));
+    const torch::Tensor p = predict(part).contiguous();
+    const float* pp = p.data_ptr<float>();
+    for (std::size_t r = 0; r < part.size(); ++r) {
+      const auto idx = valid.row_indices(part[r]);
+      const auto val = valid.row_values(part[r]);
+      for (std::size_t k = 0; k < idx.size(); ++k) {
+        const double e = pp[static_cast<index_t>(r) * valid.cols() + idx[k]] - val[k];
+        sq += e * e;
+        ++n;
+      }
+    }
+  }
+  return std::sqrt(sq / static_cast<double>(n));
+}
+
 }  // namespace
 
 TrainedNetwork train_user_autoencoder(const CsrMatrix& fit, const CsrMatrix& features,
@@ -51,7 +79,8 @@ TrainedNetwork train_user_autoencoder(const CsrMatrix& fit, const CsrMatrix& fea
   std::vector<index_t> users;
   for (index_t u = 0; u < fit.rows(); ++u)
     if (!fit.row_indices(u).empty()) users.push_back(u);
-  RECKON_CHECK(!users.empty(), "dae: no user has training interactions");
+  RECKON_CHECK(!users.empty(), "{}: no user has training interactions", o.name);
+  RECKON_ASSERT(o.sigmoid_output || !o.bce);
   const bool validate = valid.nnz() > 0;
 
   std::vector<index_t> enc_sizes = {items + extra}, dec_sizes = {o.latent};
@@ -59,7 +88,8 @@ TrainedNetwork train_user_autoencoder(const CsrMatrix& fit, const CsrMatrix& fea
   enc_sizes.push_back(o.latent);
   dec_sizes.push_back(items);
   const std::vector<Layer> encoder = stack(enc_sizes, o.activation, o.activation);
-  const std::vector<Layer> decoder = stack(dec_sizes, o.activation, Activation::kSigmoid);
+  const std::vector<Layer> decoder =
+      stack(dec_sizes, o.activation, o.sigmoid_output ? Activation::kSigmoid : Activation::kIdentity);
   std::vector<torch::Tensor> params;
   for (const auto* side : {&encoder, &decoder})
     for (const Layer& l : *side) params.insert(params.end(), {l.w, l.b});
@@ -78,7 +108,11 @@ TrainedNetwork train_user_autoencoder(const CsrMatrix& fit, const CsrMatrix& fea
   run.validation_k = o.validation_k;
   run.best_validation = std::numeric_limits<double>::quiet_NaN();
   const auto t0 = std::chrono::steady_clock::now();
-  Progress progress("fit dae", static_cast<double>(o.epochs) * static_cast<double>(users.size()),
+  // The network's output for a batch: logits before the output sigmoid, or the linear output.
+  const auto output = [&](std::span<const index_t> part, const torch::Tensor& ratings, bool train) {
+    return forward(decoder, forward(encoder, input(part, ratings, train), false), true);
+  };
+  Progress progress("fit " + o.name, static_cast<double>(o.epochs) * static_cast<double>(users.size()),
                     "users");
   double done = 0;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
@@ -88,12 +122,12 @@ TrainedNetwork train_user_autoencoder(const CsrMatrix& fit, const CsrMatrix& fea
       const auto part = std::span<const index_t>(users).subspan(
           start, std::min(users.size() - start, static_cast<std::size_t>(o.batch_size)));
       const auto [target, mask] = dense_rows(fit, part);
-      const torch::Tensor logits = forward(decoder, forward(encoder, input(part, target, true), false), true);
+      const torch::Tensor logits = output(part, target, true);
       const auto rows = static_cast<double>(part.size());
       torch::Tensor per_entry =
           o.bce ? torch::binary_cross_entropy_with_logits(logits, target, {}, {},
                                                           at::Reduction::None)
-                : (torch::sigmoid(logits) - target).square();
+                : ((o.sigmoid_output ? torch::sigmoid(logits) : logits) - target).square();
       if (o.masked) per_entry = per_entry * mask;
       const torch::Tensor loss = per_entry.sum() / rows;
       adam.zero_grad();
@@ -106,22 +140,25 @@ TrainedNetwork train_user_autoencoder(const CsrMatrix& fit, const CsrMatrix& fea
     run.epochs_run = epoch;
     const double loss = loss_sum / static_cast<double>(users.size());
     RECKON_CHECK(std::isfinite(loss),
-                 "dae: the loss became {} in epoch {} (try a smaller learning_rate)", loss, epoch);
+                 "{}: the loss became {} in epoch {} (try a smaller learning_rate)", o.name, loss,
+                 epoch);
     if (!validate) {
       run.best_epoch = epoch;
       progress.set_note(fmt::format("epoch {}/{}, loss {:.4g}", epoch, o.epochs, loss));
       continue;
     }
-    const double v = validation_ndcg(fit, valid, o.validation_k, o.batch_size,
-                                     [&](std::span<const index_t> part) {
-                                       const torch::Tensor x = dense_rows(fit, part).first;
-                                       return forward(decoder, forward(encoder, input(part, x, false), false),
-                                                  true);
-                                     });
-    best.offer(v, true, epoch, params, run);
-    progress.set_note(fmt::format("epoch {}/{}, loss {:.4g}, validation ndcg@{} {:.4f} (best "
-                                  "{:.4f}, epoch {})",
-                                  epoch, o.epochs, loss, o.validation_k, v, run.best_validation,
+    const auto fit_output = [&](std::span<const index_t> part) {
+      return output(part, dense_rows(fit, part).first, false);
+    };
+    const double v = o.rmse_validation
+                         ? validation_rmse(fit, valid, o.batch_size, fit_output)
+                         : validation_ndcg(fit, valid, o.validation_k, o.batch_size, fit_output);
+    const std::string metric =
+        o.rmse_validation ? std::string("RMSE") : fmt::format("ndcg@{}", o.validation_k);
+    best.offer(v, !o.rmse_validation, epoch, params, run);
+    progress.set_note(fmt::format("epoch {}/{}, loss {:.4g}, validation {} {:.4f} (best {:.4f}, "
+                                  "epoch {})",
+                                  epoch, o.epochs, loss, metric, v, run.best_validation,
                                   run.best_epoch));
     if (o.patience > 0 && epoch - run.best_epoch >= o.patience) break;
   }
@@ -129,9 +166,11 @@ TrainedNetwork train_user_autoencoder(const CsrMatrix& fit, const CsrMatrix& fea
   run.seconds_per_epoch = seconds_per_epoch(t0, run.epochs_run);
   best.restore(params);
   if (ctx.verbose)
-    spdlog::info("dae: {} epochs ({:.2f} s each), best epoch {}{}", run.epochs_run,
+    spdlog::info("{}: {} epochs ({:.2f} s each), best epoch {}{}", o.name, run.epochs_run,
                  run.seconds_per_epoch, run.best_epoch,
-                 validate ? fmt::format(" (validation ndcg@{} {:.4f})", o.validation_k,
+                 validate ? fmt::format(" (validation {} {:.4f})",
+                                        o.rmse_validation ? std::string("RMSE")
+                                                          : fmt::format("ndcg@{}", o.validation_k),
                                         run.best_validation)
                           : "");
   TrainedNetwork out;

@@ -2,8 +2,10 @@
 
 #include <Eigen/Dense>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "reckon/core/error.hpp"
 #include "reckon/retrieval/topk.hpp"
@@ -129,6 +131,26 @@ Mlp Mlp::load(BinaryReader& r) {
                      r.what(), k, x);
   }
   return Mlp(std::move(layers));
+}
+
+void history_input(std::span<const index_t> history, std::span<const float> weights,
+                   float missing, index_t items, std::vector<index_t>& index,
+                   std::vector<float>& value) {
+  std::vector<std::size_t> order(history.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return history[a] < history[b]; });
+  const bool weighted = weights.size() == history.size();
+  index.clear();
+  value.clear();
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const index_t i = history[order[k]];
+    if (i < 0 || i >= items) continue;
+    if (k + 1 < order.size() && history[order[k + 1]] == i) continue;  // a later one wins
+    const float v = weighted ? weights[order[k]] : missing;
+    index.push_back(i);
+    value.push_back(std::isfinite(v) ? v : missing);
+  }
 }
 
 std::vector<ScoredItem> similar_outputs(const Mlp& decoder, index_t item, std::size_t k) {

@@ -53,13 +53,18 @@ struct UserAutoencoderOptions {
   double learning_rate = 1e-3;
   double l2 = 0;
   index_t validation_k = 10;
+  // U-AutoRec: a linear output fitted to raw ratings, validated by RMSE (else ndcg@k).
+  bool sigmoid_output = true;
+  bool rmse_validation = false;
+  std::string name = "dae";  // in the progress bar and messages
 };
 
 // The movie seed's denoising autoencoder: each row of `fit` (users x items, values scaled to
 // [0, 1]) concatenated with the same row of `features` (users x F; F may be 0) is encoded and
-// decoded back to the items through a sigmoid. When `valid` (users x items) has entries, every
-// epoch scores ndcg@validation_k of its rows given the fit rows (their items left out of the
-// ranking), keeps the best epoch and stops after `patience` epochs without a better one.
+// decoded back to the items through a sigmoid (or linearly: U-AutoRec). When `valid` (users x
+// items) has entries, every epoch scores ndcg@validation_k of its rows given the fit rows (their
+// items left out of the ranking), or the RMSE of its values, keeps the best epoch and stops
+// after `patience` epochs without a better one.
 TrainedNetwork train_user_autoencoder(const CsrMatrix& fit, const CsrMatrix& features,
                                       const CsrMatrix& valid, const UserAutoencoderOptions& options,
                                       FitContext& ctx);

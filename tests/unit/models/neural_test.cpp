@@ -252,11 +252,18 @@ INSTANTIATE_TEST_SUITE_P(
         std::map<std::string, std::string>{{"model", "autorec"}, {"hidden", "8"},
                                            {"learning_rate", "0.01"}, {"epochs", "300"},
                                            {"validation", "0"}, {"lambda", "0.1"}},
+        std::map<std::string, std::string>{{"model", "autorec"}, {"variant", "user"},
+                                           {"hidden", "8"}, {"learning_rate", "0.01"},
+                                           {"epochs", "300"}, {"validation", "0"},
+                                           {"lambda", "0.1"}},
         std::map<std::string, std::string>{{"model", "glocalk"}, {"hidden", "8"},
                                            {"layers", "1"}, {"lambda_2", "0.1"},
                                            {"pretrain_epochs", "10"}, {"finetune_epochs", "20"},
                                            {"validation", "0"}}),
-    [](const auto& info) { return info.param.at("model"); });
+    [](const auto& info) {
+      return info.param.count("variant") ? info.param.at("model") + "_" + info.param.at("variant")
+                                         : info.param.at("model");
+    });
 
 // The seed's setting: two taste groups told apart by a gender column. A stranger with no
 // history but the gender gets the group's items from the model (not a fallback); a masked

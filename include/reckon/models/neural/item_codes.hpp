@@ -27,7 +27,6 @@ class ItemCodeModel : public FactorModel {
   void save_extra(BinaryWriter& w) const override;
   void load_extra(BinaryReader& r) override;
 
- private:
   float lambda_ = 1;  // the rows' L2 weight
   float mean_ = 0;    // mean training rating: the rating of a history given without ratings
   neural::TrainingRun run_;

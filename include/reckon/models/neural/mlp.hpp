@@ -31,6 +31,13 @@ struct TrainingRun {
 };
 
 class Mlp;
+
+// A history as an autoencoder's sparse input: each distinct item in [0, items) once, in item
+// order, with its last given weight (`missing` where no weights are given or one is not finite).
+// Items out of range are skipped.
+void history_input(std::span<const index_t> history, std::span<const float> weights,
+                   float missing, index_t items, std::vector<index_t>& index,
+                   std::vector<float>& value);
 // The k items most like `item` by the cosine of their output embeddings (the columns of the
 // last layer of `decoder`, an autoencoder's items x ... network): the autoencoders' similar
 // items. Throws InvalidInput for an item out of range.
