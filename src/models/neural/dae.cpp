@@ -22,13 +22,14 @@ neural::Activation parse_activation(const std::string& name) {
 
 std::vector<ParamSpec> DaeModel::param_specs() {
   return {
-      {"loss", ParamType::kString, "mse", 0, 0,
+      // bce on every entry: the best validation ndcg@10 of the four (ML-100K, both regimes).
+      {"loss", ParamType::kString, "bce", 0, 0,
        "mse: squared error of the sigmoid output; bce: binary cross-entropy (ratings / max as "
        "targets)",
        {"mse", "bce"}},
-      {"masked", ParamType::kBool, "true", 0, 0,
-       "the loss on the rated entries only (predicts ratings); false: on every entry, unrated "
-       "= 0 (predicts what a user rates)"},
+      {"masked", ParamType::kBool, "false", 0, 0,
+       "true: the loss on the rated entries only (predicts ratings); false: on every entry, "
+       "unrated = 0 (predicts what a user rates: the ranker)"},
       {"hidden", ParamType::kInt, "0", 0, 1 << 16,
        "units of a hidden layer on each side of the code (0: none: [items+features -> latent -> "
        "items])"},

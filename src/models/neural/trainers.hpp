@@ -44,8 +44,8 @@ struct UserAutoencoderOptions {
   index_t hidden = 0;   // units of a hidden layer on each side of the code (0: none)
   index_t latent = 200;
   Activation activation = Activation::kSigmoid;  // of the hidden layers and the code
-  bool bce = false;     // loss: binary cross-entropy (else squared error)
-  bool masked = true;   // the loss on the observed entries only (else on every entry)
+  bool bce = true;      // loss: binary cross-entropy (else squared error)
+  bool masked = false;  // the loss on the observed entries only (else on every entry)
   double dropout = 0.5; // share of the input ratings dropped in training (denoising)
   int epochs = 300;     // the most
   int patience = 15;

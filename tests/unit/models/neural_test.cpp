@@ -278,7 +278,7 @@ TEST(Dae, StrangersFromTheirFeaturesAndRatingsOnTheScale) {
   ctx.threads = 1;
   ctx.verbose = false;
   TrainedModel t = train_model("dae", d,
-                               {{"loss", "bce"}, {"masked", "false"}, {"latent", "8"},
+                               {{"latent", "8"},
                                 {"learning_rate", "0.01"}, {"epochs", "150"}, {"validation", "0"}},
                                ctx);
   EXPECT_FALSE(t.model->predicts_ratings());
@@ -322,8 +322,9 @@ TEST(Dae, StrangersFromTheirFeaturesAndRatingsOnTheScale) {
   rated->interactions = CsrMatrix(40, 20, rated->interactions.indptr(),
                                   rated->interactions.indices(), fives);
   TrainedModel m = train_model("dae", rated,
-                               {{"latent", "8"}, {"learning_rate", "0.01"}, {"epochs", "100"},
-                                {"validation", "0"}, {"user_columns", "none"}},
+                               {{"loss", "mse"}, {"masked", "true"}, {"latent", "8"},
+                                {"learning_rate", "0.01"}, {"epochs", "100"}, {"validation", "0"},
+                                {"user_columns", "none"}},
                                ctx);
   EXPECT_TRUE(m.model->predicts_ratings());
   m.model->score(known(*rated, 0), a);
