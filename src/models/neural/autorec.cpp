@@ -62,6 +62,7 @@ void AutoRecModel::fit_user_variant(const CsrMatrix& x, const Params& params, Fi
   o.latent = params.get_int("hidden");
   o.activation = neural::Activation::kSigmoid;
   o.sigmoid_output = false;
+  o.bce = false;
   o.masked = true;
   o.dropout = 0;
   o.epochs = static_cast<int>(params.get_int("epochs"));

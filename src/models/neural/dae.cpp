@@ -46,7 +46,7 @@ std::vector<ParamSpec> DaeModel::param_specs() {
       {"l2", ParamType::kFloat, "0", 0, 10, "weight decay (L2) of every weight"},
       {"validation", ParamType::kFloat, "0.1", 0, 0.5,
        "share of each user's ratings held out of training for early stopping, scored by "
-       "ndcg@validation_k (0: none)"},
+       "ndcg@validation_k (masked: by RMSE) (0: none)"},
       {"validation_k", ParamType::kInt, "10", 1, 100000, "the cut-off of validation ndcg"},
       {"user_columns", ParamType::kString, "", 0, -1,
        "user feature columns in the input, comma-separated (empty: every usable one, such as "
@@ -73,6 +73,9 @@ void DaeModel::fit(const Dataset& train, const Params& params, FitContext& ctx) 
   o.learning_rate = params.get_float("learning_rate");
   o.l2 = params.get_float("l2");
   o.validation_k = params.get_int("validation_k");
+  // A masked model predicts ratings: it stops on their RMSE (in the scaled units), not on a
+  // ranking it was not fitted for.
+  o.rmse_validation = o.masked;
   masked_ = o.masked;
   bce_ = o.bce;
   const CsrMatrix& x = train.interactions;
@@ -204,7 +207,8 @@ nlohmann::json DaeModel::describe() const {
                               {"best_epoch", run_.best_epoch},
                               {"seconds_per_epoch", run_.seconds_per_epoch}};
   if (std::isfinite(run_.best_validation))
-    training[fmt::format("validation_ndcg@{}", run_.validation_k)] = run_.best_validation;
+    training[masked_ ? std::string("validation_rmse_scaled")
+                     : fmt::format("validation_ndcg@{}", run_.validation_k)] = run_.best_validation;
   nlohmann::json columns = nlohmann::json::array();
   for (const auto& c : user_encoder_.columns()) columns.push_back(c.name);
   return {{"layers", layers},

@@ -151,7 +151,11 @@ TrainedNetwork train_user_autoencoder(const CsrMatrix& fit, const CsrMatrix& fea
       return output(part, dense_rows(fit, part).first, false);
     };
     const double v = o.rmse_validation
-                         ? validation_rmse(fit, valid, o.batch_size, fit_output)
+                         ? validation_rmse(fit, valid, o.batch_size,
+                                           [&](std::span<const index_t> part) {
+                                             const torch::Tensor y = fit_output(part);
+                                             return o.sigmoid_output ? torch::sigmoid(y) : y;
+                                           })
                          : validation_ndcg(fit, valid, o.validation_k, o.batch_size, fit_output);
     const std::string metric =
         o.rmse_validation ? std::string("RMSE") : fmt::format("ndcg@{}", o.validation_k);

@@ -53,9 +53,8 @@ struct UserAutoencoderOptions {
   double learning_rate = 1e-3;
   double l2 = 0;
   index_t validation_k = 10;
-  // U-AutoRec: a linear output fitted to raw ratings, validated by RMSE (else ndcg@k).
-  bool sigmoid_output = true;
-  bool rmse_validation = false;
+  bool sigmoid_output = true;    // false: a linear output fitted to raw ratings (U-AutoRec)
+  bool rmse_validation = false;  // validated by the RMSE of the held-out values (else ndcg@k)
   std::string name = "dae";  // in the progress bar and messages
 };
 
