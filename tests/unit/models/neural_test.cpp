@@ -339,6 +339,38 @@ TEST(Dae, StrangersFromTheirFeaturesAndRatingsOnTheScale) {
             std::string::npos);
 }
 
+// An I-AutoRec file ends with its variant byte (0); files written before U-AutoRec have none
+// and load as I-AutoRec; an unknown variant is refused.
+TEST(AutoRec, OlderFilesLoadAndUnknownVariantsAreRefused) {
+  if (!neural::torch_available()) GTEST_SKIP() << "built without libtorch";
+  const auto d = test::two_taste_groups();
+  FitContext ctx;
+  ctx.threads = 1;
+  ctx.verbose = false;
+  TrainedModel t = train_model("autorec", d, {{"hidden", "4"}, {"epochs", "5"}}, ctx);
+  BinaryWriter w;
+  t.model->save(w);
+  std::string bytes(w.bytes());
+  ASSERT_EQ(bytes.back(), '\0');
+  const auto load = [](const std::string& b) {
+    auto m = make_model("autorec");
+    BinaryReader r(b, "autorec.rkm");
+    m->load(r);
+    return m;
+  };
+  auto older = load(bytes.substr(0, bytes.size() - 1));
+  EXPECT_EQ(older->describe().at("variant"), "item");
+  std::vector<float> a(20), b(20);
+  t.model->score(known(*d, 1), a);
+  older->score(known(*d, 1), b);
+  EXPECT_EQ(a, b);
+  bytes.back() = '\2';
+  EXPECT_NE(test::error_of([&] { load(bytes); }).find("variant 2"), std::string::npos);
+  TrainedModel u = train_model("autorec", d, {{"variant", "user"}, {"hidden", "4"}, {"epochs", "5"}},
+                               ctx);
+  EXPECT_EQ(u.model->describe().at("variant"), "user");
+}
+
 TEST(MultVae, WithoutLibtorchFitSaysWhy) {
   if (neural::torch_available()) GTEST_SKIP() << "built with libtorch";
   FitContext ctx;
