@@ -159,6 +159,9 @@ if [ -d "$DATA/movielens-100k" ]; then
   expect_ok "users split, 3 favourites" "$RECKON" -q evaluate --data "$work/ml.rkd" --split users \
     --foldin-count 3 --models popular -k 10 --json "$work/fc.json"
   grep -q '"foldin_count": 3' "$work/fc.json" && ok || fail "foldin_count not in the report"
+  expect_ok "masks split" "$RECKON" -q evaluate --data "$work/ml.rkd" --split masks \
+    --test-fraction 0.2 --models popular -k 10 --json "$work/mk.json"
+  grep -q '"split": "masks"' "$work/mk.json" && ok || fail "masks protocol: $(head -c 400 "$work/mk.json")"
 
   # Evaluate the files reckon split writes, saved models, labelled rows; tune on validation.
   expect_ok "split ml" "$RECKON" -q split "$work/ml.rkd" --split random -o "$work/ms"
