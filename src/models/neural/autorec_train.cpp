@@ -59,9 +59,9 @@ double rmse(const Weights& w, const CsrMatrix& fit_by_item, const CsrMatrix& val
 
 TrainedItemCodes train_autorec(const CsrMatrix& full, const CsrMatrix& fit, const CsrMatrix& valid,
                              const AutoRecOptions& o, FitContext& ctx) {
-  configure_torch(ctx);
   const CsrMatrix by_item = fit.transposed();  // items x users
   const index_t users = fit.rows();
+  configure_torch(ctx, o.batch_size * users);
   std::vector<index_t> items;
   for (index_t i = 0; i < by_item.rows(); ++i)
     if (!by_item.row_indices(i).empty()) items.push_back(i);

@@ -74,8 +74,8 @@ TrainedNetwork train_user_autoencoder(const CsrMatrix& fit, const CsrMatrix& fea
                                       FitContext& ctx) {
   RECKON_ASSERT(features.rows() == fit.rows() && valid.rows() == fit.rows() &&
                 valid.cols() == fit.cols());
-  configure_torch(ctx);
   const index_t items = fit.cols(), extra = features.cols();
+  configure_torch(ctx, o.batch_size * (items + extra));
   std::vector<index_t> users;
   for (index_t u = 0; u < fit.rows(); ++u)
     if (!fit.row_indices(u).empty()) users.push_back(u);

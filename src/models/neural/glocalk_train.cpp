@@ -97,8 +97,8 @@ double rmse(const torch::Tensor& pred, const std::vector<std::int64_t>& flat,
 
 TrainedItemCodes train_glocalk(const CsrMatrix& full, const CsrMatrix& fit, const CsrMatrix& valid,
                                const GLocalKOptions& o, FitContext& ctx) {
-  configure_torch(ctx);
   const index_t items = fit.cols(), users = fit.rows();
+  configure_torch(ctx, items * std::max(users, o.hidden));  // one batch: every item
   std::vector<index_t> all(static_cast<std::size_t>(items));
   for (index_t i = 0; i < items; ++i) all[static_cast<std::size_t>(i)] = i;
   const auto [r, m] = dense_rows(fit.transposed(), all);  // items x users

@@ -139,8 +139,8 @@ bool torch_available() { return true; }
 TrainedNetwork train_multvae(const CsrMatrix& train, const CsrMatrix& valid_foldin,
                              const CsrMatrix& valid_test, const MultVaeOptions& o,
                              FitContext& ctx) {
-  configure_torch(ctx);
   const index_t items = train.cols();
+  configure_torch(ctx, o.batch_size * items);
   std::vector<index_t> users;
   for (index_t u = 0; u < train.rows(); ++u)
     if (!train.row_indices(u).empty()) users.push_back(u);

@@ -9,7 +9,7 @@
 
 namespace reckon::neural {
 
-void configure_torch(const FitContext& ctx) {
+void configure_torch(const FitContext& ctx, std::int64_t largest_tensor) {
   // The inter-op pool can be sized only once, before its first use; reckon never uses it, so
   // one thread, so that `--threads N` means N.
   static std::once_flag once;
@@ -19,7 +19,10 @@ void configure_torch(const FitContext& ctx) {
     } catch (const std::exception&) {
     }
   });
-  torch::set_num_threads(std::max(1, ctx.threads > 0 ? ctx.threads : thread_budget()));
+  // OpenBLAS keeps the budget set_thread_budget gave it; torch's loops share it only for big
+  // tensors (kParallelTensor).
+  const int n = std::max(1, ctx.threads > 0 ? ctx.threads : thread_budget());
+  torch::set_num_threads(largest_tensor >= kParallelTensor ? n : 1);
   torch::manual_seed(ctx.seed);
 }
 

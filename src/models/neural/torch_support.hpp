@@ -13,8 +13,18 @@
 
 namespace reckon::neural {
 
-// libtorch gets the process's thread budget (intra-op; one inter-op thread) and the fit's seed.
-void configure_torch(const FitContext& ctx);
+// libtorch gets the process's thread budget and the fit's seed. `largest_tensor`: the entries of
+// the biggest activation of one batch (batch x catalogue, say), which decides who gets the
+// threads: below kParallelTensor, OpenBLAS's products get them and torch's own (OpenMP)
+// element-wise loops run on one.
+void configure_torch(const FitContext& ctx, std::int64_t largest_tensor);
+
+// Debian's libtorch calls OpenBLAS, whose pthread pool is not OpenMP's: after each of torch's
+// parallel loops libgomp's workers spin and take the cores OpenBLAS's threads need. On 2 cores
+// that made small nets 2-2.7x slower than one thread (ML-100K, 2 threads: dae 40.9 s against
+// 14.7 s, autorec 24.3 against 11.5, multvae 13.0 against 7.1), while Gowalla's multvae
+// (500 x 40,981 per batch) gains from both (49.8 s an epoch against 57.5). BENCHMARKS.md.
+inline constexpr std::int64_t kParallelTensor = std::int64_t{8} << 20;
 
 // A weight (in x out) and bias (out) tensor as a layer.
 DenseLayer to_layer(const torch::Tensor& weight, const torch::Tensor& bias,
