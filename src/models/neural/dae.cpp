@@ -169,19 +169,12 @@ void DaeModel::score(const UserContext& user, std::span<float> out) const {
 }
 
 void DaeModel::score_batch(std::span<const UserContext> users, std::span<float> out) const {
-  const auto b = static_cast<index_t>(users.size());
-  const auto latent = static_cast<std::size_t>(encoder_.outputs());
-  RECKON_ASSERT(out.size() == static_cast<std::size_t>(b * decoder_.outputs()));
-  // Encoders one by one (sparse inputs), the decoder over the batch (its last layer read once).
-  std::vector<float> codes(static_cast<std::size_t>(b) * latent);
-  std::vector<index_t> index;
-  std::vector<float> value;
-  for (index_t r = 0; r < b; ++r) {
-    encode_input(users[static_cast<std::size_t>(r)], index, value);
-    encoder_.forward_sparse(
-        index, value, std::span<float>(codes).subspan(static_cast<std::size_t>(r) * latent, latent));
-  }
-  decoder_.forward_dense(codes, b, out);
+  neural::encode_decode_batch(
+      encoder_, decoder_, static_cast<index_t>(users.size()),
+      [&](index_t r, std::vector<index_t>& index, std::vector<float>& value) {
+        encode_input(users[static_cast<std::size_t>(r)], index, value);
+      },
+      out);
   // In the data's units: a masked model predicts the rating.
   for (float& s : out) s /= value_scale_;
 }
@@ -200,23 +193,17 @@ std::vector<ScoredItem> DaeModel::similar_items(index_t item, std::size_t k) con
 }
 
 nlohmann::json DaeModel::describe() const {
-  nlohmann::json layers = nlohmann::json::array();
-  for (const auto* net : {&encoder_, &decoder_})
-    for (const auto& l : net->layers()) layers.push_back(fmt::format("{}x{}", l.in, l.out));
-  nlohmann::json training = {{"epochs_run", run_.epochs_run},
-                              {"best_epoch", run_.best_epoch},
-                              {"seconds_per_epoch", run_.seconds_per_epoch}};
-  if (std::isfinite(run_.best_validation))
-    training[masked_ ? std::string("validation_rmse_scaled")
-                     : fmt::format("validation_ndcg@{}", run_.validation_k)] = run_.best_validation;
+  nlohmann::json j = neural::describe_network(
+      encoder_, decoder_, run_,
+      masked_ ? std::string("validation_rmse_scaled")
+              : fmt::format("validation_ndcg@{}", run_.validation_k));
   nlohmann::json columns = nlohmann::json::array();
   for (const auto& c : user_encoder_.columns()) columns.push_back(c.name);
-  return {{"layers", layers},
-          {"loss", bce_ ? "bce" : "mse"},
-          {"masked", masked_},
-          {"user_features", user_encoder_.size()},
-          {"user_columns", columns},
-          {"training", training}};
+  j["loss"] = bce_ ? "bce" : "mse";
+  j["masked"] = masked_;
+  j["user_features"] = user_encoder_.size();
+  j["user_columns"] = columns;
+  return j;
 }
 
 void DaeModel::save(BinaryWriter& w) const {

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "reckon/core/error.hpp"
+#include "reckon/io/json.hpp"
 #include "reckon/retrieval/topk.hpp"
 
 namespace reckon::neural {
@@ -151,6 +152,35 @@ void history_input(std::span<const index_t> history, std::span<const float> weig
     index.push_back(i);
     value.push_back(std::isfinite(v) ? v : missing);
   }
+}
+
+void encode_decode_batch(
+    const Mlp& encoder, const Mlp& decoder, index_t users,
+    const std::function<void(index_t, std::vector<index_t>&, std::vector<float>&)>& input,
+    std::span<float> out) {
+  const auto latent = static_cast<std::size_t>(encoder.outputs());
+  RECKON_ASSERT(out.size() == static_cast<std::size_t>(users * decoder.outputs()));
+  std::vector<float> codes(static_cast<std::size_t>(users) * latent);
+  std::vector<index_t> index;
+  std::vector<float> value;
+  for (index_t r = 0; r < users; ++r) {
+    input(r, index, value);
+    encoder.forward_sparse(
+        index, value, std::span<float>(codes).subspan(static_cast<std::size_t>(r) * latent, latent));
+  }
+  decoder.forward_dense(codes, users, out);
+}
+
+nlohmann::json describe_network(const Mlp& encoder, const Mlp& decoder, const TrainingRun& run,
+                                const std::string& metric) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto* net : {&encoder, &decoder})
+    for (const auto& l : net->layers()) layers.push_back(fmt::format("{}x{}", l.in, l.out));
+  nlohmann::json training = {{"epochs_run", run.epochs_run},
+                             {"best_epoch", run.best_epoch},
+                             {"seconds_per_epoch", run.seconds_per_epoch}};
+  if (std::isfinite(run.best_validation)) training[metric] = run.best_validation;
+  return {{"layers", layers}, {"training", training}};
 }
 
 std::vector<ScoredItem> similar_outputs(const Mlp& decoder, index_t item, std::size_t k) {

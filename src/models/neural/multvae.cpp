@@ -96,31 +96,16 @@ void MultVaeModel::encode_input(const UserContext& user, std::vector<index_t>& i
 }
 
 void MultVaeModel::score(const UserContext& user, std::span<float> out) const {
-  RECKON_ASSERT(out.size() == static_cast<std::size_t>(decoder_.outputs()));
-  std::vector<index_t> index;
-  std::vector<float> value;
-  encode_input(user, index, value);
-  std::vector<float> code(static_cast<std::size_t>(encoder_.outputs()));
-  encoder_.forward_sparse(index, value, code);
-  decoder_.forward_dense(code, 1, out);
+  score_batch(std::span<const UserContext>(&user, 1), out);
 }
 
 void MultVaeModel::score_batch(std::span<const UserContext> users, std::span<float> out) const {
-  const auto b = static_cast<index_t>(users.size());
-  const auto latent = static_cast<std::size_t>(encoder_.outputs());
-  RECKON_ASSERT(out.size() == static_cast<std::size_t>(b * decoder_.outputs()));
-  // Encoders one by one (sparse inputs), then the decoder as matrix products over the batch:
-  // its last layer (hidden x items) is read once per batch, not once per user.
-  std::vector<float> codes(static_cast<std::size_t>(b) * latent);
-  std::vector<index_t> index;
-  std::vector<float> value;
-  for (index_t r = 0; r < b; ++r) {
-    encode_input(users[static_cast<std::size_t>(r)], index, value);
-    encoder_.forward_sparse(index, value,
-                            std::span<float>(codes).subspan(static_cast<std::size_t>(r) * latent,
-                                                            latent));
-  }
-  decoder_.forward_dense(codes, b, out);
+  neural::encode_decode_batch(
+      encoder_, decoder_, static_cast<index_t>(users.size()),
+      [&](index_t r, std::vector<index_t>& index, std::vector<float>& value) {
+        encode_input(users[static_cast<std::size_t>(r)], index, value);
+      },
+      out);
 }
 
 std::vector<ScoredItem> MultVaeModel::similar_items(index_t item, std::size_t k) const {
@@ -128,15 +113,8 @@ std::vector<ScoredItem> MultVaeModel::similar_items(index_t item, std::size_t k)
 }
 
 nlohmann::json MultVaeModel::describe() const {
-  nlohmann::json layers = nlohmann::json::array();
-  for (const auto* net : {&encoder_, &decoder_})
-    for (const auto& l : net->layers()) layers.push_back(fmt::format("{}x{}", l.in, l.out));
-  nlohmann::json training = {{"epochs_run", run_.epochs_run},
-                              {"best_epoch", run_.best_epoch},
-                              {"seconds_per_epoch", run_.seconds_per_epoch}};
-  if (std::isfinite(run_.best_validation))
-    training[fmt::format("validation_ndcg@{}", run_.validation_k)] = run_.best_validation;
-  return {{"layers", layers}, {"training", training}};
+  return neural::describe_network(encoder_, decoder_, run_,
+                                  fmt::format("validation_ndcg@{}", run_.validation_k));
 }
 
 void MultVaeModel::save(BinaryWriter& w) const {

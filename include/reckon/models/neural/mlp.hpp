@@ -3,7 +3,10 @@
 // without libtorch (training is the only part of a neural model that runs on torch; a model file
 // loads and serves in a build without it, and its loader is fuzzed like the others).
 #include <cstdint>
+#include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "reckon/core/binary_io.hpp"
@@ -42,6 +45,20 @@ void history_input(std::span<const index_t> history, std::span<const float> weig
 // last layer of `decoder`, an autoencoder's items x ... network): the autoencoders' similar
 // items. Throws InvalidInput for an item out of range.
 std::vector<ScoredItem> similar_outputs(const Mlp& decoder, index_t item, std::size_t k);
+
+// Scores of a batch of users by a user autoencoder: each user's sparse input (`input(r, index,
+// value)` fills row r's) through `encoder` one by one, then `decoder` as matrix products over
+// the batch, so its last layer (hidden x items) is read once per batch, not once per user.
+// `out` has users x decoder.outputs() entries.
+void encode_decode_batch(
+    const Mlp& encoder, const Mlp& decoder, index_t users,
+    const std::function<void(index_t, std::vector<index_t>&, std::vector<float>&)>& input,
+    std::span<float> out);
+
+// What `reckon info` shows of an autoencoder: its layers ("in x out") and how training went,
+// the best validation score under `metric` when there was one.
+nlohmann::json describe_network(const Mlp& encoder, const Mlp& decoder, const TrainingRun& run,
+                                const std::string& metric);
 
 class Mlp {
  public:
