@@ -21,6 +21,7 @@
 #include "reckon/models/neural/dae.hpp"
 #include "reckon/models/neural/glocalk.hpp"
 #include "reckon/models/neural/multvae.hpp"
+#include "reckon/models/neural/sasrec.hpp"
 #include "reckon/models/popular.hpp"
 #include "reckon/models/random.hpp"
 #include "reckon/rank/ranker.hpp"
@@ -135,6 +136,10 @@ std::span<const ModelInfo> registered_models() {
        "the movie seed's denoising autoencoder over a user's ratings and features (age, gender, "
        "occupation, ...), MSE or BCE, masked or not; strangers from features; trains on libtorch",
        DaeModel::param_specs(), [] { return std::make_unique<DaeModel>(); }, true},
+      {"sasrec",
+       "SASRec: a causal transformer over the history in time order scores the next item "
+       "(full softmax or sampled BCE); new events are read forward; trains on libtorch",
+       SasRecModel::param_specs(), [] { return std::make_unique<SasRecModel>(); }, true},
       {"autorec",
        "I-AutoRec: an autoencoder over each item's ratings by the users, predicts ratings; "
        "users folded in by ridge regression on the item codes; trains on libtorch",

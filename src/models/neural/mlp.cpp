@@ -176,11 +176,15 @@ nlohmann::json describe_network(const Mlp& encoder, const Mlp& decoder, const Tr
   nlohmann::json layers = nlohmann::json::array();
   for (const auto* net : {&encoder, &decoder})
     for (const auto& l : net->layers()) layers.push_back(fmt::format("{}x{}", l.in, l.out));
+  return {{"layers", layers}, {"training", describe_run(run, metric)}};
+}
+
+nlohmann::json describe_run(const TrainingRun& run, const std::string& metric) {
   nlohmann::json training = {{"epochs_run", run.epochs_run},
                              {"best_epoch", run.best_epoch},
                              {"seconds_per_epoch", run.seconds_per_epoch}};
   if (std::isfinite(run.best_validation)) training[metric] = run.best_validation;
-  return {{"layers", layers}, {"training", training}};
+  return training;
 }
 
 std::vector<ScoredItem> similar_outputs(const Mlp& decoder, index_t item, std::size_t k) {

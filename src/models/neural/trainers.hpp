@@ -8,6 +8,7 @@
 #include "reckon/models/model.hpp"
 #include "reckon/models/neural/availability.hpp"
 #include "reckon/models/neural/mlp.hpp"
+#include "reckon/models/neural/transformer.hpp"
 
 namespace reckon::neural {
 
@@ -109,5 +110,35 @@ struct GLocalKOptions {
 // matrix convolved with the global kernel; early stopping on `valid`'s RMSE.
 TrainedItemCodes train_glocalk(const CsrMatrix& full, const CsrMatrix& fit, const CsrMatrix& valid,
                                const GLocalKOptions& options, FitContext& ctx);
+
+struct SasRecOptions {
+  index_t dim = 64;       // embedding and hidden size
+  index_t heads = 1;
+  int blocks = 2;
+  index_t max_len = 50;   // the newest items read of a history
+  index_t ffn = 0;        // feed-forward units (0: dim, as published)
+  double dropout = 0.2;
+  bool softmax = true;    // full softmax over the catalogue (else BCE with sampled negatives)
+  index_t negatives = 1;  // BCE: negatives per position
+  int epochs = 200;       // the most
+  int patience = 10;
+  index_t batch_size = 128;  // sequences per update
+  double learning_rate = 1e-3;
+  double l2 = 0;
+  index_t validation_k = 10;
+};
+
+// Fits on the time-ordered rows of `train` (users x items; each row cut into windows of
+// max_len + 1, so every transition is trained once an epoch). When `valid` has entries (each
+// user's next item after their `train` row), every epoch scores ndcg@validation_k of them
+// given the train rows, keeps the best epoch and stops after `patience` epochs without a
+// better one.
+CausalTransformer train_sasrec(const CsrMatrix& train, const CsrMatrix& valid,
+                               const SasRecOptions& options, FitContext& ctx, TrainingRun& run);
+
+// The scores `t` gives every item after `sequence`, computed by the training network (libtorch)
+// instead of the plain one: the test that both do the same arithmetic.
+std::vector<float> sasrec_scores_on_torch(const CausalTransformer& t,
+                                          std::span<const index_t> sequence);
 
 }  // namespace reckon::neural

@@ -36,4 +36,13 @@ TrainedItemCodes train_glocalk(const CsrMatrix&, const CsrMatrix&, const CsrMatr
   unavailable("glocalk");
 }
 
+CausalTransformer train_sasrec(const CsrMatrix&, const CsrMatrix&, const SasRecOptions&,
+                               FitContext&, TrainingRun&) {
+  unavailable("sasrec");
+}
+
+std::vector<float> sasrec_scores_on_torch(const CausalTransformer&, std::span<const index_t>) {
+  unavailable("sasrec");
+}
+
 }  // namespace reckon::neural

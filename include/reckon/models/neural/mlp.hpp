@@ -59,6 +59,9 @@ void encode_decode_batch(
 // the best validation score under `metric` when there was one.
 nlohmann::json describe_network(const Mlp& encoder, const Mlp& decoder, const TrainingRun& run,
                                 const std::string& metric);
+// How a run went (epochs, best epoch, seconds per epoch, the best validation score under
+// `metric` when there was one), as `reckon info` shows it for every neural model.
+nlohmann::json describe_run(const TrainingRun& run, const std::string& metric);
 
 class Mlp {
  public:

@@ -1,0 +1,245 @@
+// Sequences and SASRec: histories put in time order, the plain transformer by hand and against
+// damaged files (every build); where libtorch is built in, the plain network against the
+// training one on random weights, and a model that must use the order of a history.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "../../../src/models/neural/trainers.hpp"  // internal: the torch network under test
+#include "reckon/core/random.hpp"
+#include "reckon/models/model.hpp"
+#include "reckon/models/neural/availability.hpp"
+#include "reckon/models/neural/sequence.hpp"
+#include "reckon/models/neural/transformer.hpp"
+#include "reckon/retrieval/topk.hpp"
+#include "test_support.hpp"
+
+namespace reckon {
+namespace {
+
+using neural::CausalTransformer;
+using neural::TransformerBlock;
+
+TEST(Sequences, HistoriesFollowTimeThenTheGivenOrder) {
+  const std::vector<index_t> items = {4, 9, 2, 7, 30, 5};
+  const std::vector<std::int64_t> times = {50, 10, 30, 10, 20, 60};
+  UserContext c;
+  c.history = items;
+  c.times = times;
+  // By time, ties (9 and 7 at 10) in the given order; 30 is out of range and skipped.
+  EXPECT_EQ(neural::history_sequence(c, 10, 100), (std::vector<index_t>{9, 7, 2, 4, 5}));
+  EXPECT_EQ(neural::history_sequence(c, 10, 2), (std::vector<index_t>{4, 5}));
+  c.times = {};  // no times: the given order, oldest first
+  EXPECT_EQ(neural::history_sequence(c, 10, 3), (std::vector<index_t>{2, 7, 5}));
+  EXPECT_TRUE(neural::history_sequence(UserContext{}, 10, 5).empty());
+
+  // Rows of a matrix by time; the newest of chosen users split off.
+  const CsrMatrix m = CsrMatrix::from_coordinates(3, 6, std::vector<index_t>{0, 0, 0, 1, 1, 2},
+                                                  std::vector<index_t>{1, 3, 5, 0, 2, 4},
+                                                  std::vector<float>(6, 1.0f),
+                                                  std::vector<std::int64_t>{3, 1, 2, 5, 4, 9},
+                                                  DedupPolicy::kLast);
+  const neural::Sequences s = neural::time_ordered_rows(m);
+  EXPECT_EQ(std::vector<index_t>(s.row(0).begin(), s.row(0).end()), (std::vector<index_t>{3, 5, 1}));
+  EXPECT_EQ(std::vector<index_t>(s.row(1).begin(), s.row(1).end()), (std::vector<index_t>{2, 0}));
+  CsrMatrix rest, last;
+  const std::vector<index_t> users = {0, 1, 2};
+  neural::split_newest(m, users, 2, rest, last);  // users 1 and 2 have too few to give one
+  EXPECT_EQ(last.nnz(), 1);
+  EXPECT_EQ(last.row_indices(0)[0], 1);
+  EXPECT_EQ(rest.nnz(), 5);
+  EXPECT_EQ(rest.row_size(1), 2);
+}
+
+// items x dim embeddings, one block whose every weight is zero: the blocks add nothing, and the
+// output is the final layer norm of the newest input.
+CausalTransformer identity_net() {
+  CausalTransformer t;
+  t.items = 2, t.dim = 3, t.heads = 1, t.max_len = 4, t.ffn = 2;
+  t.item_embedding = {1, 2, 3, 0, 0, 1};
+  t.position_embedding.assign(12, 0.0f);
+  TransformerBlock b;
+  b.norm1_gain.assign(3, 1), b.norm1_bias.assign(3, 0);
+  b.qkv_weight.assign(27, 0), b.qkv_bias.assign(9, 0);
+  b.out_weight.assign(9, 0), b.out_bias.assign(3, 0);
+  b.norm2_gain.assign(3, 1), b.norm2_bias.assign(3, 0);
+  b.ffn1_weight.assign(6, 0), b.ffn1_bias.assign(2, 0);
+  b.ffn2_weight.assign(6, 0), b.ffn2_bias.assign(3, 0);
+  t.blocks = {b};
+  t.final_gain = {1, 1, 1};
+  t.final_bias = {0, 0, 0.5f};
+  return t;
+}
+
+TEST(Transformer, ForwardByHand) {
+  const CausalTransformer t = identity_net();
+  // Newest item 0: sqrt(3) * (1, 2, 3) normalised is (-1, 0, 1) * sqrt(3/2); plus the bias.
+  const float a = std::sqrt(1.5f);
+  std::vector<float> out(3);
+  const std::vector<index_t> seq = {1, 1, 0};
+  t.encode(seq, out);
+  EXPECT_NEAR(out[0], -a, 1e-4);
+  EXPECT_NEAR(out[1], 0, 1e-4);
+  EXPECT_NEAR(out[2], a + 0.5f, 1e-4);
+  std::vector<float> scores(2);
+  t.score(seq, scores);
+  EXPECT_NEAR(scores[0], -a + 3 * (a + 0.5f), 1e-4);
+  EXPECT_NEAR(scores[1], a + 0.5f, 1e-4);
+  // Only the newest max_len items are read; nothing read gives zeros.
+  const std::vector<index_t> longer = {0, 0, 0, 1, 1, 1, 0};
+  std::vector<float> again(3);
+  t.encode(longer, again);
+  EXPECT_EQ(again, out);
+  t.encode({}, again);
+  EXPECT_EQ(again, (std::vector<float>{0, 0, 0}));
+}
+
+std::string load_error(const CausalTransformer& t, std::size_t cut = 0) {
+  BinaryWriter w;
+  t.save(w);
+  const std::string bytes = w.bytes().substr(0, w.bytes().size() - cut);
+  return test::error_of([&] {
+    BinaryReader r(bytes, "seq.rkm");
+    CausalTransformer::load(r);
+  });
+}
+
+TEST(Transformer, LoaderRefusesDamagedNetworks) {
+  const CausalTransformer good = identity_net();
+  EXPECT_EQ(load_error(good), "");
+  {
+    BinaryWriter w;
+    good.save(w);
+    BinaryReader r(w.bytes(), "seq.rkm");
+    std::vector<float> a(3), b(3);
+    CausalTransformer::load(r).encode(std::vector<index_t>{0, 1}, a);
+    good.encode(std::vector<index_t>{0, 1}, b);
+    EXPECT_EQ(a, b);
+  }
+  EXPECT_NE(load_error(good, 5).find("seq.rkm"), std::string::npos);  // truncated
+  // Every damage below is made by writing a network whose arrays disagree with its shape;
+  // save() asserts on that, so the bytes are patched after writing a good one.
+  BinaryWriter w;
+  good.save(w);
+  const std::string bytes = w.bytes();
+  const auto patched = [&](std::size_t offset, const void* value, std::size_t size) {
+    std::string b = bytes;
+    b.replace(offset, size, static_cast<const char*>(value), size);
+    return test::error_of([&] {
+      BinaryReader r(b, "seq.rkm");
+      CausalTransformer::load(r);
+    });
+  };
+  const index_t two_heads = 2;  // does not divide dim 3
+  EXPECT_NE(patched(2 * sizeof(index_t), &two_heads, sizeof two_heads).find("corrupt transformer"),
+            std::string::npos);
+  const index_t long_window = index_t{1} << 40;
+  EXPECT_NE(patched(3 * sizeof(index_t), &long_window, sizeof long_window).find("corrupt"),
+            std::string::npos);
+  const index_t more_items = 3;  // the embeddings hold 2
+  EXPECT_NE(patched(0, &more_items, sizeof more_items).find("item embeddings"), std::string::npos);
+  const float nan = std::nanf("");
+  const std::size_t first_weight = 5 * sizeof(index_t) + 4 + 8;  // after shape, blocks, length
+  EXPECT_NE(patched(first_weight, &nan, sizeof nan).find("is nan"), std::string::npos);
+}
+
+class SasRecOnTorch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!neural::torch_available()) GTEST_SKIP() << "built without libtorch";
+  }
+};
+
+std::vector<float> random_values(Rng& rng, std::size_t n, float scale) {
+  std::vector<float> v(n);
+  for (float& x : v) x = static_cast<float>(rng.uniform() * 2 - 1) * scale;
+  return v;
+}
+
+// The plain network scores as the training network does, with several heads and blocks, for
+// windows shorter than, as long as and longer than max_len.
+TEST_F(SasRecOnTorch, PlainNetworkMatchesTheTrainingNetwork) {
+  Rng rng(5);
+  CausalTransformer t;
+  t.items = 7, t.dim = 8, t.heads = 2, t.max_len = 5, t.ffn = 6;
+  const auto d = static_cast<std::size_t>(t.dim), f = static_cast<std::size_t>(t.ffn);
+  t.item_embedding = random_values(rng, 7 * d, 0.5f);
+  t.position_embedding = random_values(rng, 5 * d, 0.5f);
+  for (int k = 0; k < 2; ++k) {
+    TransformerBlock b;
+    b.norm1_gain = random_values(rng, d, 1), b.norm1_bias = random_values(rng, d, 0.2f);
+    b.qkv_weight = random_values(rng, 3 * d * d, 0.5f), b.qkv_bias = random_values(rng, 3 * d, 0.2f);
+    b.out_weight = random_values(rng, d * d, 0.5f), b.out_bias = random_values(rng, d, 0.2f);
+    b.norm2_gain = random_values(rng, d, 1), b.norm2_bias = random_values(rng, d, 0.2f);
+    b.ffn1_weight = random_values(rng, d * f, 0.5f), b.ffn1_bias = random_values(rng, f, 0.2f);
+    b.ffn2_weight = random_values(rng, f * d, 0.5f), b.ffn2_bias = random_values(rng, d, 0.2f);
+    t.blocks.push_back(b);
+  }
+  t.final_gain = random_values(rng, d, 1), t.final_bias = random_values(rng, d, 0.2f);
+  for (const std::vector<index_t>& seq : std::vector<std::vector<index_t>>{
+           {3}, {1, 4, 4}, {0, 6, 2, 5, 1}, {2, 2, 3, 1, 0, 6, 4, 5}}) {
+    std::vector<float> plain(7);
+    t.score(seq, plain);
+    const std::vector<float> torch_scores = neural::sasrec_scores_on_torch(t, seq);
+    ASSERT_EQ(torch_scores.size(), 7u);
+    for (std::size_t i = 0; i < 7; ++i)
+      EXPECT_NEAR(plain[i], torch_scores[i], 1e-4) << "sequence of " << seq.size();
+  }
+}
+
+// Every user walks the items in a cycle (i, i+1, ..., mod 10): after 3, 4, 5 comes 6, which
+// no model blind to order can tell from 2 (both are as often seen with 3, 4 and 5).
+TEST_F(SasRecOnTorch, NextItemOfACycleAndTimesDecideTheOrder) {
+  std::vector<index_t> u, i;
+  std::vector<std::int64_t> t;
+  Rng rng(9);
+  for (index_t a = 0; a < 40; ++a) {
+    const index_t start = static_cast<index_t>(rng.below(10));
+    for (index_t j = 0; j < 8; ++j) {
+      u.push_back(a);
+      i.push_back((start + j) % 10);
+      t.push_back(1000 * a + j);
+    }
+  }
+  auto d = std::make_shared<const Dataset>(test::make_dataset(CsrMatrix::from_coordinates(
+      40, 10, u, i, std::vector<float>(u.size(), 1.0f), t, DedupPolicy::kLast)));
+  FitContext ctx;
+  ctx.threads = 1;
+  ctx.verbose = false;
+  const TrainedModel m = train_model(
+      "sasrec", d,
+      {{"dim", "16"}, {"max_len", "7"}, {"epochs", "80"}, {"learning_rate", "0.01"},
+       {"dropout", "0"}, {"validation", "0"}},
+      ctx);
+  std::vector<float> s(10);
+  const auto top = [&](std::vector<index_t> items, std::vector<std::int64_t> times) {
+    UserContext c;
+    c.history = items;
+    c.times = times;
+    const auto rec = recommend(*m.model, c, 1, Filter{}, s);
+    return rec.empty() ? index_t{-1} : rec[0].item;
+  };
+  EXPECT_EQ(top({3, 4, 5}, {}), 6);
+  EXPECT_EQ(top({5, 3, 4}, {30, 10, 20}), 6);  // the times put it in order
+  EXPECT_EQ(top({7, 8}, {}), 9);
+  EXPECT_EQ(top({8, 9}, {}), 0);
+  EXPECT_EQ(top({0, 1, 2, 3, 4, 5, 6, 7}, {}), 8);  // the newest 7 read
+  // A known user's history comes with times from the data.
+  const UserContext known{0, d->interactions.row_indices(0), {}, d->interactions.row_times(0)};
+  const auto seq = neural::history_sequence(known, 10, 10);
+  const auto rec = recommend(*m.model, known, 1, Filter{}, s);
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(rec[0].item, (seq.back() + 1) % 10);
+}
+
+TEST(SasRec, WithoutLibtorchFitSaysWhy) {
+  if (neural::torch_available()) GTEST_SKIP() << "built with libtorch";
+  FitContext ctx;
+  ctx.verbose = false;
+  EXPECT_NE(test::error_of([&] { train_model("sasrec", test::two_taste_groups(), {}, ctx); })
+                .find("libtorch"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace reckon
