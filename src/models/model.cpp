@@ -20,6 +20,7 @@
 #include "reckon/models/neural/autorec.hpp"
 #include "reckon/models/neural/dae.hpp"
 #include "reckon/models/neural/glocalk.hpp"
+#include "reckon/models/neural/gru4rec.hpp"
 #include "reckon/models/neural/multvae.hpp"
 #include "reckon/models/neural/sasrec.hpp"
 #include "reckon/models/popular.hpp"
@@ -140,6 +141,11 @@ std::span<const ModelInfo> registered_models() {
        "SASRec: a causal transformer over the history in time order scores the next item "
        "(full softmax or sampled BCE); new events are read forward; trains on libtorch",
        SasRecModel::param_specs(), [] { return std::make_unique<SasRecModel>(); }, true},
+      {"gru4rec",
+       "GRU4Rec: a GRU over the history in time order scores the next item; session-parallel "
+       "mini-batches, full softmax, cross-entropy or BPR-max with sampled negatives; trains on "
+       "libtorch",
+       Gru4RecModel::param_specs(), [] { return std::make_unique<Gru4RecModel>(); }, true},
       {"autorec",
        "I-AutoRec: an autoencoder over each item's ratings by the users, predicts ratings; "
        "users folded in by ridge regression on the item codes; trains on libtorch",

@@ -76,6 +76,7 @@ std::map<std::string, std::string> quick_params(const std::string& model) {
   if (model == "autorec") return {{"hidden", "64"}, {"epochs", "100"}};
   if (model == "dae") return {{"latent", "16"}, {"epochs", "40"}};
   if (model == "sasrec") return {{"dim", "16"}, {"max_len", "10"}, {"epochs", "20"}};
+  if (model == "gru4rec") return {{"dim", "16"}, {"hidden", "16"}, {"epochs", "10"}};
   return {};
 }
 

@@ -4,6 +4,9 @@
 // parallel work is split by our own loops, which run Eigen inside). Parallel regions never nest
 // (OpenMP's active levels are capped at 1): a model's loop over users on N threads must not
 // start teams of its own inside, and `--threads 1` creates no thread.
+#include <optional>
+#include <string>
+
 namespace reckon {
 
 // CPUs this process may run on: the affinity mask, capped by a cgroup v2 CPU quota
@@ -15,5 +18,10 @@ int set_thread_budget(int threads);
 
 // The budget last set (default_threads() before any call).
 int thread_budget();
+
+// What to tell a user whose OpenBLAS fell back to its generic kernels on a processor with AVX2
+// and FMA (an OpenBLAS older than the processor: Debian 12's 0.3.21 on Emerald Rapids), the
+// matrix products of the neural models then running several times slower; nullopt otherwise.
+std::optional<std::string> slow_blas_kernels();
 
 }  // namespace reckon

@@ -41,6 +41,21 @@ Eigen::Map<const RowMatrix> weights_of(const DenseLayer& l) {
   return {l.weight.data(), static_cast<Eigen::Index>(l.in), static_cast<Eigen::Index>(l.out)};
 }
 
+// The k rows of `m` (one an item) most like row `item` by cosine, best first, without it.
+template <typename M>
+std::vector<ScoredItem> cosine_top_k(const M& m, index_t item, std::size_t k) {
+  const Eigen::VectorXf v = m.row(item).transpose();
+  Eigen::VectorXf s = m * v;
+  const Eigen::VectorXf norms = m.rowwise().norm();
+  const float nv = v.norm();
+  for (Eigen::Index i = 0; i < s.size(); ++i)
+    s[i] = norms[i] > 0 && nv > 0 ? s[i] / (norms[i] * nv) : 0.0f;
+  s[item] = -std::numeric_limits<float>::infinity();
+  std::vector<ScoredItem> out;
+  top_k(std::span<const float>(s.data(), static_cast<std::size_t>(s.size())), k, out);
+  return out;
+}
+
 }  // namespace
 
 Mlp::Mlp(std::vector<DenseLayer> layers) : layers_(std::move(layers)) {
@@ -191,16 +206,14 @@ std::vector<ScoredItem> similar_outputs(const Mlp& decoder, index_t item, std::s
   const DenseLayer& last = decoder.layers().back();
   RECKON_CHECK(item >= 0 && item < last.out, "item index {} out of range", item);
   const Eigen::Map<const RowMatrix> w(last.weight.data(), last.in, last.out);
-  const Eigen::VectorXf v = w.col(item);
-  Eigen::VectorXf s = w.transpose() * v;
-  const Eigen::VectorXf norms = w.colwise().norm().transpose();
-  const float nv = v.norm();
-  for (Eigen::Index i = 0; i < s.size(); ++i)
-    s[i] = norms[i] > 0 && nv > 0 ? s[i] / (norms[i] * nv) : 0.0f;
-  s[item] = -std::numeric_limits<float>::infinity();
-  std::vector<ScoredItem> out;
-  top_k(std::span<const float>(s.data(), static_cast<std::size_t>(s.size())), k, out);
-  return out;
+  return cosine_top_k(w.transpose(), item, k);
+}
+
+std::vector<ScoredItem> similar_rows(std::span<const float> matrix, index_t rows, index_t cols,
+                                     index_t item, std::size_t k) {
+  RECKON_CHECK(item >= 0 && item < rows, "item index {} out of range", item);
+  RECKON_ASSERT(matrix.size() == static_cast<std::size_t>(rows * cols));
+  return cosine_top_k(Eigen::Map<const RowMatrix>(matrix.data(), rows, cols), item, k);
 }
 
 }  // namespace reckon::neural

@@ -2,16 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include <Eigen/Dense>
-
 #include <algorithm>
 #include <limits>
 
 #include "reckon/core/error.hpp"
-#include "reckon/core/random.hpp"
 #include "reckon/io/json.hpp"
 #include "reckon/models/neural/sequence.hpp"
-#include "reckon/retrieval/topk.hpp"
 #include "trainers.hpp"
 
 namespace reckon {
@@ -70,20 +66,9 @@ void SasRecModel::fit(const Dataset& train, const Params& params, FitContext& ct
     spdlog::warn("sasrec: the data has no timestamps, so item order stands in for time: "
                  "import it with --time-col for a real sequence");
 
-  // Early stopping on each chosen user's newest training interaction given the rest (the
-  // published protocol's validation item), never on the test set.
-  std::vector<index_t> candidates;
-  for (index_t u = 0; u < x.rows(); ++u)
-    if (x.row_size(u) >= 3) candidates.push_back(u);
-  Rng rng(ctx.seed ^ 0x5a5ecULL);
-  rng.shuffle(std::span<index_t>(candidates));
-  const auto wanted = std::min<std::size_t>(
-      static_cast<std::size_t>(params.get_float("validation") *
-                               static_cast<double>(candidates.size())),
-      static_cast<std::size_t>(params.get_int("max_validation_users")));
-  candidates.resize(std::min(candidates.size(), wanted));
   CsrMatrix fit_part, valid;
-  neural::split_newest(x, candidates, 2, fit_part, valid);
+  neural::hold_out_newest(x, params.get_float("validation"), params.get_int("max_validation_users"),
+                          ctx.seed, fit_part, valid);
   if (ctx.verbose && valid.nnz() > 0)
     spdlog::info("sasrec: the newest interaction of {} users kept for early stopping",
                  valid.nnz());
@@ -97,17 +82,7 @@ void SasRecModel::score(const UserContext& user, std::span<float> out) const {
 }
 
 std::vector<ScoredItem> SasRecModel::similar_items(index_t item, std::size_t k) const {
-  RECKON_CHECK(item >= 0 && item < net_.items, "item index {} out of range", item);
-  using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  const Eigen::Map<const RowMatrix> e(net_.item_embedding.data(), net_.items, net_.dim);
-  const Eigen::VectorXf norms = e.rowwise().norm();
-  Eigen::VectorXf s = e * e.row(item).transpose();
-  for (Eigen::Index i = 0; i < s.size(); ++i)
-    s[i] = norms[i] > 0 && norms[item] > 0 ? s[i] / (norms[i] * norms[item]) : 0.0f;
-  s[item] = -std::numeric_limits<float>::infinity();
-  std::vector<ScoredItem> out;
-  top_k(std::span<const float>(s.data(), static_cast<std::size_t>(s.size())), k, out);
-  return out;
+  return neural::similar_rows(net_.item_embedding, net_.items, net_.dim, item, k);
 }
 
 nlohmann::json SasRecModel::describe() const {

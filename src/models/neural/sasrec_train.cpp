@@ -203,7 +203,9 @@ CausalTransformer train_sasrec(const CsrMatrix& train, const CsrMatrix& valid,
                                const SasRecOptions& o, FitContext& ctx, TrainingRun& run) {
   const index_t items = train.cols();
   const index_t l = o.max_len;
-  configure_torch(ctx, o.softmax ? o.batch_size * l * items : o.batch_size * l * o.ffn);
+  // The catalogue-wide products are OpenBLAS's (threaded on their own); torch's loops run over
+  // the activations of a batch, small for MovieLens-sized windows (one thread: 2 were slower).
+  configure_torch(ctx, o.batch_size * l * std::max(o.dim, o.ffn));
   const Sequences seqs = time_ordered_rows(train);
   std::vector<Window> windows = windows_of(seqs, l);
   RECKON_CHECK(!windows.empty(), "sasrec: no user has two or more training interactions");

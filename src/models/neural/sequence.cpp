@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "reckon/core/random.hpp"
+
 namespace reckon::neural {
 namespace {
 
@@ -60,6 +62,19 @@ void split_newest(const CsrMatrix& m, std::span<const index_t> users, index_t mi
   for (std::size_t k = 0; k < held.size(); ++k) keep[k] = !held[k];
   rest = m.filtered(keep);
   last = m.filtered(held);
+}
+
+void hold_out_newest(const CsrMatrix& x, double share, index_t max_users, std::uint64_t seed,
+                     CsrMatrix& fit, CsrMatrix& valid) {
+  std::vector<index_t> users;
+  for (index_t u = 0; u < x.rows(); ++u)
+    if (x.row_size(u) >= 3) users.push_back(u);
+  Rng rng(seed ^ 0x5a5ecULL);
+  rng.shuffle(std::span<index_t>(users));
+  const auto wanted = std::min(static_cast<std::size_t>(share * static_cast<double>(users.size())),
+                               static_cast<std::size_t>(std::max<index_t>(max_users, 0)));
+  users.resize(std::min(users.size(), wanted));
+  split_newest(x, users, 2, fit, valid);
 }
 
 }  // namespace reckon::neural

@@ -1,5 +1,9 @@
 #include "torch_support.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <malloc.h>
+
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -14,6 +18,13 @@ void configure_torch(const FitContext& ctx, std::int64_t largest_tensor) {
   // one thread, so that `--threads N` means N.
   static std::once_flag once;
   std::call_once(once, [] {
+    // A training step allocates the same large tensors again and again (a batch's logits over
+    // the catalogue: tens of MB). glibc serves those with mmap and gives them back at free, so
+    // every step page-faults them in anew (a third of sasrec's time on ML-100K was system time):
+    // keep them in the heap, and the heap's top, for the process's life (it trains and exits,
+    // or serves after training in `reckon demo`, where the memory is reused).
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
     try {
       at::set_num_interop_threads(1);
     } catch (const std::exception&) {
@@ -21,6 +32,11 @@ void configure_torch(const FitContext& ctx, std::int64_t largest_tensor) {
   });
   // OpenBLAS keeps the budget set_thread_budget gave it; torch's loops share it only for big
   // tensors (kParallelTensor).
+  static std::once_flag warned;
+  if (ctx.verbose)
+    std::call_once(warned, [] {
+      if (const auto note = slow_blas_kernels()) spdlog::warn("{}", *note);
+    });
   const int n = std::max(1, ctx.threads > 0 ? ctx.threads : thread_budget());
   torch::set_num_threads(largest_tensor >= kParallelTensor ? n : 1);
   torch::manual_seed(ctx.seed);

@@ -7,6 +7,7 @@
 #include "reckon/core/csr_matrix.hpp"
 #include "reckon/models/model.hpp"
 #include "reckon/models/neural/availability.hpp"
+#include "reckon/models/neural/gru.hpp"
 #include "reckon/models/neural/mlp.hpp"
 #include "reckon/models/neural/transformer.hpp"
 
@@ -135,6 +136,33 @@ struct SasRecOptions {
 // better one.
 CausalTransformer train_sasrec(const CsrMatrix& train, const CsrMatrix& valid,
                                const SasRecOptions& options, FitContext& ctx, TrainingRun& run);
+
+enum class SessionLoss { kSoftmax, kCrossEntropy, kBprMax };
+
+struct Gru4RecOptions {
+  index_t dim = 64;       // input embedding size
+  index_t hidden = 100;   // GRU units
+  index_t max_len = 200;  // the newest items read when scoring (training reads every step)
+  double dropout = 0.1;   // on the input embeddings and the GRU's output
+  SessionLoss loss = SessionLoss::kSoftmax;
+  index_t negatives = 64;  // cross-entropy, bpr-max: sampled negatives beside the batch's targets
+  double sample_alpha = 0.75;  // their sampling: popularity^alpha
+  double bpr_reg = 1.0;        // bpr-max: score regularisation
+  int epochs = 50;        // the most
+  int patience = 5;
+  index_t batch_size = 64;  // sequences walked side by side
+  double learning_rate = 1e-3;
+  double l2 = 0;
+  index_t validation_k = 10;
+};
+
+// Fits on the time-ordered rows of `train`; early stopping as train_sasrec's.
+GruNetwork train_gru4rec(const CsrMatrix& train, const CsrMatrix& valid,
+                         const Gru4RecOptions& options, FitContext& ctx, TrainingRun& run);
+
+// The scores the training network (libtorch) gives every item after `sequence`: the test that
+// the plain network does the same arithmetic.
+std::vector<float> gru4rec_scores_on_torch(const GruNetwork& g, std::span<const index_t> sequence);
 
 // The scores `t` gives every item after `sequence`, computed by the training network (libtorch)
 // instead of the plain one: the test that both do the same arithmetic.

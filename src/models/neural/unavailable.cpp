@@ -45,4 +45,13 @@ std::vector<float> sasrec_scores_on_torch(const CausalTransformer&, std::span<co
   unavailable("sasrec");
 }
 
+GruNetwork train_gru4rec(const CsrMatrix&, const CsrMatrix&, const Gru4RecOptions&, FitContext&,
+                         TrainingRun&) {
+  unavailable("gru4rec");
+}
+
+std::vector<float> gru4rec_scores_on_torch(const GruNetwork&, std::span<const index_t>) {
+  unavailable("gru4rec");
+}
+
 }  // namespace reckon::neural

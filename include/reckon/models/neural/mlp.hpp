@@ -45,6 +45,10 @@ void history_input(std::span<const index_t> history, std::span<const float> weig
 // last layer of `decoder`, an autoencoder's items x ... network): the autoencoders' similar
 // items. Throws InvalidInput for an item out of range.
 std::vector<ScoredItem> similar_outputs(const Mlp& decoder, index_t item, std::size_t k);
+// The k rows of `matrix` (rows x cols, row-major: an item's embedding a row) most like row
+// `item` by cosine, best first, without `item`. Throws InvalidInput for an item out of range.
+std::vector<ScoredItem> similar_rows(std::span<const float> matrix, index_t rows, index_t cols,
+                                     index_t item, std::size_t k);
 
 // Scores of a batch of users by a user autoencoder: each user's sparse input (`input(r, index,
 // value)` fills row r's) through `encoder` one by one, then `decoder` as matrix products over

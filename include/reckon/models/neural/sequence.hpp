@@ -35,4 +35,10 @@ Sequences time_ordered_rows(const CsrMatrix& m);
 void split_newest(const CsrMatrix& m, std::span<const index_t> users, index_t min_left,
                   CsrMatrix& rest, CsrMatrix& last);
 
+// The sequence models' early-stopping part: the newest interaction of a random `share` of the
+// users with 3 or more (at most `max_users` of them) into `valid`, the rest into `fit` (the
+// published protocol's validation item; never the test set).
+void hold_out_newest(const CsrMatrix& x, double share, index_t max_users, std::uint64_t seed,
+                     CsrMatrix& fit, CsrMatrix& valid);
+
 }  // namespace reckon::neural

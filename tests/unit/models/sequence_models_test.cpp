@@ -1,14 +1,17 @@
-// Sequences and SASRec: histories put in time order, the plain transformer by hand and against
-// damaged files (every build); where libtorch is built in, the plain network against the
-// training one on random weights, and a model that must use the order of a history.
+// Sequences and the sequence models (sasrec, gru4rec): histories put in time order, the plain
+// networks by hand and against damaged files (every build); where libtorch is built in, each
+// plain network against its training network on random weights, and models that must use the
+// order of a history.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "../../../src/models/neural/trainers.hpp"  // internal: the torch network under test
 #include "reckon/core/random.hpp"
 #include "reckon/models/model.hpp"
 #include "reckon/models/neural/availability.hpp"
+#include "reckon/models/neural/gru.hpp"
 #include "reckon/models/neural/sequence.hpp"
 #include "reckon/models/neural/transformer.hpp"
 #include "reckon/retrieval/topk.hpp"
@@ -18,6 +21,7 @@ namespace reckon {
 namespace {
 
 using neural::CausalTransformer;
+using neural::GruNetwork;
 using neural::TransformerBlock;
 
 TEST(Sequences, HistoriesFollowTimeThenTheGivenOrder) {
@@ -189,7 +193,14 @@ TEST_F(SasRecOnTorch, PlainNetworkMatchesTheTrainingNetwork) {
 
 // Every user walks the items in a cycle (i, i+1, ..., mod 10): after 3, 4, 5 comes 6, which
 // no model blind to order can tell from 2 (both are as often seen with 3, 4 and 5).
-TEST_F(SasRecOnTorch, NextItemOfACycleAndTimesDecideTheOrder) {
+class SequenceModels : public ::testing::TestWithParam<std::map<std::string, std::string>> {
+ protected:
+  void SetUp() override {
+    if (!neural::torch_available()) GTEST_SKIP() << "built without libtorch";
+  }
+};
+
+TEST_P(SequenceModels, NextItemOfACycleAndTimesDecideTheOrder) {
   std::vector<index_t> u, i;
   std::vector<std::int64_t> t;
   Rng rng(9);
@@ -206,11 +217,10 @@ TEST_F(SasRecOnTorch, NextItemOfACycleAndTimesDecideTheOrder) {
   FitContext ctx;
   ctx.threads = 1;
   ctx.verbose = false;
-  const TrainedModel m = train_model(
-      "sasrec", d,
-      {{"dim", "16"}, {"max_len", "7"}, {"epochs", "80"}, {"learning_rate", "0.01"},
-       {"dropout", "0"}, {"validation", "0"}},
-      ctx);
+  auto params = GetParam();
+  const std::string model = params["model"];
+  params.erase("model");
+  const TrainedModel m = train_model(model, d, params, ctx);
   std::vector<float> s(10);
   const auto top = [&](std::vector<index_t> items, std::vector<std::int64_t> times) {
     UserContext c;
@@ -219,26 +229,135 @@ TEST_F(SasRecOnTorch, NextItemOfACycleAndTimesDecideTheOrder) {
     const auto rec = recommend(*m.model, c, 1, Filter{}, s);
     return rec.empty() ? index_t{-1} : rec[0].item;
   };
-  EXPECT_EQ(top({3, 4, 5}, {}), 6);
-  EXPECT_EQ(top({5, 3, 4}, {30, 10, 20}), 6);  // the times put it in order
-  EXPECT_EQ(top({7, 8}, {}), 9);
-  EXPECT_EQ(top({8, 9}, {}), 0);
-  EXPECT_EQ(top({0, 1, 2, 3, 4, 5, 6, 7}, {}), 8);  // the newest 7 read
+  EXPECT_EQ(top({3, 4, 5}, {}), 6) << model;
+  EXPECT_EQ(top({5, 3, 4}, {30, 10, 20}), 6) << model;  // the times put it in order
+  EXPECT_EQ(top({7, 8}, {}), 9) << model;
+  EXPECT_EQ(top({8, 9}, {}), 0) << model;
+  EXPECT_EQ(top({0, 1, 2, 3, 4, 5, 6, 7}, {}), 8) << model;  // sasrec reads the newest 7
   // A known user's history comes with times from the data.
   const UserContext known{0, d->interactions.row_indices(0), {}, d->interactions.row_times(0)};
   const auto seq = neural::history_sequence(known, 10, 10);
   const auto rec = recommend(*m.model, known, 1, Filter{}, s);
   ASSERT_EQ(rec.size(), 1u);
-  EXPECT_EQ(rec[0].item, (seq.back() + 1) % 10);
+  EXPECT_EQ(rec[0].item, (seq.back() + 1) % 10) << model;
 }
 
-TEST(SasRec, WithoutLibtorchFitSaysWhy) {
+INSTANTIATE_TEST_SUITE_P(
+    Neural, SequenceModels,
+    ::testing::Values(
+        std::map<std::string, std::string>{{"model", "sasrec"}, {"dim", "16"}, {"max_len", "7"},
+                                           {"epochs", "80"}, {"learning_rate", "0.01"},
+                                           {"dropout", "0"}, {"validation", "0"}},
+        std::map<std::string, std::string>{{"model", "gru4rec"}, {"dim", "16"}, {"hidden", "16"},
+                                           {"epochs", "60"}, {"learning_rate", "0.02"},
+                                           {"batch_size", "8"}, {"dropout", "0"},
+                                           {"validation", "0"}},
+        std::map<std::string, std::string>{{"model", "gru4rec"}, {"loss", "bpr-max"},
+                                           {"negatives", "4"}, {"dim", "16"}, {"hidden", "16"},
+                                           {"epochs", "60"}, {"learning_rate", "0.02"},
+                                           {"batch_size", "8"}, {"dropout", "0"},
+                                           {"validation", "0"}},
+        std::map<std::string, std::string>{{"model", "gru4rec"}, {"loss", "cross-entropy"},
+                                           {"negatives", "4"}, {"dim", "16"}, {"hidden", "16"},
+                                           {"epochs", "60"}, {"learning_rate", "0.02"},
+                                           {"batch_size", "8"}, {"dropout", "0"},
+                                           {"validation", "0"}}),
+    [](const auto& info) {
+      const auto loss = info.param.find("loss");
+      std::string name = info.param.at("model");
+      if (loss != info.param.end()) name += "_" + loss->second;
+      for (char& c : name)
+        if (c == '-') c = '_';
+      return name;
+    });
+
+// One step by hand: one unit, embeddings of one value.
+GruNetwork tiny_gru() {
+  GruNetwork g;
+  g.items = 2, g.dim = 1, g.hidden = 1, g.max_len = 3;
+  g.input_embedding = {1, -1};
+  g.input_weight = {0.5f, -1, 2};  // reset, update, new
+  g.hidden_weight = {1, 1, 1};
+  g.input_bias = {0, 0, 0.5f};
+  g.hidden_bias = {0, 0, 0};
+  g.output_embedding = {2, -3};
+  g.output_bias = {0.1f, 0.2f};
+  return g;
+}
+
+TEST(Gru, ForwardByHand) {
+  const GruNetwork g = tiny_gru();
+  const auto sig = [](float x) { return 1.0f / (1.0f + std::exp(-x)); };
+  // Item 0 (x = 1) from h = 0: z = sig(-1), n = tanh(2 + 0.5), h1 = (1 - z) n.
+  const float h1 = (1 - sig(-1)) * std::tanh(2.5f);
+  // Then item 1 (x = -1): r = sig(-0.5 + h1), z = sig(1 + h1), n = tanh(-2 + 0.5 + r h1).
+  const float r = sig(-0.5f + h1), z = sig(1 + h1);
+  const float h2 = (1 - z) * std::tanh(-1.5f + r * h1) + z * h1;
+  std::vector<float> out(1), scores(2);
+  g.encode(std::vector<index_t>{0}, out);
+  EXPECT_NEAR(out[0], h1, 1e-6);
+  g.encode(std::vector<index_t>{0, 1}, out);
+  EXPECT_NEAR(out[0], h2, 1e-6);
+  g.score(std::vector<index_t>{1, 1, 0, 1}, scores);  // the newest 3: 1, 0, 1
+  g.encode(std::vector<index_t>{1, 0, 1}, out);
+  EXPECT_NEAR(scores[0], 2 * out[0] + 0.1f, 1e-6);
+  EXPECT_NEAR(scores[1], -3 * out[0] + 0.2f, 1e-6);
+}
+
+TEST(Gru, LoaderRefusesDamagedNetworks) {
+  BinaryWriter w;
+  tiny_gru().save(w);
+  const std::string bytes = w.bytes();
+  const auto load = [](const std::string& b) {
+    return test::error_of([&] {
+      BinaryReader r(b, "gru.rkm");
+      GruNetwork::load(r);
+    });
+  };
+  EXPECT_EQ(load(bytes), "");
+  EXPECT_NE(load(bytes.substr(0, bytes.size() - 3)).find("gru.rkm"), std::string::npos);
+  const auto patched = [&](std::size_t offset, auto value) {
+    std::string b = bytes;
+    b.replace(offset, sizeof value, reinterpret_cast<const char*>(&value), sizeof value);
+    return load(b);
+  };
+  EXPECT_NE(patched(2 * sizeof(index_t), index_t{0}).find("corrupt GRU"), std::string::npos);
+  EXPECT_NE(patched(0, index_t{3}).find("input embeddings"), std::string::npos);
+  EXPECT_NE(patched(4 * sizeof(index_t) + 8, std::nanf("")).find("is nan"), std::string::npos);
+}
+
+TEST(Gru, PlainNetworkMatchesTheTrainingNetwork) {
+  if (!neural::torch_available()) GTEST_SKIP() << "built without libtorch";
+  Rng rng(6);
+  GruNetwork g;
+  g.items = 9, g.dim = 5, g.hidden = 7, g.max_len = 4;
+  g.input_embedding = random_values(rng, 45, 1);
+  g.input_weight = random_values(rng, 5 * 21, 0.5f);
+  g.hidden_weight = random_values(rng, 7 * 21, 0.5f);
+  g.input_bias = random_values(rng, 21, 0.2f);
+  g.hidden_bias = random_values(rng, 21, 0.2f);
+  g.output_embedding = random_values(rng, 63, 0.5f);
+  g.output_bias = random_values(rng, 9, 0.2f);
+  for (const std::vector<index_t>& seq :
+       std::vector<std::vector<index_t>>{{3}, {1, 8, 8}, {0, 6, 2, 5}, {2, 2, 3, 1, 0, 6}}) {
+    std::vector<float> plain(9);
+    g.score(seq, plain);
+    const std::vector<float> torch_scores = neural::gru4rec_scores_on_torch(g, seq);
+    ASSERT_EQ(torch_scores.size(), 9u);
+    for (std::size_t i = 0; i < 9; ++i)
+      EXPECT_NEAR(plain[i], torch_scores[i], 1e-4) << "sequence of " << seq.size();
+  }
+}
+
+TEST(SequenceModels, WithoutLibtorchFitSaysWhy) {
   if (neural::torch_available()) GTEST_SKIP() << "built with libtorch";
   FitContext ctx;
   ctx.verbose = false;
-  EXPECT_NE(test::error_of([&] { train_model("sasrec", test::two_taste_groups(), {}, ctx); })
-                .find("libtorch"),
-            std::string::npos);
+  for (const char* model : {"sasrec", "gru4rec"})
+    EXPECT_NE(test::error_of([&] { train_model(model, test::two_taste_groups(), {}, ctx); })
+                  .find("libtorch"),
+              std::string::npos)
+        << model;
 }
 
 }  // namespace
