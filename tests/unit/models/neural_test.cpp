@@ -258,7 +258,7 @@ INSTANTIATE_TEST_SUITE_P(
                                            {"lambda", "0.1"}},
         std::map<std::string, std::string>{{"model", "glocalk"}, {"hidden", "8"},
                                            {"layers", "1"}, {"lambda_2", "0.1"},
-                                           {"pretrain_epochs", "10"}, {"finetune_epochs", "20"},
+                                           {"pretrain_epochs", "30"}, {"finetune_epochs", "20"},
                                            {"validation", "0"}}),
     [](const auto& info) {
       return info.param.count("variant") ? info.param.at("model") + "_" + info.param.at("variant")
