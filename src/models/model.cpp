@@ -16,6 +16,7 @@
 #include "reckon/models/hybrid.hpp"
 #include "reckon/models/ials.hpp"
 #include "reckon/models/knn.hpp"
+#include "reckon/models/lightgcn.hpp"
 #include "reckon/models/mf.hpp"
 #include "reckon/models/neural/autorec.hpp"
 #include "reckon/models/neural/dae.hpp"
@@ -114,6 +115,10 @@ std::span<const ModelInfo> registered_models() {
       {"bpr",
        "BPR matrix factorisation with item biases, Hogwild SGD, uniform or popularity negatives",
        BprModel::param_specs(), [] { return std::make_unique<BprModel>(); }},
+      {"lightgcn",
+       "LightGCN: embeddings propagated over the normalised user-item graph, BPR with Adam "
+       "(Eigen, no libtorch); a new history folded in by one propagation step",
+       LightGcnModel::param_specs(), [] { return std::make_unique<LightGcnModel>(); }},
       {"mf",
        "explicit-rating MF with biases (Bayesian by Gibbs sampling, SGD or ALS), predicts ratings",
        MfModel::param_specs(), [] { return std::make_unique<MfModel>(); }},

@@ -75,6 +75,8 @@ std::map<std::string, std::string> quick_params(const std::string& model) {
   if (model == "multvae") return {{"hidden", "64"}, {"latent", "16"}, {"epochs", "50"}};
   if (model == "autorec") return {{"hidden", "64"}, {"epochs", "100"}};
   if (model == "dae") return {{"latent", "16"}, {"epochs", "40"}};
+  if (model == "lightgcn")
+    return {{"factors", "16"}, {"epochs", "30"}, {"batch_size", "64"}, {"learning_rate", "0.01"}};
   if (model == "sasrec") return {{"dim", "16"}, {"max_len", "10"}, {"epochs", "20"}};
   if (model == "gru4rec") return {{"dim", "16"}, {"hidden", "16"}, {"epochs", "10"}};
   return {};

@@ -1,0 +1,94 @@
+// LightGCN: the propagation by hand, the hand-written backward pass against finite differences,
+// and a model that finds two taste groups and folds a stranger in.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "reckon/core/random.hpp"
+#include "reckon/models/lightgcn.hpp"
+#include "reckon/retrieval/topk.hpp"
+#include "test_support.hpp"
+
+namespace reckon {
+namespace {
+
+// Users 0, 1; items 0, 1; edges u0-i0, u0-i1, u1-i1.
+CsrMatrix small_graph() {
+  return CsrMatrix::from_coordinates(2, 2, std::vector<index_t>{0, 0, 1},
+                                     std::vector<index_t>{0, 1, 1}, std::vector<float>(3, 1.0f), {},
+                                     DedupPolicy::kLast);
+}
+
+TEST(LightGcn, PropagationByHand) {
+  const lightgcn::Graph g = lightgcn::Graph::of(small_graph());
+  ASSERT_EQ(g.nodes(), 4);
+  RowMatrix e0(4, 1);
+  e0 << 1, 2, 3, 4;  // u0, u1, i0, i1
+  // Degrees u0 2, u1 1, i0 1, i1 2: A e0 for u0 = 3/sqrt(2) + 4/2, u1 = 4/sqrt(2), i0 = 1/sqrt(2),
+  // i1 = 1/2 + 2/sqrt(2); one layer: the mean of e0 and A e0.
+  const float r = 1 / std::sqrt(2.0f);
+  const RowMatrix f = lightgcn::propagate(g, e0, 1, 1);
+  EXPECT_NEAR(f(0, 0), (1 + 3 * r + 2) / 2, 1e-5);
+  EXPECT_NEAR(f(1, 0), (2 + 4 * r) / 2, 1e-5);
+  EXPECT_NEAR(f(2, 0), (3 + r) / 2, 1e-5);
+  EXPECT_NEAR(f(3, 0), (4 + 0.5f + 2 * r) / 2, 1e-5);
+  // Two threads give the same products.
+  EXPECT_EQ(lightgcn::propagate(g, e0, 3, 2), lightgcn::propagate(g, e0, 3, 1));
+}
+
+TEST(LightGcn, GradientMatchesFiniteDifferences) {
+  Rng rng(4);
+  std::vector<index_t> u, i;
+  for (index_t a = 0; a < 6; ++a)
+    for (index_t b = 0; b < 5; ++b)
+      if (rng.uniform() < 0.5) u.push_back(a), i.push_back(b);
+  const CsrMatrix r = CsrMatrix::from_coordinates(6, 5, u, i, std::vector<float>(u.size(), 1.0f),
+                                                  {}, DedupPolicy::kLast);
+  const lightgcn::Graph g = lightgcn::Graph::of(r);
+  RowMatrix e0(g.nodes(), 3);
+  for (Eigen::Index k = 0; k < e0.size(); ++k) e0.data()[k] = static_cast<float>(rng.uniform() - 0.5);
+  const std::vector<lightgcn::Triple> triples = {{0, 1, 2}, {3, 4, 0}, {5, 2, 2}, {0, 3, 4}};
+  RowMatrix grad, scratch;
+  const float l2 = 0.3f;
+  lightgcn::bpr_loss_and_gradient(g, e0, 2, triples, l2, 1, grad);
+  const double h = 1e-2;
+  for (Eigen::Index k = 0; k < e0.size(); ++k) {
+    RowMatrix plus = e0, minus = e0;
+    plus.data()[k] += static_cast<float>(h);
+    minus.data()[k] -= static_cast<float>(h);
+    const double numeric = (lightgcn::bpr_loss_and_gradient(g, plus, 2, triples, l2, 1, scratch) -
+                            lightgcn::bpr_loss_and_gradient(g, minus, 2, triples, l2, 1, scratch)) /
+                           (2 * h);
+    EXPECT_NEAR(grad.data()[k], numeric, 2e-4) << "entry " << k;
+  }
+}
+
+TEST(LightGcn, FindsTasteGroupsAndFoldsInStrangers) {
+  const auto d = test::two_taste_groups();
+  FitContext ctx;
+  ctx.threads = 2;
+  ctx.verbose = false;
+  const TrainedModel t = train_model(
+      "lightgcn", d,
+      {{"factors", "8"}, {"epochs", "60"}, {"batch_size", "32"}, {"learning_rate", "0.02"},
+       {"validation", "0"}},
+      ctx);
+  std::vector<float> s(20);
+  for (index_t user : {0, 9, 25, 39}) {
+    UserContext c;
+    c.user = user;
+    c.history = d->interactions.row_indices(user);
+    for (const auto& r : recommend(*t.model, c, 3, Filter{}, s))
+      EXPECT_EQ(r.item >= 10, user >= 20) << "user " << user << " got " << r.item;
+  }
+  const std::vector<index_t> likes = {11, 12, 13};
+  UserContext stranger;
+  stranger.history = likes;
+  const auto rec = recommend(*t.model, stranger, 5, Filter{}, s);
+  ASSERT_EQ(rec.size(), 5u);
+  for (const auto& r : rec) EXPECT_TRUE(r.item >= 10) << r.item;
+  for (const auto& r : t.model->similar_items(2, 3)) EXPECT_LT(r.item, 10);
+}
+
+}  // namespace
+}  // namespace reckon
