@@ -78,11 +78,6 @@ struct Net {
   }
 };
 
-std::vector<float> values_of(const torch::Tensor& t) {
-  const torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
-  return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
-}
-
 GruNetwork to_plain(const Net& net, index_t max_len) {
   GruNetwork g;
   g.items = net.items, g.dim = net.dim, g.hidden = net.hidden, g.max_len = max_len;
@@ -150,18 +145,13 @@ torch::Tensor step_loss(const Net& net, const torch::Tensor& h, const torch::Ten
 Net from_plain(const GruNetwork& g) {
   Net net(g.items, g.dim, g.hidden);
   torch::NoGradGuard no_grad;
-  const auto set = [](const torch::Tensor& dst, const std::vector<float>& src) {
-    RECKON_ASSERT(static_cast<std::size_t>(dst.numel()) == src.size());
-    dst.view(-1).copy_(torch::from_blob(const_cast<float*>(src.data()),
-                                        {static_cast<std::int64_t>(src.size())}));
-  };
-  set(net.embedding, g.input_embedding);
-  set(net.input_weight, g.input_weight);
-  set(net.hidden_weight, g.hidden_weight);
-  set(net.input_bias, g.input_bias);
-  set(net.hidden_bias, g.hidden_bias);
-  set(net.output, g.output_embedding);
-  set(net.output_bias, g.output_bias);
+  copy_into(net.embedding, g.input_embedding);
+  copy_into(net.input_weight, g.input_weight);
+  copy_into(net.hidden_weight, g.hidden_weight);
+  copy_into(net.input_bias, g.input_bias);
+  copy_into(net.hidden_bias, g.hidden_bias);
+  copy_into(net.output, g.output_embedding);
+  copy_into(net.output_bias, g.output_bias);
   return net;
 }
 
@@ -258,40 +248,22 @@ GruNetwork train_gru4rec(const CsrMatrix& train, const CsrMatrix& valid, const G
       slots = std::move(still);
     }
     progress.update(done);
-    run.epochs_run = epoch;
     const double loss = loss_sum / static_cast<double>(std::max<std::size_t>(steps, 1));
-    RECKON_CHECK(std::isfinite(loss),
-                 "gru4rec: the loss became {} in epoch {} (try a smaller learning_rate)", loss,
-                 epoch);
-    if (!validate) {
-      run.best_epoch = epoch;
-      progress.set_note(fmt::format("epoch {}/{}, loss {:.4g}", epoch, o.epochs, loss));
-      continue;
-    }
-    const double v = validation_ndcg(
-        train, valid, o.validation_k, 256, [&](std::span<const index_t> part) {
-          batch.assign(part.size(), {});
-          for (std::size_t r = 0; r < part.size(); ++r) {
-            const auto s = seqs.row(part[r]);
-            batch[r].assign(s.begin(), s.end());
-          }
-          return net.scores(batch, o.max_len);
-        });
-    best.offer(v, true, epoch, params, run);
-    progress.set_note(fmt::format(
-        "epoch {}/{}, loss {:.4g}, validation ndcg@{} {:.4f} (best {:.4f}, epoch {})", epoch,
-        o.epochs, loss, o.validation_k, v, run.best_validation, run.best_epoch));
-    if (o.patience > 0 && epoch - run.best_epoch >= o.patience) break;
+    const double v = !validate ? std::numeric_limits<double>::quiet_NaN()
+                               : validation_ndcg(train, valid, o.validation_k, 256,
+                                                 [&](std::span<const index_t> part) {
+                                                   batch.assign(part.size(), {});
+                                                   for (std::size_t r = 0; r < part.size(); ++r) {
+                                                     const auto s = seqs.row(part[r]);
+                                                     batch[r].assign(s.begin(), s.end());
+                                                   }
+                                                   return net.scores(batch, o.max_len);
+                                                 });
+    if (finish_epoch("gru4rec", epoch, o.epochs, loss, v, o.validation_k, o.patience, params,
+                     best, run, progress))
+      break;
   }
-  progress.finish();
-  run.seconds_per_epoch = seconds_per_epoch(t0, run.epochs_run);
-  best.restore(params);
-  if (ctx.verbose)
-    spdlog::info("gru4rec: {} epochs ({:.2f} s each), best epoch {}{}", run.epochs_run,
-                 run.seconds_per_epoch, run.best_epoch,
-                 validate ? fmt::format(" (validation ndcg@{} {:.4f})", o.validation_k,
-                                        run.best_validation)
-                          : "");
+  finish_training("gru4rec", t0, params, best, run, progress, ctx.verbose);
   torch::NoGradGuard no_grad;
   return to_plain(net, o.max_len);
 }

@@ -192,39 +192,22 @@ TrainedNetwork train_multvae(const CsrMatrix& train, const CsrMatrix& valid_fold
       done += rows;
       progress.update(done);
     }
-    run.epochs_run = epoch;
     const double loss = loss_sum / static_cast<double>(users.size());
-    RECKON_CHECK(std::isfinite(loss),
-                 "multvae: the loss became {} in epoch {} (try a smaller learning_rate)", loss,
-                 epoch);
-    if (!validate) {
-      run.best_epoch = epoch;
-      progress.set_note(fmt::format("epoch {}/{}, loss {:.4g}", epoch, o.epochs, loss));
-      continue;
-    }
-    const double v = validation_ndcg(
-        valid_foldin, valid_test, o.validation_k, o.batch_size, [&](std::span<const index_t> part) {
-          fill_batch(valid_foldin, part, 0, nullptr, b);
-          return net.decode(
-              net.encode(long_tensor(b.index), long_tensor(b.offsets), float_tensor(b.values))
-                  .first);
-        });
-    best.offer(v, true, epoch, net.parameters(), run);
-    progress.set_note(fmt::format("epoch {}/{}, loss {:.4g}, validation ndcg@{} {:.4f} (best "
-                                  "{:.4f}, epoch {})",
-                                  epoch, o.epochs, loss, o.validation_k, v, run.best_validation,
-                                  run.best_epoch));
-    if (o.patience > 0 && epoch - run.best_epoch >= o.patience) break;
+    const double v =
+        !validate ? std::numeric_limits<double>::quiet_NaN()
+                  : validation_ndcg(valid_foldin, valid_test, o.validation_k, o.batch_size,
+                                    [&](std::span<const index_t> part) {
+                                      fill_batch(valid_foldin, part, 0, nullptr, b);
+                                      return net.decode(net.encode(long_tensor(b.index),
+                                                                   long_tensor(b.offsets),
+                                                                   float_tensor(b.values))
+                                                            .first);
+                                    });
+    if (finish_epoch("multvae", epoch, o.epochs, loss, v, o.validation_k, o.patience,
+                     net.parameters(), best, run, progress))
+      break;
   }
-  progress.finish();
-  run.seconds_per_epoch = seconds_per_epoch(t0, run.epochs_run);
-  best.restore(net.parameters());
-  if (ctx.verbose)
-    spdlog::info("multvae: {} epochs ({:.1f} s each), best epoch {}{}", run.epochs_run,
-                 run.seconds_per_epoch, run.best_epoch,
-                 validate ? fmt::format(" (validation ndcg@{} {:.4f})", o.validation_k,
-                                        run.best_validation)
-                          : "");
+  finish_training("multvae", t0, net.parameters(), best, run, progress, ctx.verbose);
   TrainedNetwork out = to_network(net);
   out.run = run;
   return out;

@@ -13,7 +13,7 @@
 namespace reckon {
 
 std::vector<ParamSpec> SasRecModel::param_specs() {
-  return {
+  std::vector<ParamSpec> specs = {
       {"dim", ParamType::kInt, "64", 1, 1024, "size of the item and position embeddings"},
       {"blocks", ParamType::kInt, "2", 1, 16, "self-attention blocks"},
       {"heads", ParamType::kInt, "1", 1, 64, "attention heads (must divide dim)"},
@@ -28,19 +28,11 @@ std::vector<ParamSpec> SasRecModel::param_specs() {
        "bce: the paper's binary cross-entropy against sampled negatives (cheaper per step)",
        {"softmax", "bce"}},
       {"negatives", ParamType::kInt, "1", 1, 1 << 16, "bce: negatives sampled per position"},
-      {"epochs", ParamType::kInt, "200", 1, 100000, "the most passes over the sequences"},
-      {"patience", ParamType::kInt, "10", 0, 100000,
-       "stop after this many epochs without a better validation score (0: run every epoch)"},
-      {"batch_size", ParamType::kInt, "128", 1, 1 << 20, "sequence windows per update"},
-      {"learning_rate", ParamType::kFloat, "0.001", 1e-7, 1, "Adam's step size"},
-      {"l2", ParamType::kFloat, "0", 0, 10, "weight decay (L2) of every weight"},
-      {"validation", ParamType::kFloat, "1", 0, 1,
-       "share of the users (with 3 or more interactions) whose newest training interaction is "
-       "held out to stop on, by ndcg@validation_k of it given the rest (0: no early stopping)"},
-      {"max_validation_users", ParamType::kInt, "5000", 1, 1 << 30,
-       "the most users held out for validation"},
-      {"validation_k", ParamType::kInt, "10", 1, 100000, "the cut-off of validation ndcg"},
   };
+  for (auto& spec :
+       neural::sequence_training_params("200", "10", "128", "sequence windows per update"))
+    specs.push_back(std::move(spec));
+  return specs;
 }
 
 void SasRecModel::fit(const Dataset& train, const Params& params, FitContext& ctx) {
@@ -60,56 +52,18 @@ void SasRecModel::fit(const Dataset& train, const Params& params, FitContext& ct
   o.l2 = params.get_float("l2");
   o.validation_k = params.get_int("validation_k");
   RECKON_CHECK(o.dim % o.heads == 0, "sasrec: heads ({}) must divide dim ({})", o.heads, o.dim);
-  const CsrMatrix& x = train.interactions;
   RECKON_CHECK(train.num_items() > 0, "sasrec: the training data has no items");
-  if (!x.has_times() && ctx.verbose)
-    spdlog::warn("sasrec: the data has no timestamps, so item order stands in for time: "
-                 "import it with --time-col for a real sequence");
-
   CsrMatrix fit_part, valid;
-  neural::hold_out_newest(x, params.get_float("validation"), params.get_int("max_validation_users"),
-                          ctx.seed, fit_part, valid);
-  if (ctx.verbose && valid.nnz() > 0)
-    spdlog::info("sasrec: the newest interaction of {} users kept for early stopping",
-                 valid.nnz());
+  neural::sequence_validation_part(train, params, ctx, "sasrec", fit_part, valid);
   net_ = neural::train_sasrec(fit_part, valid, o, ctx, run_);
-}
-
-void SasRecModel::score(const UserContext& user, std::span<float> out) const {
-  const std::vector<index_t> seq =
-      neural::history_sequence(user, net_.items, static_cast<std::size_t>(net_.max_len));
-  net_.score(seq, out);
 }
 
 std::vector<ScoredItem> SasRecModel::similar_items(index_t item, std::size_t k) const {
   return neural::similar_rows(net_.item_embedding, net_.items, net_.dim, item, k);
 }
 
-nlohmann::json SasRecModel::describe() const {
-  return {{"network",
-           {{"items", net_.items},
-            {"dim", net_.dim},
-            {"blocks", net_.blocks.size()},
-            {"heads", net_.heads},
-            {"max_len", net_.max_len},
-            {"ffn", net_.ffn}}},
-          {"training", neural::describe_run(
-                           run_, fmt::format("validation_ndcg@{}", run_.validation_k))}};
+nlohmann::json SasRecModel::network_description() const {
+  return {{"items", net_.items}, {"dim", net_.dim},       {"blocks", net_.blocks.size()},
+          {"heads", net_.heads}, {"max_len", net_.max_len}, {"ffn", net_.ffn}};
 }
-
-void SasRecModel::save(BinaryWriter& w) const {
-  net_.save(w);
-  w.put(run_);
-}
-
-void SasRecModel::load(BinaryReader& r) {
-  net_ = neural::CausalTransformer::load(r);
-  run_ = r.get<neural::TrainingRun>();  // shown by `reckon info` only
-}
-
-void SasRecModel::validate(const Dataset& train) const {
-  RECKON_CHECK(net_.items == train.num_items(), "sasrec model has {} items, the data has {}",
-               net_.items, train.num_items());
-}
-
 }  // namespace reckon

@@ -94,11 +94,6 @@ struct Net {
   }
 };
 
-std::vector<float> values_of(const torch::Tensor& t) {
-  const torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
-  return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
-}
-
 CausalTransformer to_plain(const Net& net) {
   CausalTransformer t;
   t.items = net.items;
@@ -160,23 +155,18 @@ Net from_plain(const CausalTransformer& t) {
   o.blocks = static_cast<int>(t.blocks.size());
   Net net(t.items, o);
   torch::NoGradGuard no_grad;
-  const auto set = [](const torch::Tensor& dst, const std::vector<float>& src) {
-    RECKON_ASSERT(static_cast<std::size_t>(dst.numel()) == src.size());
-    dst.view(-1).copy_(torch::from_blob(const_cast<float*>(src.data()),
-                                        {static_cast<std::int64_t>(src.size())}));
-  };
-  set(net.item, t.item_embedding);
-  set(net.position, t.position_embedding);
+  copy_into(net.item, t.item_embedding);
+  copy_into(net.position, t.position_embedding);
   for (std::size_t k = 0; k < t.blocks.size(); ++k) {
     const TransformerBlock& b = t.blocks[k];
     const std::vector<torch::Tensor> p = net.blocks[k].parameters();
     const std::vector<const std::vector<float>*> v = {
         &b.norm1_gain, &b.norm1_bias, &b.qkv_weight,  &b.qkv_bias,  &b.out_weight,  &b.out_bias,
         &b.norm2_gain, &b.norm2_bias, &b.ffn1_weight, &b.ffn1_bias, &b.ffn2_weight, &b.ffn2_bias};
-    for (std::size_t j = 0; j < p.size(); ++j) set(p[j], *v[j]);
+    for (std::size_t j = 0; j < p.size(); ++j) copy_into(p[j], *v[j]);
   }
-  set(net.final_gain, t.final_gain);
-  set(net.final_bias, t.final_bias);
+  copy_into(net.final_gain, t.final_gain);
+  copy_into(net.final_bias, t.final_bias);
   return net;
 }
 
@@ -278,40 +268,22 @@ CausalTransformer train_sasrec(const CsrMatrix& train, const CsrMatrix& valid,
       done += static_cast<double>(n);
       progress.update(done);
     }
-    run.epochs_run = epoch;
     const double loss = loss_sum / static_cast<double>(std::max<std::size_t>(steps, 1));
-    RECKON_CHECK(std::isfinite(loss),
-                 "sasrec: the loss became {} in epoch {} (try a smaller learning_rate)", loss,
-                 epoch);
-    if (!validate) {
-      run.best_epoch = epoch;
-      progress.set_note(fmt::format("epoch {}/{}, loss {:.4g}", epoch, o.epochs, loss));
-      continue;
-    }
-    const double v = validation_ndcg(
-        train, valid, o.validation_k, o.batch_size, [&](std::span<const index_t> part) {
-          batch_inputs.assign(part.size(), {});
-          for (std::size_t r = 0; r < part.size(); ++r) {
-            const auto s = seqs.row(part[r]);
-            batch_inputs[r].assign(s.begin(), s.end());
-          }
-          return next_item_scores(net, batch_inputs);
-        });
-    best.offer(v, true, epoch, params, run);
-    progress.set_note(fmt::format(
-        "epoch {}/{}, loss {:.4g}, validation ndcg@{} {:.4f} (best {:.4f}, epoch {})", epoch,
-        o.epochs, loss, o.validation_k, v, run.best_validation, run.best_epoch));
-    if (o.patience > 0 && epoch - run.best_epoch >= o.patience) break;
+    const double v = !validate ? std::numeric_limits<double>::quiet_NaN()
+                               : validation_ndcg(train, valid, o.validation_k, o.batch_size,
+                                                 [&](std::span<const index_t> part) {
+                                                   batch_inputs.assign(part.size(), {});
+                                                   for (std::size_t r = 0; r < part.size(); ++r) {
+                                                     const auto s = seqs.row(part[r]);
+                                                     batch_inputs[r].assign(s.begin(), s.end());
+                                                   }
+                                                   return next_item_scores(net, batch_inputs);
+                                                 });
+    if (finish_epoch("sasrec", epoch, o.epochs, loss, v, o.validation_k, o.patience, params, best,
+                     run, progress))
+      break;
   }
-  progress.finish();
-  run.seconds_per_epoch = seconds_per_epoch(t0, run.epochs_run);
-  best.restore(params);
-  if (ctx.verbose)
-    spdlog::info("sasrec: {} epochs ({:.2f} s each), best epoch {}{}", run.epochs_run,
-                 run.seconds_per_epoch, run.best_epoch,
-                 validate ? fmt::format(" (validation ndcg@{} {:.4f})", o.validation_k,
-                                        run.best_validation)
-                          : "");
+  finish_training("sasrec", t0, params, best, run, progress, ctx.verbose);
   torch::NoGradGuard no_grad;
   return to_plain(net);
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include <spdlog/spdlog.h>
+
 #include "reckon/core/random.hpp"
 
 namespace reckon::neural {
@@ -64,17 +66,45 @@ void split_newest(const CsrMatrix& m, std::span<const index_t> users, index_t mi
   last = m.filtered(held);
 }
 
-void hold_out_newest(const CsrMatrix& x, double share, index_t max_users, std::uint64_t seed,
-                     CsrMatrix& fit, CsrMatrix& valid) {
+std::vector<ParamSpec> sequence_training_params(const char* epochs, const char* patience,
+                                                const char* batch_size, const char* batch_doc) {
+  return {
+      {"epochs", ParamType::kInt, epochs, 1, 100000, "the most passes over the sequences"},
+      {"patience", ParamType::kInt, patience, 0, 100000,
+       "stop after this many epochs without a better validation score (0: run every epoch)"},
+      {"batch_size", ParamType::kInt, batch_size, 1, 1 << 20, batch_doc},
+      {"learning_rate", ParamType::kFloat, "0.001", 1e-7, 1, "Adam's step size"},
+      {"l2", ParamType::kFloat, "0", 0, 10, "weight decay (L2) of every weight"},
+      {"validation", ParamType::kFloat, "1", 0, 1,
+       "share of the users (with 3 or more interactions) whose newest training interaction is "
+       "held out to stop on, by ndcg@validation_k of it given the rest (0: no early stopping)"},
+      {"max_validation_users", ParamType::kInt, "5000", 1, 1 << 30,
+       "the most users held out for validation"},
+      {"validation_k", ParamType::kInt, "10", 1, 100000, "the cut-off of validation ndcg"},
+  };
+}
+
+void sequence_validation_part(const Dataset& train, const Params& params, const FitContext& ctx,
+                              std::string_view model, CsrMatrix& fit, CsrMatrix& valid) {
+  const CsrMatrix& x = train.interactions;
+  if (!x.has_times() && ctx.verbose)
+    spdlog::warn("{}: the data has no timestamps, so item order stands in for time: import it "
+                 "with --time-col for a real sequence",
+                 model);
+  const double share = params.get_float("validation");
+  const index_t max_users = params.get_int("max_validation_users");
   std::vector<index_t> users;
   for (index_t u = 0; u < x.rows(); ++u)
     if (x.row_size(u) >= 3) users.push_back(u);
-  Rng rng(seed ^ 0x5a5ecULL);
+  Rng rng(ctx.seed ^ 0x5a5ecULL);
   rng.shuffle(std::span<index_t>(users));
   const auto wanted = std::min(static_cast<std::size_t>(share * static_cast<double>(users.size())),
                                static_cast<std::size_t>(std::max<index_t>(max_users, 0)));
   users.resize(std::min(users.size(), wanted));
   split_newest(x, users, 2, fit, valid);
+  if (ctx.verbose && valid.nnz() > 0)
+    spdlog::info("{}: the newest interaction of {} users kept for early stopping", model,
+                 valid.nnz());
 }
 
 }  // namespace reckon::neural

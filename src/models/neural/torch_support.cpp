@@ -8,6 +8,8 @@
 #include <limits>
 #include <mutex>
 
+#include "reckon/core/error.hpp"
+#include "reckon/core/progress.hpp"
 #include "reckon/core/threads.hpp"
 #include "reckon/eval/metrics.hpp"
 
@@ -53,6 +55,18 @@ DenseLayer to_layer(const torch::Tensor& weight, const torch::Tensor& bias,
   l.weight.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
   l.bias.assign(b.data_ptr<float>(), b.data_ptr<float>() + b.numel());
   return l;
+}
+
+std::vector<float> values_of(const torch::Tensor& t) {
+  const torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
+  return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
+}
+
+void copy_into(const torch::Tensor& dst, const std::vector<float>& src) {
+  RECKON_ASSERT(static_cast<std::size_t>(dst.numel()) == src.size());
+  torch::NoGradGuard no_grad;
+  dst.view(-1).copy_(torch::from_blob(const_cast<float*>(src.data()),
+                                      {static_cast<std::int64_t>(src.size())}));
 }
 
 torch::Tensor xavier_weight(index_t in, index_t out) {
@@ -130,6 +144,40 @@ double validation_ndcg(const CsrMatrix& seen, const CsrMatrix& test, index_t k, 
     }
   }
   return sum / static_cast<double>(users.size());
+}
+
+bool finish_epoch(const char* model, int epoch, int epochs, double loss, double validation,
+                  index_t k, int patience, const std::vector<torch::Tensor>& params,
+                  BestEpoch& best, TrainingRun& run, Progress& progress) {
+  run.epochs_run = epoch;
+  RECKON_CHECK(std::isfinite(loss),
+               "{}: the loss became {} in epoch {} (try a smaller learning_rate)", model, loss,
+               epoch);
+  if (std::isnan(validation)) {
+    run.best_epoch = epoch;
+    progress.set_note(fmt::format("epoch {}/{}, loss {:.4g}", epoch, epochs, loss));
+    return false;
+  }
+  best.offer(validation, true, epoch, params, run);
+  progress.set_note(fmt::format(
+      "epoch {}/{}, loss {:.4g}, validation ndcg@{} {:.4f} (best {:.4f}, epoch {})", epoch, epochs,
+      loss, k, validation, run.best_validation, run.best_epoch));
+  return patience > 0 && epoch - run.best_epoch >= patience;
+}
+
+void finish_training(const char* model, std::chrono::steady_clock::time_point start,
+                     const std::vector<torch::Tensor>& params, const BestEpoch& best,
+                     TrainingRun& run, Progress& progress, bool verbose) {
+  progress.finish();
+  run.seconds_per_epoch = seconds_per_epoch(start, run.epochs_run);
+  best.restore(params);
+  if (verbose)
+    spdlog::info("{}: {} epochs ({:.2f} s each), best epoch {}{}", model, run.epochs_run,
+                 run.seconds_per_epoch, run.best_epoch,
+                 std::isfinite(run.best_validation)
+                     ? fmt::format(" (validation ndcg@{} {:.4f})", run.validation_k,
+                                   run.best_validation)
+                     : "");
 }
 
 double seconds_per_epoch(std::chrono::steady_clock::time_point start, int epochs) {

@@ -11,6 +11,10 @@
 #include "reckon/models/model.hpp"
 #include "reckon/models/neural/mlp.hpp"
 
+namespace reckon {
+class Progress;
+}
+
 namespace reckon::neural {
 
 // libtorch gets the process's thread budget and the fit's seed. `largest_tensor`: the entries of
@@ -29,6 +33,11 @@ inline constexpr std::int64_t kParallelTensor = std::int64_t{8} << 20;
 // A weight (in x out) and bias (out) tensor as a layer.
 DenseLayer to_layer(const torch::Tensor& weight, const torch::Tensor& bias,
                     Activation activation);
+
+// A tensor's values as floats (a trained weight into a plain network), and the reverse: `src`
+// copied into `dst` (same number of values; a plain network's weights into a training one).
+std::vector<float> values_of(const torch::Tensor& t);
+void copy_into(const torch::Tensor& dst, const std::vector<float>& src);
 
 // Xavier-normal weights (in x out) and N(0, 0.001) biases, as the published Mult-VAE code.
 torch::Tensor xavier_weight(index_t in, index_t out);
@@ -56,6 +65,19 @@ class BestEpoch {
 // `batch` of them; the items of the same rows of `seen` are left out of the ranking.
 double validation_ndcg(const CsrMatrix& seen, const CsrMatrix& test, index_t k, index_t batch,
                        const std::function<torch::Tensor(std::span<const index_t>)>& scores);
+
+// The end of an epoch of a model that stops on a validation ndcg@k (NaN: no validation): the
+// loss must be finite (else InvalidInput naming `model` and the epoch); a scored epoch is
+// offered to `best`; the progress note says it all. Returns whether to stop (`patience` epochs
+// without a better score; 0: never).
+bool finish_epoch(const char* model, int epoch, int epochs, double loss, double validation,
+                  index_t k, int patience, const std::vector<torch::Tensor>& params,
+                  BestEpoch& best, TrainingRun& run, reckon::Progress& progress);
+// After the last epoch: seconds per epoch since `start`, the best epoch's parameters put back,
+// and (verbose) a log line.
+void finish_training(const char* model, std::chrono::steady_clock::time_point start,
+                     const std::vector<torch::Tensor>& params, const BestEpoch& best,
+                     TrainingRun& run, reckon::Progress& progress, bool verbose);
 
 // Seconds per epoch since `start`, for TrainingRun.
 double seconds_per_epoch(std::chrono::steady_clock::time_point start, int epochs);

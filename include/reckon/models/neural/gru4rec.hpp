@@ -6,27 +6,20 @@
 // cross-entropy over the whole catalogue, or cross-entropy or BPR-max over the batch's other
 // targets plus sampled negatives. Scoring, saving and loading use the plain network
 // (neural/gru.hpp) in any build; new events are simply read forward.
-#include "reckon/models/model.hpp"
 #include "reckon/models/neural/gru.hpp"
-#include "reckon/models/neural/mlp.hpp"
+#include "reckon/models/neural/sequence_model.hpp"
 
 namespace reckon {
 
-class Gru4RecModel final : public Model {
+class Gru4RecModel final : public neural::SequenceModel<neural::GruNetwork> {
  public:
   static std::vector<ParamSpec> param_specs();
   std::string_view name() const noexcept override { return "gru4rec"; }
   void fit(const Dataset& train, const Params& params, FitContext& ctx) override;
-  void score(const UserContext& user, std::span<float> out) const override;
   std::vector<ScoredItem> similar_items(index_t item, std::size_t k) const override;
-  nlohmann::json describe() const override;
-  void save(BinaryWriter& out) const override;
-  void load(BinaryReader& in) override;
-  void validate(const Dataset& train) const override;
 
- private:
-  neural::GruNetwork net_;
-  neural::TrainingRun run_;
+ protected:
+  nlohmann::json network_description() const override;
 };
 
 }  // namespace reckon

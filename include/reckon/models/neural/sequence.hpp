@@ -35,10 +35,16 @@ Sequences time_ordered_rows(const CsrMatrix& m);
 void split_newest(const CsrMatrix& m, std::span<const index_t> users, index_t min_left,
                   CsrMatrix& rest, CsrMatrix& last);
 
-// The sequence models' early-stopping part: the newest interaction of a random `share` of the
-// users with 3 or more (at most `max_users` of them) into `valid`, the rest into `fit` (the
-// published protocol's validation item; never the test set).
-void hold_out_newest(const CsrMatrix& x, double share, index_t max_users, std::uint64_t seed,
-                     CsrMatrix& fit, CsrMatrix& valid);
+// The training parameters the sequence models share (epochs, patience, batch_size,
+// learning_rate, l2, validation, max_validation_users, validation_k), with their own defaults.
+std::vector<ParamSpec> sequence_training_params(const char* epochs, const char* patience,
+                                                const char* batch_size, const char* batch_doc);
+
+// The sequence models' early-stopping part of `train`: the newest interaction of a random share
+// (parameter `validation`) of the users with 3 or more, at most `max_validation_users` of them,
+// into `valid`, the rest into `fit` (the published protocol's validation item; never the test
+// set). Warns, naming `model`, when the data has no times (item order then stands in).
+void sequence_validation_part(const Dataset& train, const Params& params, const FitContext& ctx,
+                              std::string_view model, CsrMatrix& fit, CsrMatrix& valid);
 
 }  // namespace reckon::neural
