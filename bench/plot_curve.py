@@ -3,7 +3,7 @@
 
 Reads lines like "... epoch 12/1000, loss 0.05, validation recall@20 0.1197 (best ...), 2.3 min"
 and plots the validation score of each epoch against the minutes. No dependencies.
-Usage: bench/plot_curve.py LOG OUT.svg [--title TEXT] [--mark Y]...
+Usage: bench/plot_curve.py LOG OUT.svg [--title TEXT] [--mark Y[:LABEL]]...
 """
 import re
 import sys
@@ -20,7 +20,8 @@ def main(argv):
         if flag == "--title":
             title = value
         elif flag == "--mark":
-            marks.append(float(value))
+            y, _, label = value.partition(":")
+            marks.append((float(y), label or y))
     pattern = re.compile(r"epoch (\d+)/\d+, loss [^,]+, validation (\S+) ([0-9.]+) \(best[^)]*\), ([0-9.]+) min")
     points, metric = {}, "validation"
     with open(log, errors="replace") as f:
@@ -35,8 +36,8 @@ def main(argv):
     ys = [p[1] for _, p in sorted(points.items())]
     w, h, left, bottom, top, right = 720, 420, 70, 50, 40, 20
     x_max = max(xs) or 1
-    y_lo = min(ys + marks) * 0.95
-    y_hi = max(ys + marks) * 1.03
+    y_lo = min(ys + [m[0] for m in marks]) * 0.95
+    y_hi = max(ys + [m[0] for m in marks]) * 1.03
     sx = lambda x: left + (w - left - right) * x / x_max
     sy = lambda y: h - bottom - (h - bottom - top) * (y - y_lo) / (y_hi - y_lo)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
@@ -52,9 +53,9 @@ def main(argv):
         y = y_lo + (y_hi - y_lo) * k / 5
         parts.append(f'<text x="{left - 6}" y="{sy(y) + 4:.1f}" text-anchor="end">{y:.3f}</text>')
         parts.append(f'<line x1="{left}" y1="{sy(y):.1f}" x2="{w - right}" y2="{sy(y):.1f}" stroke="#ddd"/>')
-    for m in marks:
+    for m, label in marks:
         parts.append(f'<line x1="{left}" y1="{sy(m):.1f}" x2="{w - right}" y2="{sy(m):.1f}" stroke="#c33" stroke-dasharray="4 3"/>')
-        parts.append(f'<text x="{w - right - 4}" y="{sy(m) - 4:.1f}" text-anchor="end" fill="#c33">{m:g}</text>')
+        parts.append(f'<text x="{w - right - 4}" y="{sy(m) + 16:.1f}" text-anchor="end" fill="#c33">{label}</text>')
     path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(xs, ys))
     parts.append(f'<polyline points="{path}" fill="none" stroke="#1f5fbf" stroke-width="2"/>')
     parts.append("</svg>")
