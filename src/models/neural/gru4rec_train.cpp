@@ -50,25 +50,12 @@ struct Net {
     return (1 - z) * n + z * h;
   }
   // Next-item scores (B x items) after each sequence (its newest max_len items), evaluation mode.
-  torch::Tensor scores(std::vector<std::vector<index_t>>& seqs, index_t max_len) const {
+  torch::Tensor scores(const std::vector<std::vector<index_t>>& seqs, index_t max_len) const {
     std::size_t l = 0;
-    for (auto& s : seqs) {
-      if (s.size() > static_cast<std::size_t>(max_len))
-        s.erase(s.begin(), s.end() - static_cast<std::ptrdiff_t>(max_len));
-      l = std::max(l, s.size());
-    }
+    for (const auto& s : seqs) l = std::max(l, std::min(s.size(), static_cast<std::size_t>(max_len)));
     const auto b = static_cast<std::int64_t>(seqs.size());
     // Right-aligned: a shorter sequence's first steps are padding, which leaves its state at 0.
-    std::vector<std::int64_t> ids(static_cast<std::size_t>(b) * l, 0), real(ids.size(), 0);
-    for (std::size_t r = 0; r < seqs.size(); ++r)
-      for (std::size_t j = 0; j < seqs[r].size(); ++j) {
-        const std::size_t at = r * l + (l - seqs[r].size()) + j;
-        ids[at] = seqs[r][j], real[at] = 1;
-      }
-    const torch::Tensor id = torch::from_blob(ids.data(), {b, static_cast<std::int64_t>(l)}, torch::kLong);
-    const torch::Tensor mask =
-        torch::from_blob(real.data(), {b, static_cast<std::int64_t>(l)}, torch::kLong)
-            .to(torch::kBool);
+    const auto [id, mask] = right_aligned(seqs, static_cast<index_t>(l));
     torch::Tensor h = torch::zeros({b, hidden});
     for (std::size_t t = 0; t < l; ++t) {
       const auto c = static_cast<std::int64_t>(t);
@@ -90,10 +77,6 @@ GruNetwork to_plain(const Net& net, index_t max_len) {
   g.output_bias = values_of(net.output_bias);
   g.check_shapes();
   return g;
-}
-
-torch::Tensor long_tensor(std::vector<std::int64_t>& v) {
-  return torch::from_blob(v.data(), {static_cast<std::int64_t>(v.size())}, torch::kLong).clone();
 }
 
 // Negatives by popularity^alpha (the published sampler), from the training counts.
@@ -196,7 +179,8 @@ GruNetwork train_gru4rec(const CsrMatrix& train, const CsrMatrix& valid, const G
     std::size_t pos;  // the input is row[pos], the target row[pos + 1]
   };
   std::vector<Slot> slots;
-  std::vector<std::int64_t> inputs, targets, negatives, keep;
+  std::vector<std::int64_t> inputs, targets, negatives, keep, reset;
+  std::vector<Slot> still;
   std::vector<std::vector<index_t>> batch;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     rng.shuffle(std::span<index_t>(order));
@@ -229,9 +213,7 @@ GruNetwork train_gru4rec(const CsrMatrix& train, const CsrMatrix& valid, const G
       // Advance every slot; a finished sequence gives its slot to the next one (state reset),
       // or the slot closes when none is left.
       h = next_h.detach();
-      keep.clear();
-      std::vector<std::int64_t> reset;
-      std::vector<Slot> still;
+      keep.clear(), reset.clear(), still.clear();
       for (std::size_t r = 0; r < slots.size(); ++r) {
         Slot s = slots[r];
         if (++s.pos + 1 < seqs.row(s.user).size()) {
@@ -245,7 +227,7 @@ GruNetwork train_gru4rec(const CsrMatrix& train, const CsrMatrix& valid, const G
       }
       if (still.size() != slots.size()) h = h.index_select(0, long_tensor(keep));
       if (!reset.empty()) h = h.index_fill(0, long_tensor(reset), 0.0);
-      slots = std::move(still);
+      std::swap(slots, still);
     }
     progress.update(done);
     const double loss = loss_sum / static_cast<double>(std::max<std::size_t>(steps, 1));

@@ -104,11 +104,6 @@ void fill_batch(const CsrMatrix& m, std::span<const index_t> users, double dropo
   }
 }
 
-torch::Tensor long_tensor(const std::vector<std::int64_t>& v) {
-  return torch::from_blob(const_cast<std::int64_t*>(v.data()),
-                          {static_cast<std::int64_t>(v.size())}, torch::kLong)
-      .clone();
-}
 torch::Tensor float_tensor(const std::vector<float>& v) {
   return torch::from_blob(const_cast<float*>(v.data()), {static_cast<std::int64_t>(v.size())},
                           torch::kFloat32)

@@ -130,23 +130,6 @@ std::vector<Window> windows_of(const Sequences& s, index_t max_len) {
   return out;
 }
 
-torch::Tensor long_tensor(std::vector<std::int64_t>& v, std::int64_t rows, std::int64_t cols) {
-  return torch::from_blob(v.data(), {rows, cols}, torch::kLong).clone();
-}
-
-// Right-aligned inputs (B x L item ids, padding 0) and their mask of real positions.
-std::pair<torch::Tensor, torch::Tensor> inputs_of(const std::vector<std::vector<index_t>>& seqs,
-                                                  index_t l) {
-  const auto b = static_cast<std::int64_t>(seqs.size());
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(b * l), 0), real(ids.size(), 0);
-  for (std::size_t r = 0; r < seqs.size(); ++r) {
-    const auto& s = seqs[r];
-    const auto offset = static_cast<std::size_t>(r) * static_cast<std::size_t>(l) +
-                        static_cast<std::size_t>(l) - s.size();
-    for (std::size_t j = 0; j < s.size(); ++j) ids[offset + j] = s[j], real[offset + j] = 1;
-  }
-  return {long_tensor(ids, b, l), long_tensor(real, b, l).to(torch::kBool)};
-}
 
 // The torch network holding the plain network's weights.
 Net from_plain(const CausalTransformer& t) {
@@ -171,11 +154,8 @@ Net from_plain(const CausalTransformer& t) {
 }
 
 // The next-item scores (B x items) of each sequence's newest max_len items, in evaluation mode.
-torch::Tensor next_item_scores(const Net& net, std::vector<std::vector<index_t>>& seqs) {
-  for (auto& s : seqs)
-    if (s.size() > static_cast<std::size_t>(net.max_len))
-      s.erase(s.begin(), s.end() - static_cast<std::ptrdiff_t>(net.max_len));
-  const auto [ids, real] = inputs_of(seqs, net.max_len);
+torch::Tensor next_item_scores(const Net& net, const std::vector<std::vector<index_t>>& seqs) {
+  const auto [ids, real] = right_aligned(seqs, net.max_len);
   return torch::mm(net.forward(ids, real, 0, false).select(1, net.max_len - 1), net.item.t());
 }
 
@@ -243,12 +223,12 @@ CausalTransformer train_sasrec(const CsrMatrix& train, const CsrMatrix& valid,
           }
         }
       }
-      const auto [ids, real] = inputs_of(batch_inputs, l);
+      const auto [ids, real] = right_aligned(batch_inputs, l);
       const auto count = static_cast<std::int64_t>(positions.size());
       const torch::Tensor h = net.forward(ids, real, o.dropout, true)
                                   .view({-1, o.dim})
-                                  .index_select(0, long_tensor(positions, count, 1).view(-1));
-      const torch::Tensor target = long_tensor(targets, count, 1).view(-1);
+                                  .index_select(0, long_tensor(positions));
+      const torch::Tensor target = long_tensor(targets);
       torch::Tensor loss;
       if (o.softmax) {
         loss = torch::cross_entropy_loss(torch::mm(h, net.item.t()), target);
@@ -256,7 +236,7 @@ CausalTransformer train_sasrec(const CsrMatrix& train, const CsrMatrix& valid,
         const torch::Tensor pos = (h * torch::embedding(net.item, target)).sum(1);
         const torch::Tensor neg =
             (h.unsqueeze(1) *
-             torch::embedding(net.item, long_tensor(negatives, count, o.negatives)))
+             torch::embedding(net.item, long_tensor(negatives).view({count, o.negatives})))
                 .sum(2);
         loss = -(torch::log_sigmoid(pos).mean() + torch::log_sigmoid(-neg).sum(1).mean());
       }

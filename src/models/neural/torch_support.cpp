@@ -69,6 +69,28 @@ void copy_into(const torch::Tensor& dst, const std::vector<float>& src) {
                                       {static_cast<std::int64_t>(src.size())}));
 }
 
+torch::Tensor long_tensor(const std::vector<std::int64_t>& v) {
+  return torch::from_blob(const_cast<std::int64_t*>(v.data()),
+                          {static_cast<std::int64_t>(v.size())}, torch::kLong)
+      .clone();
+}
+
+std::pair<torch::Tensor, torch::Tensor> right_aligned(
+    const std::vector<std::vector<index_t>>& seqs, index_t length) {
+  const auto l = static_cast<std::size_t>(length);
+  std::vector<std::int64_t> ids(seqs.size() * l, 0), real(ids.size(), 0);
+  for (std::size_t r = 0; r < seqs.size(); ++r) {
+    const std::size_t n = std::min(seqs[r].size(), l);
+    const auto first = seqs[r].end() - static_cast<std::ptrdiff_t>(n);
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::size_t at = r * l + (l - n) + j;
+      ids[at] = first[static_cast<std::ptrdiff_t>(j)], real[at] = 1;
+    }
+  }
+  const std::vector<std::int64_t> shape = {static_cast<std::int64_t>(seqs.size()), length};
+  return {long_tensor(ids).view(shape), long_tensor(real).view(shape).to(torch::kBool)};
+}
+
 torch::Tensor xavier_weight(index_t in, index_t out) {
   const double std = std::sqrt(2.0 / static_cast<double>(in + out));
   return (torch::randn({in, out}) * std).requires_grad_(true);

@@ -39,6 +39,15 @@ DenseLayer to_layer(const torch::Tensor& weight, const torch::Tensor& bias,
 std::vector<float> values_of(const torch::Tensor& t);
 void copy_into(const torch::Tensor& dst, const std::vector<float>& src);
 
+// A copy of `v` as a 1-d int64 tensor (indexes for embedding, index_select, targets).
+torch::Tensor long_tensor(const std::vector<std::int64_t>& v);
+
+// A batch of item sequences, right-aligned in `length` columns (each cut to its newest `length`
+// items): item ids (B x length, padding 0) and the mask of real positions (bool). The sequence
+// models' batches (the newest item always in the last column).
+std::pair<torch::Tensor, torch::Tensor> right_aligned(
+    const std::vector<std::vector<index_t>>& seqs, index_t length);
+
 // Xavier-normal weights (in x out) and N(0, 0.001) biases, as the published Mult-VAE code.
 torch::Tensor xavier_weight(index_t in, index_t out);
 torch::Tensor small_bias(index_t out);
