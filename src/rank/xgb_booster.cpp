@@ -100,6 +100,8 @@ const nlohmann::json& array_of(const nlohmann::json& tree, const char* key, std:
 
 void check_tree(const nlohmann::json& tree, std::size_t num_features, const std::string& what) {
   constexpr std::int64_t kMaxNodes = 1 << 22;
+  // reckon trains at most max_depth 16; the bound leaves room and keeps XGBoost's recursion short.
+  constexpr int kMaxTreeDepth = 64;
   const auto& tp = member(tree, "tree_param", what);
   const std::int64_t n = int_param(tp, "num_nodes", what);
   if (tp.contains("size_leaf_vector") && int_param(tp, "size_leaf_vector", what) != 0)
@@ -109,7 +111,7 @@ void check_tree(const nlohmann::json& tree, std::size_t num_features, const std:
   const auto& left = array_of(tree, "left_children", nodes, what);
   const auto& right = array_of(tree, "right_children", nodes, what);
   const auto& split = array_of(tree, "split_indices", nodes, what);
-  array_of(tree, "parents", nodes, what);
+  const auto& parents = array_of(tree, "parents", nodes, what);
   array_of(tree, "split_conditions", nodes, what);
   array_of(tree, "default_left", nodes, what);
   array_of(tree, "base_weights", nodes, what);
@@ -122,33 +124,47 @@ void check_tree(const nlohmann::json& tree, std::size_t num_features, const std:
       if (!v.is_number_integer() || v.get<std::int64_t>() != 0)
         bad(what, "a categorical split (reckon trains numeric splits only)");
   }
-  for (const char* key : {"categories", "categories_nodes", "categories_segments",
-                          "categories_sizes"})
+  for (const char* key :
+       {"categories", "categories_nodes", "categories_segments", "categories_sizes"})
     if (tree.contains(key) && !(tree.at(key).is_array() && tree.at(key).empty()))
       bad(what, "categorical split data (reckon trains numeric splits only)");
   auto index = [&](const nlohmann::json& v) -> std::int64_t {
     if (!v.is_number_integer()) bad(what, "a child or split index that is not an integer");
     return v.get<std::int64_t>();
   };
+  // XGBoost's loader looks up the parent of every node but the root, deleted ones included,
+  // without a range check (an out-of-range parent crashed it; found by fuzzing).
+  for (std::size_t i = 1; i < nodes; ++i) {
+    const std::int64_t p = index(parents[i]);
+    if (p < 0 || p >= n) bad(what, fmt::format("parent {} of a tree of {} nodes", p, n));
+  }
   // Every node is reached exactly once from the root: no cycle, no shared subtree, no index
-  // out of range. Iterative, so a deep crafted tree cannot exhaust the stack.
+  // out of range, each child naming its parent. Iterative, so a deep crafted tree cannot exhaust
+  // the stack here; the depth is bounded because XGBoost's depth and SHAP walks recurse.
+  struct Visit {
+    std::int64_t node, parent;
+    int depth;
+  };
   std::vector<char> seen(nodes, 0);
-  std::vector<std::int64_t> stack = {0};
+  std::vector<Visit> stack = {{0, -1, 0}};
   while (!stack.empty()) {
-    const std::int64_t i = stack.back();
+    const auto [i, parent, depth] = stack.back();
     stack.pop_back();
     if (i < 0 || i >= n) bad(what, fmt::format("child index {} of a tree of {} nodes", i, n));
     if (seen[static_cast<std::size_t>(i)]) bad(what, "a tree node reached twice");
     seen[static_cast<std::size_t>(i)] = 1;
     const auto u = static_cast<std::size_t>(i);
+    if (parent >= 0 && index(parents[u]) != parent)
+      bad(what, fmt::format("node {} does not name its parent {}", i, parent));
     const std::int64_t l = index(left[u]), r = index(right[u]);
     if (l == -1 && r == -1) continue;  // a leaf
     if (l == -1 || r == -1) bad(what, "a tree node with one child");
+    if (depth >= kMaxTreeDepth) bad(what, fmt::format("a tree deeper than {}", kMaxTreeDepth));
     const std::int64_t f = index(split[u]);
     if (f < 0 || static_cast<std::size_t>(f) >= num_features)
       bad(what, fmt::format("a split on feature {} of {}", f, num_features));
-    stack.push_back(l);
-    stack.push_back(r);
+    stack.push_back({l, i, depth + 1});
+    stack.push_back({r, i, depth + 1});
   }
   // Nodes not reached are deleted ones; XGBoost never visits them.
 }
@@ -224,12 +240,14 @@ void XgbBooster::set_param(const char* key, const std::string& value) {
 }
 
 XgbBooster XgbBooster::train(const RankRows& train, const RankRows& valid, const BoosterOptions& o,
-                             BoosterTrainLog& log, const std::function<void(int, double)>& on_round) {
+                             BoosterTrainLog& log,
+                             const std::function<void(int, double)>& on_round) {
   quiet_once();
   RECKON_ASSERT(train.features.size() == train.rows() * train.num_features);
   RECKON_ASSERT(valid.rows() == 0 || valid.num_features == train.num_features);
-  RECKON_CHECK(train.rows() > 0, "ranker: no training rows (no held-back interaction was among "
-                                 "the candidates)");
+  RECKON_CHECK(train.rows() > 0,
+               "ranker: no training rows (no held-back interaction was among "
+               "the candidates)");
   DMatrix dtrain(train, o.threads);
   std::unique_ptr<DMatrix> dvalid;
   if (valid.rows() > 0) dvalid = std::make_unique<DMatrix>(valid, o.threads);

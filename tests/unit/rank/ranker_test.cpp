@@ -1,6 +1,8 @@
 // The ranker: a case where the right answer is known (the generator's order is wrong and one
 // feature says so), the candidate specs, the booster's SHAP contributions and its checks of a
 // crafted model.
+#include "reckon/rank/ranker.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 #include "reckon/core/random.hpp"
 #include "reckon/models/model.hpp"
 #include "reckon/rank/candidates.hpp"
-#include "reckon/rank/ranker.hpp"
 #include "reckon/rank/xgb_booster.hpp"
 #include "reckon/retrieval/topk.hpp"
 #include "test_support.hpp"
@@ -204,15 +205,51 @@ TEST(XgbBooster, CraftedModelsAreRefusedBeforeXgboostSeesThem) {
             std::string::npos);
   EXPECT_NE(refused([&](auto& d) { tree(d)["left_children"][0] = 0; }).find("reached twice"),
             std::string::npos);
+  // XGBoost dereferenced every node's parent unchecked (found by fuzzing).
+  EXPECT_NE(refused([&](auto& d) { tree(d)["parents"][1] = 2147483647; }).find("parent"),
+            std::string::npos);
+  EXPECT_NE(refused([&](auto& d) { tree(d)["parents"][1] = -5; }).find("parent"),
+            std::string::npos);
+  EXPECT_NE(refused([&](nlohmann::json& d) {
+              const int l = tree(d)["left_children"][0].get<int>();
+              const int r = tree(d)["right_children"][0].get<int>();
+              tree(d)["parents"][l] = r;
+            }).find("name its parent"),
+            std::string::npos);
+  // A chain 65 splits deep: XGBoost's depth and SHAP walks recurse on it.
+  const auto chain = [&](nlohmann::json& d) {
+    auto& t = tree(d);
+    const int depth = 65, n = 2 * depth + 1;
+    nlohmann::json left = nlohmann::json::array(), right = left, parents = left;
+    for (int i = 0; i < n; ++i) {
+      const bool split = i % 2 == 0 && i < n - 1;  // even nodes split, odd ones are leaves
+      left.push_back(split ? i + 2 : -1);
+      right.push_back(split ? i + 1 : -1);
+      parents.push_back(i == 0 ? 2147483647 : (i % 2 == 0 ? i - 2 : i - 1));
+    }
+    t["left_children"] = left;
+    t["right_children"] = right;
+    t["parents"] = parents;
+    t["tree_param"]["num_nodes"] = std::to_string(n);
+    for (const char* key : {"split_indices", "split_conditions", "default_left", "base_weights",
+                            "loss_changes", "sum_hessian"}) {
+      const nlohmann::json first = t[key][0];
+      t[key] = nlohmann::json::array();
+      for (int i = 0; i < n; ++i) t[key].push_back(first);
+    }
+    if (t.contains("split_type")) t["split_type"] = std::vector<int>(n, 0);
+  };
+  EXPECT_NE(refused(chain).find("deeper than"), std::string::npos);
   EXPECT_NE(refused([&](auto& d) { tree(d)["split_indices"][0] = 7; }).find("feature 7"),
             std::string::npos);
   EXPECT_NE(refused([&](auto& d) { tree(d)["base_weights"].erase(0); }).find("entries"),
             std::string::npos);
-  EXPECT_NE(refused([&](auto& d) { tree(d)["tree_param"]["num_nodes"] = "99999999"; })
-                .find("nodes"),
-            std::string::npos);
-  EXPECT_NE(refused([&](auto& d) { d["learner"]["objective"]["name"] = "reg:squarederror"; })
-                .find("objective"),
+  EXPECT_NE(
+      refused([&](auto& d) { tree(d)["tree_param"]["num_nodes"] = "99999999"; }).find("nodes"),
+      std::string::npos);
+  EXPECT_NE(refused([&](auto& d) {
+              d["learner"]["objective"]["name"] = "reg:squarederror";
+            }).find("objective"),
             std::string::npos);
   // Two trees with one id made XGBoost's parallel loader free a tree twice (found by fuzzing).
   EXPECT_NE(refused([&](auto& d) {
@@ -220,8 +257,9 @@ TEST(XgbBooster, CraftedModelsAreRefusedBeforeXgboostSeesThem) {
             }).find("another id"),
             std::string::npos);
   EXPECT_NE(refused([](auto&) {}, 5).find("5 features"), std::string::npos);
-  EXPECT_NE(test::error_of([&] { XgbBooster::from_json("[[[[[[[[[[[[[[[[[[[[[[[[", 4, "m"); })
-                .find("corrupt ranking model"),
+  EXPECT_NE(test::error_of([&] {
+              XgbBooster::from_json("[[[[[[[[[[[[[[[[[[[[[[[[", 4, "m");
+            }).find("corrupt ranking model"),
             std::string::npos);
   EXPECT_EQ(refused([](auto&) {}), "");
 }
