@@ -184,6 +184,10 @@ std::vector<ParamSpec> LightGcnModel::param_specs() {
       {"max_validation_users", ParamType::kInt, "5000", 1, 1 << 30,
        "the most users whose held-out interactions are scored"},
       {"validation_k", ParamType::kInt, "20", 1, 100000, "the cut-off of validation recall"},
+      {"decay_patience", ParamType::kInt, "0", 0, 1000000,
+       "multiply the learning rate by decay_factor after this many epochs without a better "
+       "validation recall (0: a constant rate, as published)"},
+      {"decay_factor", ParamType::kFloat, "0.5", 0.001, 1, "see decay_patience"},
   };
 }
 
@@ -192,7 +196,9 @@ void LightGcnModel::fit(const Dataset& train, const Params& params, FitContext& 
   const int layers = static_cast<int>(params.get_int("layers"));
   const int epochs = static_cast<int>(params.get_int("epochs"));
   const index_t batch = params.get_int("batch_size");
-  const double lr = params.get_float("learning_rate");
+  double lr = params.get_float("learning_rate");
+  const int decay_patience = static_cast<int>(params.get_int("decay_patience"));
+  const double decay_factor = params.get_float("decay_factor");
   const auto l2 = static_cast<float>(params.get_float("l2"));
   const double max_minutes = params.get_float("max_minutes");
   const int patience = static_cast<int>(params.get_int("patience"));
@@ -222,6 +228,9 @@ void LightGcnModel::fit(const Dataset& train, const Params& params, FitContext& 
     std::sort(valid_users.begin(), valid_users.end());
   }
   const bool validate = !valid_users.empty();
+  const std::vector<index_t> degree = x.column_counts();
+  item_degree_.assign(degree.begin(), degree.end());
+  remember_history_sizes(x);
   const lightgcn::Graph graph = lightgcn::Graph::of(fit_part);
   RowMatrix e0(graph.nodes(), factors);
   random_init(e0, static_cast<float>(params.get_float("init_scale")), ctx.seed);
@@ -236,9 +245,13 @@ void LightGcnModel::fit(const Dataset& train, const Params& params, FitContext& 
   epochs_run_ = best_epoch_ = 0;
   best_validation_ = std::numeric_limits<double>::quiet_NaN();
   const auto t0 = std::chrono::steady_clock::now();
+  double probe_seconds = 0;  // time in ctx.on_epoch, not training
   const auto minutes = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60;
+    return (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() -
+            probe_seconds) /
+           60;
   };
+  int last_change = 0;  // the epoch of the last better validation or learning-rate decay
   Progress progress("fit lightgcn", static_cast<double>(epochs) * static_cast<double>(triples.size()),
                     "triples");
   double done = 0;
@@ -274,11 +287,23 @@ void LightGcnModel::fit(const Dataset& train, const Params& params, FitContext& 
       const double v = validation_recall(f, users, fit_part, valid, valid_users, k, threads);
       if (std::isnan(best_validation_) || v > best_validation_) {
         best_validation_ = v, best_epoch_ = epoch, best = e0;
+        last_change = epoch;
+      } else if (decay_patience > 0 && epoch - last_change >= decay_patience) {
+        lr *= decay_factor;  // a plateau: smaller steps settle Adam's noise
+        last_change = epoch;
+        if (ctx.verbose) spdlog::debug("lightgcn: epoch {}, learning rate now {:.3g}", epoch, lr);
       }
       note += fmt::format(", validation recall@{} {:.4f} (best {:.4f}, epoch {}), {:.1f} min", k,
                           v, best_validation_, best_epoch_, minutes());
     } else {
       best_epoch_ = epoch;
+    }
+    if (ctx.on_epoch) {
+      const auto p0 = std::chrono::steady_clock::now();
+      const double trained = minutes();
+      set_final_factors(x, validate ? best : e0, layers, threads);
+      ctx.on_epoch(*this, epoch, trained);
+      probe_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - p0).count();
     }
     progress.set_note(note);
     if (ctx.verbose && (epoch % 10 == 0 || epoch == 1)) spdlog::debug("lightgcn: {}", note);
@@ -293,14 +318,16 @@ void LightGcnModel::fit(const Dataset& train, const Params& params, FitContext& 
                  seconds_per_epoch_, best_epoch_,
                  validate ? fmt::format(" (validation recall@{} {:.4f})", k, best_validation_) : "");
 
+  set_final_factors(x, e0, layers, threads);
+}
+
+void LightGcnModel::set_final_factors(const CsrMatrix& train, const RowMatrix& e0, int layers,
+                                      int threads) {
   // The final embeddings over the whole training graph (the held-out edges included).
-  const lightgcn::Graph full = lightgcn::Graph::of(x);
+  const lightgcn::Graph full = lightgcn::Graph::of(train);
   const RowMatrix f = lightgcn::propagate(full, e0, layers, threads);
-  user_factors_ = f.topRows(users);
-  item_factors_ = f.bottomRows(items);
-  const std::vector<index_t> degree = x.column_counts();
-  item_degree_.assign(degree.begin(), degree.end());
-  remember_history_sizes(x);
+  user_factors_ = f.topRows(train.rows());
+  item_factors_ = f.bottomRows(train.cols());
 }
 
 // One propagation step from the history's items: sum of their final embeddings, each over

@@ -59,6 +59,8 @@ class LightGcnModel final : public FactorModel {
   void validate_extra(const Dataset& train) const override;
 
  private:
+  // Propagates layer-0 embeddings over the whole training graph into the factors that score.
+  void set_final_factors(const CsrMatrix& train, const RowMatrix& e0, int layers, int threads);
   std::vector<float> item_degree_;  // training users per item (fold-in's normalisation)
   std::int32_t epochs_run_ = 0, best_epoch_ = 0;
   double best_validation_ = 0, seconds_per_epoch_ = 0;

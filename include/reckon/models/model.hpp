@@ -45,10 +45,17 @@ struct HistoryContribution {
 };
 
 // What fit() may use besides the data: seed, threads, a way to report progress.
+class Model;
+
 struct FitContext {
   std::uint64_t seed = 42;
   int threads = 0;  // 0 = all cores
   bool verbose = true;
+  // Called after each epoch, by the models that train in epochs and can score mid-way
+  // (lightgcn), with the model as it would be if training stopped there and the minutes trained
+  // so far. For benchmarks that draw a curve (bench_lightgcn_curve's test recall, which chooses
+  // nothing); the time spent in it is left out of the model's own clock (max_minutes).
+  std::function<void(const Model& now, int epoch, double minutes)> on_epoch;
 };
 
 // An item the model was not trained on, placed by its features alone (a new book with its

@@ -90,5 +90,45 @@ TEST(LightGcn, FindsTasteGroupsAndFoldsInStrangers) {
   for (const auto& r : t.model->similar_items(2, 3)) EXPECT_LT(r.item, 10);
 }
 
+// The per-epoch probe sees the model as it would be if training stopped there: with a
+// validation part and a plateau-decayed learning rate, the best epoch so far, so the last probe
+// scores exactly as the fitted model does.
+TEST(LightGcn, EachEpochsProbeSeesTheModelAsIfStoppedThere) {
+  const auto d = test::two_taste_groups();
+  FitContext ctx;
+  ctx.threads = 1;
+  ctx.verbose = false;
+  std::vector<int> epochs;
+  std::vector<double> minutes;
+  std::vector<float> last(20), now(20);
+  UserContext c;
+  c.user = 3;
+  c.history = d->interactions.row_indices(3);
+  ctx.on_epoch = [&](const Model& m, int epoch, double min) {
+    epochs.push_back(epoch);
+    minutes.push_back(min);
+    m.score(c, last);
+  };
+  const TrainedModel t = train_model(
+      "lightgcn", d,
+      {{"factors", "8"}, {"epochs", "12"}, {"batch_size", "32"}, {"learning_rate", "0.02"},
+       {"validation", "0.2"}, {"decay_patience", "1"}, {"decay_factor", "0.1"}, {"patience", "0"}},
+      ctx);
+  ASSERT_EQ(epochs.size(), 12u);
+  for (std::size_t e = 0; e < epochs.size(); ++e) EXPECT_EQ(epochs[e], static_cast<int>(e) + 1);
+  for (std::size_t e = 1; e < minutes.size(); ++e) EXPECT_GE(minutes[e], minutes[e - 1]);
+  t.model->score(c, now);
+  EXPECT_EQ(last, now);
+}
+
+TEST(LightGcn, RefusesABadDecayFactor) {
+  FitContext ctx;
+  ctx.verbose = false;
+  EXPECT_NE(test::error_of([&] {
+              train_model("lightgcn", test::two_taste_groups(), {{"decay_factor", "0"}}, ctx);
+            }).find("decay_factor"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace reckon
