@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <utility>
 
 #include "commands.hpp"
 #include "eval_data.hpp"
@@ -31,6 +32,7 @@ struct EvaluateFlags {
   index_t sampled = 0;
   std::string sampler = "uniform";
   bool graded = false;
+  bool include_seen = false;
   index_t cold_threshold = 5;
   int threads = 0;
 };
@@ -57,10 +59,24 @@ EvalOptions eval_options(const EvaluateFlags& f) {
   eo.popularity_negatives = f.sampler == "popularity";
   eo.seed = f.data.split_options.seed;
   eo.graded = f.graded;
+  eo.include_seen = f.include_seen;
   eo.cold_threshold = f.cold_threshold;
   eo.threads = set_thread_budget(f.threads);
   eo.progress = Progress::enabled();
   return eo;
+}
+
+// Test interactions that repeat an item of the user's history (an event log's "last" split)
+// are never ranked unless --include-seen: say so once, and in the report.
+void note_repeats(const EvalResult& r, const EvalOptions& eo, index_t test_size,
+                  nlohmann::json& protocol) {
+  if (r.test_in_history == 0) return;
+  protocol["test_in_history"] = r.test_in_history;
+  static bool warned = false;
+  if (eo.include_seen || std::exchange(warned, true)) return;
+  spdlog::warn("{} of {} test interactions repeat an item of the user's history: they are not "
+               "ranked, so they count as misses; --include-seen ranks seen items too",
+               r.test_in_history, test_size);
 }
 
 // Whether any metric asked for ranks (else the report has no "candidates").
@@ -116,6 +132,7 @@ void run_saved(const EvaluateFlags& f, const EvalOptions& eo) {
     if (!f.data.foldin.empty())
       foldin = aligned_to(read_data(f.data.foldin, f.data.import_flags), *t.train, f.data.foldin);
     EvalResult r = evaluate(*t.model, *t.train, matrix, foldin, eo);
+    note_repeats(r, eo, matrix.nnz(), report.protocol);
     t.fit_seconds = 0;  // fitted elsewhere
     report.models.push_back(report_row(label, t, r));
     if (report.dataset.is_null())
@@ -174,6 +191,7 @@ void run(const EvaluateFlags& f) {
     spdlog::info("fitting {}", spec.label);
     TrainedModel t = train_model(spec.model, data, spec.params, ctx);
     EvalResult r = evaluate(*t.model, *data, held.test, held.foldin, eo);
+    note_repeats(r, eo, held.test.nnz(), report.protocol);
     report.protocol["users_evaluated"] = r.users;
     report.models.push_back(report_row(spec.label, t, r));
   }
@@ -205,6 +223,9 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("--sampler", f.sampler, "negatives for --sampled: uniform or popularity")
       ->capture_default_str();
   cmd->add_flag("--graded", f.graded, "NDCG with the test ratings as graded relevance");
+  cmd->add_flag("--include-seen", f.include_seen,
+                "rank every item, the user's history included (session logs with repeats: the "
+                "next click may be a re-click); by default seen items are not ranked");
   cmd->add_option("--cold-threshold", f.cold_threshold,
                   "coldcoverage: users with at most this many training items")
       ->capture_default_str();

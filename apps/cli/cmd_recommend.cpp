@@ -48,7 +48,7 @@ Reasons explain_items(const TrainedModel& t, const std::string& user,
   std::vector<index_t> liked;
   if (!user.empty()) {
     // The list came from the model: a known user.
-    ctx = training_context(d, *d.users.find(user));
+    ctx = training_context(d, *d.users.find(user), t.model->reads_event_history());
   } else {
     for (const auto& id : likes) liked.push_back(*d.items.find(id));
     ctx.history = liked;

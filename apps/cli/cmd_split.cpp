@@ -48,12 +48,19 @@ void add_split_command(CLI::App& app) {
     }
     Dataset d = apply_prep(read_data(source, import_flags), prep_flags);
     Split s = split_dataset(d, options);
+    // The test and fold-in parts are matrices over the training ids (an event split's parts
+    // merged); the training events are not theirs.
+    auto part = [&](const CsrMatrix& m) {
+      Dataset out = s.train.with_interactions(m);
+      out.events = EventLog();
+      return out;
+    };
     save_dataset(s.train, prefix + ".train.rkd");
-    save_dataset(s.train.with_interactions(s.test), prefix + ".test.rkd");
+    save_dataset(part(s.test), prefix + ".test.rkd");
     fmt::print("wrote {0}.train.rkd ({1} interactions) and {0}.test.rkd ({2} interactions)\n",
                prefix, s.train.num_interactions(), s.test.nnz());
     if (s.foldin.nnz() > 0) {
-      save_dataset(s.train.with_interactions(s.foldin), prefix + ".foldin.rkd");
+      save_dataset(part(s.foldin), prefix + ".foldin.rkd");
       fmt::print("wrote {}.foldin.rkd ({} interactions of held-out users)\n", prefix,
                  s.foldin.nnz());
     }

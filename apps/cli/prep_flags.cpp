@@ -62,6 +62,9 @@ void add_import_flags(CLI::App* cmd, ImportFlags& f) {
   cmd->add_option("--dedup", f.dedup, "repeated user-item pairs: last, first, sum, max")
       ->capture_default_str();
   cmd->add_flag("--implicit", o.implicit, "ignore ratings: every interaction weighs 1");
+  cmd->add_flag("--keep-repeats", o.keep_repeats,
+                "also keep every row as an event, in time order with its repeats, for the "
+                "sequence models (sasrec, gru4rec) and the splits (last: the last event)");
   cmd->add_option("--name", o.name, "dataset name (default: from the source)");
   cmd->add_option("--max-memory", f.max_memory_mb,
                   "memory budget of the import in MB (default: half of this machine's memory)")

@@ -54,6 +54,7 @@ nlohmann::json dataset_summary(const Dataset& d) {
   const double cells = static_cast<double>(d.num_users()) * static_cast<double>(d.num_items());
   j["density"] = cells > 0 ? static_cast<double>(d.num_interactions()) / cells : 0.0;
   j["explicit_ratings"] = d.explicit_ratings;
+  if (!d.events.empty()) j["events"] = d.events.size();  // --keep-repeats: repeats included
   if (m.nnz() > 0) {
     const auto [lo, hi] = std::minmax_element(m.values().begin(), m.values().end());
     double sum = 0;
@@ -87,6 +88,9 @@ void print_summary(const nlohmann::json& j) {
   row("users", thousands(j["users"].get<std::int64_t>()));
   row("items", thousands(j["items"].get<std::int64_t>()));
   row("interactions", thousands(j["interactions"].get<std::int64_t>()));
+  if (j.contains("events"))
+    row("events", fmt::format("{} in time order, repeats kept (--keep-repeats)",
+                              thousands(j["events"].get<std::int64_t>())));
   row("density", fmt::format("{:.4f}%", j["density"].get<double>() * 100));
   if (j.contains("values")) {
     const auto& v = j["values"];

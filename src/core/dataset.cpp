@@ -12,6 +12,7 @@ void Dataset::validate() const {
                "user features have {} rows for {} users", user_features.rows(), users.size());
   RECKON_CHECK(item_features.rows() == items.size() || item_features.empty(),
                "item features have {} rows for {} items", item_features.rows(), items.size());
+  if (!events.empty()) events.check_matches(interactions);
 }
 
 Dataset Dataset::select(std::span<const index_t> keep_users,
@@ -26,6 +27,7 @@ Dataset Dataset::select(std::span<const index_t> keep_users,
   out.item_features = item_features.empty() ? FeatureTable(static_cast<index_t>(keep_items.size()))
                                             : item_features.select(keep_items);
   out.explicit_ratings = explicit_ratings;
+  if (!events.empty()) out.events = events.select(keep_users, keep_items);
   return out;
 }
 
@@ -35,6 +37,7 @@ Dataset Dataset::with_interactions(CsrMatrix m) const {
                interactions.rows(), interactions.cols());
   Dataset out = *this;
   out.interactions = std::move(m);
+  if (!out.events.empty()) out.events = out.events.restricted_to(out.interactions);
   return out;
 }
 

@@ -76,7 +76,7 @@ ModelReport report_row(const std::string& label, const TrainedModel& t, const Ev
 }
 
 std::string candidates_label(const EvalOptions& o) {
-  if (!o.sampled) return "all-unseen";
+  if (!o.sampled) return o.include_seen ? "all" : "all-unseen";
   return fmt::format("sampled-{}-{}", o.negatives,
                      o.popularity_negatives ? "popularity" : "uniform");
 }
@@ -95,6 +95,13 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
   RECKON_CHECK(!o.ks.empty(), "no k given");
   for (auto k : o.ks) RECKON_CHECK(k >= 1 && k <= 10000, "k must be in [1, 10000], got {}", k);
   RECKON_CHECK(!o.sampled || o.negatives >= 1, "sampled ranking needs at least one negative");
+  RECKON_CHECK(!o.sampled || !o.include_seen,
+               "ranking the items a user has seen (--include-seen) is a full-ranking protocol; "
+               "drop --sampled");
+  // A model that reads sequences gets a known user's events, repeats included, when the data
+  // kept them; every other model reads the merged matrix.
+  const EventLog* events =
+      !train.events.empty() && model.reads_event_history() ? &train.events : nullptr;
 
   // Which metrics, split by kind.
   const std::vector<std::string> names = o.metrics.empty() ? default_metrics() : o.metrics;
@@ -142,8 +149,14 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
 
   const std::size_t max_k = *std::max_element(o.ks.begin(), o.ks.end());
   std::vector<index_t> users;
-  for (index_t u = 0; u < test.rows(); ++u)
-    if (test.row_size(u) > 0) users.push_back(u);
+  index_t test_in_history = 0;
+  for (index_t u = 0; u < test.rows(); ++u) {
+    if (test.row_size(u) == 0) continue;
+    users.push_back(u);
+    const auto t = test.row_indices(u);
+    const auto h = (has_foldin && foldin.row_size(u) > 0 ? foldin : hist).row_indices(u);
+    for (const index_t i : t) test_in_history += std::binary_search(h.begin(), h.end(), i);
+  }
 
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
   std::vector<Accumulator> acc(static_cast<std::size_t>(threads));
@@ -168,7 +181,8 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
   // Users without any history are ranked by the fallback, as recommend and serve rank them.
   const Fallback fallback(train);
   std::vector<std::vector<ScoredItem>> probe;
-  const bool fast = !o.sampled && !want_auc && !rating && model.top_k_batch({}, max_k, probe);
+  const bool fast = !o.sampled && !want_auc && !rating && !o.include_seen &&
+                    model.top_k_batch({}, max_k, probe);
   const std::size_t kBlock = fast ? 256 : 32;
   const std::size_t n_blocks = (users.size() + kBlock - 1) / kBlock;
 #pragma omp parallel num_threads(threads)
@@ -195,9 +209,15 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
           const CsrMatrix& h = held_out ? foldin : hist;
           UserContext ctx;
           if (!held_out) ctx.user = u;
-          ctx.history = h.row_indices(u);
-          ctx.weights = h.row_values(u);
-          ctx.times = h.row_times(u);
+          if (events && !held_out) {
+            ctx.history = events->row(u);
+            ctx.weights = events->row_values(u);
+            ctx.times = events->row_times(u);
+          } else {
+            ctx.history = h.row_indices(u);
+            ctx.weights = h.row_values(u);
+            ctx.times = h.row_times(u);
+          }
           ctx.features = &train.user_features;
           ctx.feature_row = u;
           // The request's moment: the user's first test interaction (time-aware models).
@@ -245,7 +265,7 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
             // ranking of a user without history comes from the fallback.
             if (ctx.history.empty() && !model.scores_without_history(ctx))
               fallback.score(Demographics::of(train.user_features, u), scores);
-            mask(scores, ctx.history);
+            if (!o.include_seen) mask(scores, ctx.history);
 
             if (want_auc) {
               pos.clear();
@@ -347,6 +367,7 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
   EvalResult r;
   r.users = total.users;
   r.cold_users = total.cold_users;
+  r.test_in_history = test_in_history;
   const double nu = std::max<double>(1.0, static_cast<double>(total.users));
   for (std::size_t ki = 0; ki < o.ks.size(); ++ki) {
     const std::string at = fmt::format("@{}", o.ks[ki]);

@@ -9,6 +9,7 @@ namespace reckon {
 namespace {
 
 constexpr std::string_view kMagic = "RECKONDS";
+constexpr std::string_view kEventsSection = "events";
 
 void write_ids(BinaryWriter& w, const IdMap& ids) { w.put_strings(ids.ids()); }
 
@@ -138,6 +139,16 @@ std::string encode_dataset(const Dataset& d) {
   w.put_vector(m.times());
   write_features(w, d.user_features);
   write_features(w, d.item_features);
+  // The event log is an optional last section: a file without one reads as before 0.13.0.
+  if (!d.events.empty()) {
+    const EventLog& e = d.events;
+    w.put_string(kEventsSection);
+    w.put<std::uint8_t>(static_cast<std::uint8_t>(e.merge()));
+    w.put_vector(e.indptr());
+    w.put_vector(e.items());
+    w.put_vector(e.values());
+    w.put_vector(e.times());
+  }
   return std::move(w).take();
 }
 
@@ -181,8 +192,29 @@ Dataset decode_dataset(std::string_view bytes, const std::string& what) {
   }
   d.user_features = read_features(r);
   d.item_features = read_features(r);
+  if (!r.at_end()) {
+    RECKON_CHECK(r.get_string() == kEventsSection, "{}: corrupt dataset (trailing bytes)", what);
+    const auto merge = r.get<std::uint8_t>();
+    RECKON_CHECK(merge <= static_cast<std::uint8_t>(DedupPolicy::kMax),
+                 "{}: corrupt dataset (event log merge policy {})", what, merge);
+    auto e_indptr = r.get_vector<index_t>();
+    auto e_items = r.get_vector<index_t>();
+    auto e_values = r.get_vector<float>();
+    auto e_times = r.get_vector<std::int64_t>();
+    try {
+      d.events = EventLog(d.users.size(), d.items.size(), std::move(e_indptr), std::move(e_items),
+                          std::move(e_values), std::move(e_times),
+                          static_cast<DedupPolicy>(merge));
+    } catch (const InvalidInput& e) {
+      throw InvalidInput(fmt::format("{}: corrupt dataset: {}", what, e.what()));
+    }
+  }
   RECKON_CHECK(r.at_end(), "{}: corrupt dataset (trailing bytes)", what);
-  d.validate();
+  try {
+    d.validate();
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(fmt::format("{}: corrupt dataset: {}", what, e.what()));
+  }
   return d;
 }
 

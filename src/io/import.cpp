@@ -158,6 +158,19 @@ void read_option_metadata(const ImportOptions& o, Dataset& d) {
 void make_implicit(Dataset& d) {
   d.interactions = d.interactions.with_values(std::vector<float>(d.interactions.nnz(), 1.0f));
   d.explicit_ratings = false;
+  const EventLog& e = d.events;
+  if (!e.empty())
+    d.events = EventLog(e.rows(), e.cols(), e.indptr(), e.items(),
+                        std::vector<float>(e.items().size(), 1.0f), e.times(), e.merge());
+}
+
+// --keep-repeats needs the rows themselves: a .rkd or event store saved without them has only
+// the merged matrix.
+void require_events(const Dataset& d, const ImportOptions& o, const std::string& source) {
+  RECKON_CHECK(!o.keep_repeats || !d.events.empty(),
+               "{}: --keep-repeats needs the source's rows, and this one holds only the merged "
+               "interactions; import the original file with --keep-repeats",
+               source);
 }
 
 // The column options given, as the user typed them, for messages.
@@ -358,6 +371,7 @@ Dataset import_database(const std::string& source, const ImportOptions& o) {
     ImportOptions named = o;
     if (named.name.empty()) named.name = default_name(fs::path(source).filename());
     d = import_events(source, EventWeights(), named);
+    require_events(d, o, without_password(source));
   } else {
     InteractionBuilder b(budget_of(o));
     const bool rated = detail::read_database(source, o, b);
@@ -367,7 +381,7 @@ Dataset import_database(const std::string& source, const ImportOptions& o) {
                              : is_database_url(source) && source.starts_with("postgres")
                                  ? std::string("query")
                                  : default_name(fs::path(source).filename());
-    d = b.build(o.dedup, name, rated);
+    d = b.build(o.dedup, name, rated, o.keep_repeats);
   }
   read_option_metadata(o, d);
   if (o.implicit) make_implicit(d);
@@ -403,6 +417,7 @@ Dataset import_file(const fs::path& source, const ImportOptions& o) {
   const ImportFormat format = resolve(source, o);
   if (format == ImportFormat::kRkd) {
     Dataset d = load_dataset(source);
+    require_events(d, o, source.string());
     read_option_metadata(o, d);
     if (o.implicit) make_implicit(d);
     return d;
@@ -411,8 +426,8 @@ Dataset import_file(const fs::path& source, const ImportOptions& o) {
   const ReadInfo info = read_interactions(source, format, o, b);
   RECKON_CHECK(b.size() > 0, "{}: no interactions found (only a header, or empty)",
                source.string());
-  Dataset d =
-      b.build(o.dedup, o.name.empty() ? default_name(source) : o.name, info.explicit_ratings);
+  Dataset d = b.build(o.dedup, o.name.empty() ? default_name(source) : o.name,
+                      info.explicit_ratings, o.keep_repeats);
   read_format_metadata(format, info, d);
   read_option_metadata(o, d);
   if (o.implicit) make_implicit(d);
@@ -428,6 +443,9 @@ PredefinedSplit import_predefined_split(const fs::path& train, const fs::path& t
   RECKON_CHECK(format != ImportFormat::kRkd,
                "{}: a predefined split reads raw train and test files, not .rkd files",
                train.string());
+  RECKON_CHECK(!o.keep_repeats,
+               "--keep-repeats is not available with --train and --test files yet: import one "
+               "file with --keep-repeats and split it (--split last or time)");
   InteractionBuilder b(budget_of(o));
   const ReadInfo info = read_interactions(train, format, o, b);
   RECKON_CHECK(b.size() > 0, "{}: no interactions found", train.string());

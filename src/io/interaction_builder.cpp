@@ -69,7 +69,8 @@ CsrMatrix InteractionBuilder::build_range(std::size_t begin, std::size_t end,
                                      timed ? slice(times_) : std::vector<std::int64_t>{}, dedup);
 }
 
-Dataset InteractionBuilder::build(DedupPolicy dedup, std::string name, bool explicit_ratings) {
+Dataset InteractionBuilder::build(DedupPolicy dedup, std::string name, bool explicit_ratings,
+                                  bool keep_events) {
   Dataset d;
   d.name = std::move(name);
   d.explicit_ratings = explicit_ratings;
@@ -81,6 +82,10 @@ Dataset InteractionBuilder::build(DedupPolicy dedup, std::string name, bool expl
                "{} of {} interactions have a timestamp and the others do not; give every "
                "interaction a time or none",
                timed_rows_, user_ids_.size());
+  // The event log first, from copies: the matrix then takes the columns.
+  if (keep_events)
+    d.events = EventLog::from_events(users_.size(), items_.size(), user_ids_, item_ids_, values_,
+                                     times_, dedup);
   // Moves the columns in to keep peak memory near two copies of the data.
   d.interactions = CsrMatrix::from_coordinates(users_.size(), items_.size(), std::move(user_ids_),
                                                std::move(item_ids_), std::move(values_),

@@ -50,6 +50,11 @@ const InnerProductIndex& FactorModel::search_index() const {
   return *index_;
 }
 
+void FactorModel::factors_changed() {
+  std::lock_guard lock(index_mutex_);
+  index_.reset();
+}
+
 void FactorModel::remember_history_sizes(const CsrMatrix& train) {
   // Every fit starts here: an index of earlier factors is stale.
   index_.reset();

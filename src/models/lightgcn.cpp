@@ -328,6 +328,7 @@ void LightGcnModel::set_final_factors(const CsrMatrix& train, const RowMatrix& e
   const RowMatrix f = lightgcn::propagate(full, e0, layers, threads);
   user_factors_ = f.topRows(train.rows());
   item_factors_ = f.bottomRows(train.cols());
+  factors_changed();
 }
 
 // One propagation step from the history's items: sum of their final embeddings, each over

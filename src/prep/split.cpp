@@ -22,12 +22,19 @@ constexpr Named kNames[] = {
 
 enum Part : std::uint8_t { kTrain = 0, kTest = 1, kFoldin = 2 };
 
-// Positions of a row's nonzeros ordered by time, ties by column (deterministic).
-std::vector<index_t> by_time(const CsrMatrix& m, index_t r) {
+// The splits run over a matrix's entries or, for a dataset with an event log, over its events
+// (repeats included): both are rows of entries with optional times.
+std::span<const index_t> entries(const CsrMatrix& m) { return m.indices(); }
+std::span<const index_t> entries(const EventLog& e) { return e.items(); }
+
+// Positions of a row's entries ordered by time, ties by position (deterministic).
+template <typename Table>
+std::vector<index_t> by_time(const Table& m, index_t r) {
   std::vector<index_t> order(static_cast<std::size_t>(m.row_size(r)));
   std::iota(order.begin(), order.end(), m.indptr()[r]);
   const auto& t = m.times();
-  std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t b) { return t[a] < t[b]; });
+  if (!t.empty())  // (an event log without times is in the order given)
+    std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t b) { return t[a] < t[b]; });
   return order;
 }
 
@@ -37,11 +44,17 @@ CsrMatrix part_of(const CsrMatrix& m, const std::vector<std::uint8_t>& part, Par
   return m.filtered(keep);
 }
 
-void require_times(const CsrMatrix& m, SplitKind kind) {
+template <typename Table>
+void require_times(const Table& m, SplitKind kind) {
   RECKON_CHECK(m.has_times(),
                "the \"{}\" split orders interactions by time, and this data has no timestamps; use "
                "--split random or users",
                to_string(kind));
+}
+
+// An event log is in time order, or in the order given: only a cut-off time needs times.
+void require_times(const EventLog& e, SplitKind kind) {
+  if (kind == SplitKind::kGlobalTime && !e.has_times()) require_times(CsrMatrix(), kind);
 }
 
 }  // namespace
@@ -60,13 +73,13 @@ SplitKind parse_split_kind(std::string_view name) {
       "predefined)", name));
 }
 
-Split split_dataset(const Dataset& d, const SplitOptions& o) {
-  const CsrMatrix& m = d.interactions;
-  RECKON_CHECK(o.test_fraction > 0 && o.test_fraction < 1,
-               "--test-fraction must be between 0 and 1, got {}", o.test_fraction);
-  RECKON_CHECK(o.kind != SplitKind::kPredefined,
-               "a predefined split comes from --train and --test files, not from one dataset");
-  std::vector<std::uint8_t> part(static_cast<std::size_t>(m.nnz()), kTrain);
+namespace {
+
+// The part (train, test, fold-in) of every entry of `m`.
+template <typename Table>
+std::vector<std::uint8_t> assign_parts(const Table& m, const SplitOptions& o) {
+  const std::span<const index_t> items = entries(m);
+  std::vector<std::uint8_t> part(items.size(), kTrain);
   Rng rng(o.seed);
   switch (o.kind) {
     case SplitKind::kRandom: {
@@ -131,7 +144,7 @@ Split split_dataset(const Dataset& d, const SplitOptions& o) {
         std::nth_element(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(pos), t.end());
         cutoff = t[pos];
       }
-      for (index_t k = 0; k < m.nnz(); ++k)
+      for (std::size_t k = 0; k < part.size(); ++k)
         if (m.times()[k] >= cutoff) part[k] = kTest;
       break;
     }
@@ -150,7 +163,7 @@ Split split_dataset(const Dataset& d, const SplitOptions& o) {
         const index_t r = users[h];
         const index_t n = m.row_size(r);
         std::vector<index_t> order;
-        if (m.has_times()) {
+        if (m.has_times() || std::is_same_v<Table, EventLog>) {
           order = by_time(m, r);
         } else {
           order.resize(static_cast<std::size_t>(n));
@@ -168,7 +181,8 @@ Split split_dataset(const Dataset& d, const SplitOptions& o) {
     }
     case SplitKind::kColdItems: {
       // A seeded share of the items that have interactions; every interaction of theirs is test.
-      const std::vector<index_t> counts = m.column_counts();
+      std::vector<index_t> counts(static_cast<std::size_t>(m.cols()), 0);
+      for (const index_t i : items) ++counts[static_cast<std::size_t>(i)];
       std::vector<index_t> items;
       for (index_t c = 0; c < m.cols(); ++c)
         if (counts[c] > 0) items.push_back(c);
@@ -177,17 +191,45 @@ Split split_dataset(const Dataset& d, const SplitOptions& o) {
           std::llround(o.test_fraction * static_cast<double>(items.size())));
       std::vector<char> held(static_cast<std::size_t>(m.cols()), 0);
       for (std::size_t h = 0; h < n_held; ++h) held[items[h]] = 1;
-      for (index_t k = 0; k < m.nnz(); ++k)
-        if (held[m.indices()[k]]) part[k] = kTest;
+      for (std::size_t k = 0; k < part.size(); ++k)
+        if (held[static_cast<std::size_t>(items[k])]) part[k] = kTest;
       break;
     }
     case SplitKind::kPredefined:
       break;
   }
+  return part;
+}
+
+}  // namespace
+
+Split split_dataset(const Dataset& d, const SplitOptions& o) {
+  RECKON_CHECK(o.test_fraction > 0 && o.test_fraction < 1,
+               "--test-fraction must be between 0 and 1, got {}", o.test_fraction);
+  RECKON_CHECK(o.kind != SplitKind::kPredefined,
+               "a predefined split comes from --train and --test files, not from one dataset");
   Split s;
-  s.train = d.with_interactions(part_of(m, part, kTrain));
-  s.test = part_of(m, part, kTest);
-  s.foldin = part_of(m, part, kFoldin);
+  if (d.events.empty()) {
+    const CsrMatrix& m = d.interactions;
+    const std::vector<std::uint8_t> part = assign_parts(m, o);
+    s.train = d.with_interactions(part_of(m, part, kTrain));
+    s.test = part_of(m, part, kTest);
+    s.foldin = part_of(m, part, kFoldin);
+  } else {
+    // Events are split, then each part merged: "last" holds out each user's last event, which
+    // may repeat an item of their training history (a re-listen, a re-click).
+    const std::vector<std::uint8_t> part = assign_parts(d.events, o);
+    auto events_of = [&](Part which) {
+      std::vector<bool> keep(part.size());
+      for (std::size_t k = 0; k < part.size(); ++k) keep[k] = part[k] == which;
+      return d.events.filtered(keep);
+    };
+    EventLog train = events_of(kTrain);
+    s.train = d.with_interactions(train.merged());
+    s.train.events = std::move(train);
+    s.test = events_of(kTest).merged();
+    s.foldin = events_of(kFoldin).merged();
+  }
   RECKON_CHECK(s.train.num_interactions() > 0, "the split left no training interactions");
   RECKON_CHECK(s.test.nnz() > 0, "the split left no test interactions");
   return s;

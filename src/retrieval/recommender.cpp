@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "reckon/core/error.hpp"
+#include "reckon/models/user_context.hpp"
 #include "reckon/retrieval/topk.hpp"
 
 namespace reckon {
@@ -28,13 +29,7 @@ Recommendation Recommender::fallback(const Demographics& demo, std::size_t k) co
 Recommendation Recommender::for_user(std::string_view user_id, std::size_t k) const {
   const auto u = train_.users.find(user_id);
   if (!u) return popular(k);
-  UserContext ctx;
-  ctx.user = *u;
-  ctx.history = train_.interactions.row_indices(*u);
-  ctx.weights = train_.interactions.row_values(*u);
-  ctx.times = train_.interactions.row_times(*u);
-  ctx.features = &train_.user_features;
-  ctx.feature_row = *u;
+  const UserContext ctx = training_context(train_, *u, model_.reads_event_history());
   // No training interactions (a global-time or predefined split, a held-out user): the model
   // would score an empty history, unless it personalises from the user's features.
   if (train_.interactions.row_size(*u) == 0 && !model_.scores_without_history(ctx))

@@ -483,9 +483,11 @@ struct Service::Impl {
     Profile p;
     p.user = d.users.find(user_id);
     if (p.user) {
-      const auto items = d.interactions.row_indices(*p.user);
-      const auto weights = d.interactions.row_values(*p.user);
-      const auto times = d.interactions.row_times(*p.user);
+      // A sequence model reads the user's events, repeats included, where the data kept them.
+      const bool events = !d.events.empty() && snap.model().reads_event_history();
+      const auto items = events ? d.events.row(*p.user) : d.interactions.row_indices(*p.user);
+      const auto weights = events ? d.events.row_values(*p.user) : d.interactions.row_values(*p.user);
+      const auto times = events ? d.events.row_times(*p.user) : d.interactions.row_times(*p.user);
       for (std::size_t j = 0; j < items.size(); ++j) {
         if (at_ms && !times.empty() && times[j] != kNoTime && times[j] * 1000 > *at_ms) {
           p.train_cut = true;
@@ -496,8 +498,9 @@ struct Service::Impl {
         if (!times.empty()) p.train_times.push_back(times[j]);
       }
     }
-    p.seen = p.train_items;  // CSR rows are sorted
+    p.seen = p.train_items;
     std::sort(p.seen.begin(), p.seen.end());
+    p.seen.erase(std::unique(p.seen.begin(), p.seen.end()), p.seen.end());  // (events repeat)
     const auto stored = events.get(user_id, snap);
     std::vector<index_t> event_items;
     std::vector<std::pair<index_t, float>> weighted;  // (item, weight) of each event

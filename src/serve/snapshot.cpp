@@ -125,7 +125,7 @@ void Snapshot::compute_offline_lists() {
     const index_t end = std::min(users, begin + kBlock);
     ctx.clear();
     for (index_t u = begin; u < end; ++u) {
-      ctx.push_back(training_context(d, u));
+      ctx.push_back(training_context(d, u, model().reads_event_history()));
     }
     if (!model().top_k_batch(ctx, k, out)) {
       const std::size_t n = static_cast<std::size_t>(num_items());

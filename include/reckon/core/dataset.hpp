@@ -3,6 +3,7 @@
 #include <string>
 
 #include "reckon/core/csr_matrix.hpp"
+#include "reckon/core/event_log.hpp"
 #include "reckon/core/feature_table.hpp"
 #include "reckon/core/id_map.hpp"
 
@@ -16,6 +17,9 @@ struct Dataset {
   FeatureTable user_features;     // rows = users.size() (no columns when there are none)
   FeatureTable item_features;     // rows = items.size()
   bool explicit_ratings = false;  // values are ratings on a scale (not counts or 1s)
+  // Every event in time order with its repeats (import --keep-repeats); empty otherwise. When
+  // present it merges into exactly the entries of `interactions`.
+  EventLog events;
 
   index_t num_users() const noexcept { return users.size(); }
   index_t num_items() const noexcept { return items.size(); }
@@ -25,7 +29,8 @@ struct Dataset {
   void validate() const;
   // The dataset restricted to `users` and `items` (old indexes, in new order), features too.
   Dataset select(std::span<const index_t> users, std::span<const index_t> items) const;
-  // Same ids and features with other interactions of the same shape.
+  // Same ids and features with other interactions of the same shape. An event log keeps the
+  // events of the entries left (a weighting keeps them all, a filter drops those it drops).
   Dataset with_interactions(CsrMatrix interactions) const;
 };
 

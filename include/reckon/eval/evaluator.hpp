@@ -24,6 +24,9 @@ struct EvalOptions {
   std::uint64_t seed = 42;
   bool graded = false;         // NDCG gains from test ratings instead of 1
   index_t cold_threshold = 5;  // coldcoverage: users with at most this many training items
+  // Full ranking over every item, the user's history included (a re-listen, a re-click: the
+  // protocol of session logs with repeats); by default the items a user has seen are not ranked.
+  bool include_seen = false;
   int threads = 0;             // 0 = all cores
   bool progress = true;
 };
@@ -32,6 +35,9 @@ struct EvalResult {
   std::map<std::string, double> metrics;  // "recall@20", "rmse", ...
   index_t users = 0;                      // users evaluated (with test items)
   index_t cold_users = 0;
+  // Test interactions whose item is already in the user's history: never ranked (so never hit)
+  // unless include_seen.
+  index_t test_in_history = 0;
   double seconds = 0;
 };
 

@@ -32,6 +32,9 @@ struct ImportOptions {
   std::filesystem::path item_vectors;
   DedupPolicy dedup = DedupPolicy::kLast;
   bool implicit = false;  // ignore ratings: every interaction has value 1
+  // Also keep every row as an event, in time order with its repeats (Dataset::events), for the
+  // sequence models; the matrix still merges them by `dedup`.
+  bool keep_repeats = false;
   std::string name;       // dataset name; defaults to the source's name
   // Database sources (io/database.hpp): a SELECT to run, or a table to read whole.
   std::string query, table;

@@ -33,7 +33,9 @@ class InteractionBuilder {
   std::size_t size() const noexcept { return user_ids_.size(); }
 
   // All rows of all parts in one matrix. Feature tables get the right row counts, no columns.
-  Dataset build(DedupPolicy dedup, std::string name, bool explicit_ratings);
+  // `keep_events`: also the event log, every row in time order with its repeats.
+  Dataset build(DedupPolicy dedup, std::string name, bool explicit_ratings,
+                bool keep_events = false);
   // One matrix per part (each users x items over the shared id space), duplicates merged within
   // a part. The id maps are moved into `ids` (its interactions are left empty).
   std::vector<CsrMatrix> build_parts(DedupPolicy dedup, Dataset& ids, bool explicit_ratings);

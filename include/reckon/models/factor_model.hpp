@@ -44,6 +44,9 @@ class FactorModel : public Model {
   void add_biases(const UserContext& user, std::span<float> out) const;
   // Records how many training interactions each user had (to tell changed histories apart).
   void remember_history_sizes(const CsrMatrix& train);
+  // After item factors change mid-training (a probe of lightgcn between epochs): the search
+  // index of the old ones is stale. fit, load and remember_history_sizes reset it too.
+  void factors_changed();
   // For subclasses with extra state.
   virtual void save_extra(BinaryWriter&) const {}
   virtual void load_extra(BinaryReader&) {}

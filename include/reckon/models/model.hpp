@@ -76,6 +76,10 @@ class Model {
   // Scores several users at once: row b of `out` (users.size() x items, row-major) holds
   // users[b]'s scores. Factor models override this with one matrix product, which reads the item
   // factors once per batch instead of once per user. Default: score() per user.
+  // Whether the model reads a history as an ordered sequence with its repeats (sasrec,
+  // gru4rec): evaluation and serving then give it a user's events (Dataset::events) where the
+  // data kept them, instead of the merged matrix row.
+  virtual bool reads_event_history() const noexcept { return false; }
   virtual void score_batch(std::span<const UserContext> users, std::span<float> out) const;
   // The top k items of each user's catalogue minus their history, best first, when the model
   // has a faster way than scoring every item and selecting (factor models: tiled inner

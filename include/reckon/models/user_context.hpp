@@ -7,12 +7,20 @@
 
 namespace reckon {
 
-inline UserContext training_context(const Dataset& d, index_t u) {
+// `events`: the model reads sequences with repeats (Model::reads_event_history), so the user's
+// events are the history where the data kept them.
+inline UserContext training_context(const Dataset& d, index_t u, bool events = false) {
   UserContext c;
   c.user = u;
-  c.history = d.interactions.row_indices(u);
-  c.weights = d.interactions.row_values(u);
-  c.times = d.interactions.row_times(u);
+  if (events && !d.events.empty()) {
+    c.history = d.events.row(u);
+    c.weights = d.events.row_values(u);
+    c.times = d.events.row_times(u);
+  } else {
+    c.history = d.interactions.row_indices(u);
+    c.weights = d.interactions.row_values(u);
+    c.times = d.interactions.row_times(u);
+  }
   c.features = &d.user_features;
   c.feature_row = u;
   return c;

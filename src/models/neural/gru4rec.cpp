@@ -52,9 +52,8 @@ void Gru4RecModel::fit(const Dataset& train, const Params& params, FitContext& c
   o.l2 = params.get_float("l2");
   o.validation_k = params.get_int("validation_k");
   RECKON_CHECK(train.num_items() > 0, "gru4rec: the training data has no items");
-  CsrMatrix fit_part, valid;
-  neural::sequence_validation_part(train, params, ctx, "gru4rec", fit_part, valid);
-  net_ = neural::train_gru4rec(fit_part, valid, o, ctx, run_);
+  net_ = neural::train_gru4rec(neural::sequence_training_data(train, params, ctx, "gru4rec"), o,
+                              ctx, run_);
 }
 
 std::vector<ScoredItem> Gru4RecModel::similar_items(index_t item, std::size_t k) const {

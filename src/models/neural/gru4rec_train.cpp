@@ -82,8 +82,8 @@ GruNetwork to_plain(const Net& net, index_t max_len) {
 // Negatives by popularity^alpha (the published sampler), from the training counts.
 class NegativeSampler {
  public:
-  NegativeSampler(const CsrMatrix& train, double alpha) {
-    const std::vector<index_t> counts = train.column_counts();
+  NegativeSampler(const SequenceData& data, double alpha) {
+    const std::vector<index_t> counts = data.item_counts();
     cumulative_.reserve(counts.size());
     double total = 0;
     for (index_t c : counts) cumulative_.push_back(total += std::pow(static_cast<double>(c), alpha));
@@ -147,11 +147,11 @@ std::vector<float> gru4rec_scores_on_torch(const GruNetwork& g, std::span<const 
   return {s.data_ptr<float>(), s.data_ptr<float>() + s.numel()};
 }
 
-GruNetwork train_gru4rec(const CsrMatrix& train, const CsrMatrix& valid, const Gru4RecOptions& o,
-                         FitContext& ctx, TrainingRun& run) {
-  const index_t items = train.cols();
+GruNetwork train_gru4rec(const SequenceData& data, const Gru4RecOptions& o, FitContext& ctx,
+                         TrainingRun& run) {
+  const index_t items = data.items;
   configure_torch(ctx, o.batch_size * (o.loss == SessionLoss::kSoftmax ? items : o.hidden));
-  const Sequences seqs = time_ordered_rows(train);
+  const Sequences& seqs = data.fit;
   std::vector<index_t> order;
   double transitions = 0;
   for (index_t u = 0; u < seqs.rows(); ++u)
@@ -160,8 +160,8 @@ GruNetwork train_gru4rec(const CsrMatrix& train, const CsrMatrix& valid, const G
       transitions += static_cast<double>(seqs.row(u).size() - 1);
     }
   RECKON_CHECK(!order.empty(), "gru4rec: no user has two or more training interactions");
-  const bool validate = valid.nnz() > 0;
-  const NegativeSampler sampler(train, o.sample_alpha);
+  const bool validate = data.valid.nnz() > 0;
+  const NegativeSampler sampler(data, o.sample_alpha);
 
   Net net(items, o.dim, o.hidden);
   const std::vector<torch::Tensor> params = net.parameters();
@@ -232,7 +232,7 @@ GruNetwork train_gru4rec(const CsrMatrix& train, const CsrMatrix& valid, const G
     progress.update(done);
     const double loss = loss_sum / static_cast<double>(std::max<std::size_t>(steps, 1));
     const double v = !validate ? std::numeric_limits<double>::quiet_NaN()
-                               : validation_ndcg(train, valid, o.validation_k, 256,
+                               : validation_ndcg(data.seen, data.valid, o.validation_k, 256,
                                                  [&](std::span<const index_t> part) {
                                                    batch.assign(part.size(), {});
                                                    for (std::size_t r = 0; r < part.size(); ++r) {

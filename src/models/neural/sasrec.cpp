@@ -53,9 +53,8 @@ void SasRecModel::fit(const Dataset& train, const Params& params, FitContext& ct
   o.validation_k = params.get_int("validation_k");
   RECKON_CHECK(o.dim % o.heads == 0, "sasrec: heads ({}) must divide dim ({})", o.heads, o.dim);
   RECKON_CHECK(train.num_items() > 0, "sasrec: the training data has no items");
-  CsrMatrix fit_part, valid;
-  neural::sequence_validation_part(train, params, ctx, "sasrec", fit_part, valid);
-  net_ = neural::train_sasrec(fit_part, valid, o, ctx, run_);
+  net_ = neural::train_sasrec(neural::sequence_training_data(train, params, ctx, "sasrec"), o,
+                              ctx, run_);
 }
 
 std::vector<ScoredItem> SasRecModel::similar_items(index_t item, std::size_t k) const {

@@ -169,17 +169,17 @@ std::vector<float> sasrec_scores_on_torch(const CausalTransformer& t,
   return {s.data_ptr<float>(), s.data_ptr<float>() + s.numel()};
 }
 
-CausalTransformer train_sasrec(const CsrMatrix& train, const CsrMatrix& valid,
-                               const SasRecOptions& o, FitContext& ctx, TrainingRun& run) {
-  const index_t items = train.cols();
+CausalTransformer train_sasrec(const SequenceData& data, const SasRecOptions& o,
+                               FitContext& ctx, TrainingRun& run) {
+  const index_t items = data.items;
   const index_t l = o.max_len;
   // The catalogue-wide products are OpenBLAS's (threaded on their own); torch's loops run over
   // the activations of a batch, small for MovieLens-sized windows (one thread: 2 were slower).
   configure_torch(ctx, o.batch_size * l * std::max(o.dim, o.ffn));
-  const Sequences seqs = time_ordered_rows(train);
+  const Sequences& seqs = data.fit;
   std::vector<Window> windows = windows_of(seqs, l);
   RECKON_CHECK(!windows.empty(), "sasrec: no user has two or more training interactions");
-  const bool validate = valid.nnz() > 0;
+  const bool validate = data.valid.nnz() > 0;
 
   Net net(items, o);
   const std::vector<torch::Tensor> params = net.parameters();
@@ -211,7 +211,7 @@ CausalTransformer train_sasrec(const CsrMatrix& train, const CsrMatrix& valid,
         const auto first = static_cast<std::size_t>(w.end - w.len);
         batch_inputs[r].assign(s.begin() + static_cast<std::ptrdiff_t>(first),
                                s.begin() + static_cast<std::ptrdiff_t>(w.end));
-        const auto seen = train.row_indices(w.user);  // sorted: negatives avoid them
+        const auto seen = data.fit_items.row_indices(w.user);  // sorted: negatives avoid them
         for (index_t j = 0; j < w.len; ++j) {
           positions.push_back(static_cast<std::int64_t>(r) * l + (l - w.len) + j);
           targets.push_back(s[first + static_cast<std::size_t>(j) + 1]);
@@ -250,7 +250,7 @@ CausalTransformer train_sasrec(const CsrMatrix& train, const CsrMatrix& valid,
     }
     const double loss = loss_sum / static_cast<double>(std::max<std::size_t>(steps, 1));
     const double v = !validate ? std::numeric_limits<double>::quiet_NaN()
-                               : validation_ndcg(train, valid, o.validation_k, o.batch_size,
+                               : validation_ndcg(data.seen, data.valid, o.validation_k, o.batch_size,
                                                  [&](std::span<const index_t> part) {
                                                    batch_inputs.assign(part.size(), {});
                                                    for (std::size_t r = 0; r < part.size(); ++r) {

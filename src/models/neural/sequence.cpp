@@ -84,27 +84,59 @@ std::vector<ParamSpec> sequence_training_params(const char* epochs, const char* 
   };
 }
 
-void sequence_validation_part(const Dataset& train, const Params& params, const FitContext& ctx,
-                              std::string_view model, CsrMatrix& fit, CsrMatrix& valid) {
+std::vector<index_t> SequenceData::item_counts() const {
+  std::vector<index_t> counts(static_cast<std::size_t>(items), 0);
+  for (const index_t i : fit.items) ++counts[static_cast<std::size_t>(i)];
+  return counts;
+}
+
+SequenceData sequence_training_data(const Dataset& train, const Params& params,
+                                    const FitContext& ctx, std::string_view model) {
   const CsrMatrix& x = train.interactions;
-  if (!x.has_times() && ctx.verbose)
+  const EventLog& log = train.events;
+  const bool events = !log.empty();
+  if (!events && !x.has_times() && ctx.verbose)
     spdlog::warn("{}: the data has no timestamps, so item order stands in for time: import it "
                  "with --time-col for a real sequence",
                  model);
+  auto length = [&](index_t u) { return events ? log.row_size(u) : x.row_size(u); };
   const double share = params.get_float("validation");
   const index_t max_users = params.get_int("max_validation_users");
   std::vector<index_t> users;
   for (index_t u = 0; u < x.rows(); ++u)
-    if (x.row_size(u) >= 3) users.push_back(u);
+    if (length(u) >= 3) users.push_back(u);
   Rng rng(ctx.seed ^ 0x5a5ecULL);
   rng.shuffle(std::span<index_t>(users));
   const auto wanted = std::min(static_cast<std::size_t>(share * static_cast<double>(users.size())),
                                static_cast<std::size_t>(std::max<index_t>(max_users, 0)));
   users.resize(std::min(users.size(), wanted));
-  split_newest(x, users, 2, fit, valid);
-  if (ctx.verbose && valid.nnz() > 0)
-    spdlog::info("{}: the newest interaction of {} users kept for early stopping", model,
-                 valid.nnz());
+
+  SequenceData d;
+  d.items = train.num_items();
+  if (!events) {
+    CsrMatrix fit;
+    split_newest(x, users, 2, fit, d.valid);
+    d.fit = time_ordered_rows(fit);
+    d.fit_items = fit;
+    d.seen = std::move(fit);
+  } else {
+    // The log is in time order: a user's last event is the newest.
+    std::vector<bool> keep(static_cast<std::size_t>(log.size()), true);
+    for (const index_t u : users) keep[static_cast<std::size_t>(log.indptr()[u + 1] - 1)] = false;
+    std::vector<bool> held(keep.size());
+    for (std::size_t k = 0; k < keep.size(); ++k) held[k] = !keep[k];
+    const EventLog fit = log.filtered(keep);
+    d.valid = log.filtered(held).merged();
+    d.fit.indptr = fit.indptr();
+    d.fit.items = fit.items();
+    d.fit_items = fit.merged();
+    d.seen = CsrMatrix(x.rows(), x.cols(), std::vector<index_t>(static_cast<std::size_t>(x.rows()) + 1, 0),
+                       {}, {});
+  }
+  if (ctx.verbose && d.valid.nnz() > 0)
+    spdlog::info("{}: the newest {} of {} users kept for early stopping", model,
+                 events ? "event" : "interaction", d.valid.nnz());
+  return d;
 }
 
 }  // namespace reckon::neural

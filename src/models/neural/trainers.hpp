@@ -9,6 +9,7 @@
 #include "reckon/models/neural/availability.hpp"
 #include "reckon/models/neural/gru.hpp"
 #include "reckon/models/neural/mlp.hpp"
+#include "reckon/models/neural/sequence.hpp"
 #include "reckon/models/neural/transformer.hpp"
 
 namespace reckon::neural {
@@ -129,13 +130,12 @@ struct SasRecOptions {
   index_t validation_k = 10;
 };
 
-// Fits on the time-ordered rows of `train` (users x items; each row cut into windows of
-// max_len + 1, so every transition is trained once an epoch). When `valid` has entries (each
-// user's next item after their `train` row), every epoch scores ndcg@validation_k of them
-// given the train rows, keeps the best epoch and stops after `patience` epochs without a
-// better one.
-CausalTransformer train_sasrec(const CsrMatrix& train, const CsrMatrix& valid,
-                               const SasRecOptions& options, FitContext& ctx, TrainingRun& run);
+// Fits on the sequences of `data` (each cut into windows of max_len + 1, so every transition
+// is trained once an epoch). When data.valid has entries (each user's next item after their
+// sequence), every epoch scores ndcg@validation_k of them given the sequences (data.seen not
+// ranked), keeps the best epoch and stops after `patience` epochs without a better one.
+CausalTransformer train_sasrec(const SequenceData& data, const SasRecOptions& options,
+                               FitContext& ctx, TrainingRun& run);
 
 enum class SessionLoss { kSoftmax, kCrossEntropy, kBprMax };
 
@@ -156,9 +156,9 @@ struct Gru4RecOptions {
   index_t validation_k = 10;
 };
 
-// Fits on the time-ordered rows of `train`; early stopping as train_sasrec's.
-GruNetwork train_gru4rec(const CsrMatrix& train, const CsrMatrix& valid,
-                         const Gru4RecOptions& options, FitContext& ctx, TrainingRun& run);
+// Fits on the sequences of `data`; early stopping as train_sasrec's.
+GruNetwork train_gru4rec(const SequenceData& data, const Gru4RecOptions& options,
+                         FitContext& ctx, TrainingRun& run);
 
 // The scores the training network (libtorch) gives every item after `sequence`: the test that
 // the plain network does the same arithmetic.

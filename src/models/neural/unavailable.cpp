@@ -36,8 +36,8 @@ TrainedItemCodes train_glocalk(const CsrMatrix&, const CsrMatrix&, const CsrMatr
   unavailable("glocalk");
 }
 
-CausalTransformer train_sasrec(const CsrMatrix&, const CsrMatrix&, const SasRecOptions&,
-                               FitContext&, TrainingRun&) {
+CausalTransformer train_sasrec(const SequenceData&, const SasRecOptions&, FitContext&,
+                               TrainingRun&) {
   unavailable("sasrec");
 }
 
@@ -45,8 +45,7 @@ std::vector<float> sasrec_scores_on_torch(const CausalTransformer&, std::span<co
   unavailable("sasrec");
 }
 
-GruNetwork train_gru4rec(const CsrMatrix&, const CsrMatrix&, const Gru4RecOptions&, FitContext&,
-                         TrainingRun&) {
+GruNetwork train_gru4rec(const SequenceData&, const Gru4RecOptions&, FitContext&, TrainingRun&) {
   unavailable("gru4rec");
 }
 

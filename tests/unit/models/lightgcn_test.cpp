@@ -104,10 +104,20 @@ TEST(LightGcn, EachEpochsProbeSeesTheModelAsIfStoppedThere) {
   UserContext c;
   c.user = 3;
   c.history = d->interactions.row_indices(3);
+  std::vector<std::vector<ScoredItem>> lists;
   ctx.on_epoch = [&](const Model& m, int epoch, double min) {
     epochs.push_back(epoch);
     minutes.push_back(min);
     m.score(c, last);
+    // The model's own top-k search agrees with its scores at every probe (a search index built
+    // at an earlier probe would not: found when the Gowalla curve stood still).
+    std::vector<float> s = last;
+    std::vector<ScoredItem> want;
+    for (index_t i : c.history) s[static_cast<std::size_t>(i)] = -1e30f;
+    top_k(s, 3, want);
+    ASSERT_TRUE(m.top_k_batch(std::span<const UserContext>(&c, 1), 3, lists));
+    ASSERT_EQ(lists[0].size(), 3u);
+    for (std::size_t r = 0; r < 3; ++r) EXPECT_EQ(lists[0][r].item, want[r].item) << epoch;
   };
   const TrainedModel t = train_model(
       "lightgcn", d,

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 #include "../../../src/models/neural/trainers.hpp"  // internal: the torch network under test
@@ -14,6 +15,7 @@
 #include "reckon/models/neural/gru.hpp"
 #include "reckon/models/neural/sequence.hpp"
 #include "reckon/models/neural/transformer.hpp"
+#include "reckon/models/user_context.hpp"
 #include "reckon/retrieval/topk.hpp"
 #include "test_support.hpp"
 
@@ -242,6 +244,9 @@ TEST_P(SequenceModels, NextItemOfACycleAndTimesDecideTheOrder) {
   EXPECT_EQ(rec[0].item, (seq.back() + 1) % 10) << model;
 }
 
+// Every user alternates two items of their own (a b a b ... b): the next event repeats the
+// item two steps back, which the merged matrix ({a, b} once each) cannot show. With the event
+// log (--keep-repeats) the models train on the repeats and read a known user's events.
 INSTANTIATE_TEST_SUITE_P(
     Neural, SequenceModels,
     ::testing::Values(
@@ -270,6 +275,70 @@ INSTANTIATE_TEST_SUITE_P(
         if (c == '-') c = '_';
       return name;
     });
+
+class RepeatsModels : public SequenceModels {};
+
+TEST_P(RepeatsModels, OfTheEventLogAreLearnt) {
+  std::vector<std::uint32_t> u, i;
+  std::vector<float> v;
+  std::vector<std::int64_t> t;
+  Rng rng(4);
+  std::vector<index_t> first(40);
+  for (std::uint32_t a = 0; a < 40; ++a) {
+    const auto x = static_cast<std::uint32_t>(rng.below(10));
+    const auto y = static_cast<std::uint32_t>((x + 1 + rng.below(9)) % 10);
+    first[a] = static_cast<index_t>(x);
+    for (std::int64_t j = 0; j < 8; ++j) {
+      u.push_back(a), i.push_back(j % 2 == 0 ? x : y), v.push_back(1), t.push_back(100 * a + j);
+    }
+  }
+  Dataset data = test::make_dataset(
+      CsrMatrix::from_coordinates(40, 10, u, i, v, t, DedupPolicy::kLast));
+  data.events = EventLog::from_events(40, 10, u, i, v, t, DedupPolicy::kLast);
+  data.validate();
+  auto d = std::make_shared<const Dataset>(std::move(data));
+  FitContext ctx;
+  ctx.threads = 1;
+  ctx.verbose = false;
+  auto params = GetParam();
+  const std::string model = params["model"];
+  const int min_right = std::stoi(params["min_right"]);
+  params.erase("model");
+  params.erase("min_right");
+  const TrainedModel m = train_model(model, d, params, ctx);
+  ASSERT_TRUE(m.model->reads_event_history());
+  std::vector<float> s(10);
+  const auto best = [&](const UserContext& c) {
+    m.model->score(c, s);
+    return static_cast<index_t>(std::max_element(s.begin(), s.end()) - s.begin());
+  };
+  int right = 0;
+  for (index_t a = 0; a < 40; ++a) right += best(training_context(*d, a, true)) == first[a];
+  // Telling the two items of a user apart needs the order: a model that only learnt which two
+  // items a user has gets half of them right.
+  // (GRU4Rec's one-step truncated backpropagation, as published, carries less of the past: it
+  // gets 31 of 40 here, against sasrec's 40.)
+  EXPECT_GE(right, min_right) << model << ": the item two steps back, for known users";
+  const std::vector<index_t> stranger = {3, 7, 3, 7, 3};
+  UserContext c;
+  c.history = stranger;
+  EXPECT_EQ(best(c), 7) << model;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Neural, RepeatsModels,
+    ::testing::Values(
+        std::map<std::string, std::string>{{"model", "sasrec"}, {"min_right", "36"},
+                                           {"dim", "16"}, {"max_len", "7"},
+                                           {"epochs", "80"}, {"learning_rate", "0.01"},
+                                           {"dropout", "0"}, {"validation", "0"}},
+        std::map<std::string, std::string>{{"model", "gru4rec"}, {"min_right", "27"},
+                                           {"dim", "16"}, {"hidden", "16"},
+                                           {"epochs", "60"}, {"learning_rate", "0.02"},
+                                           {"batch_size", "8"}, {"dropout", "0"},
+                                           {"validation", "0"}}),
+    [](const auto& info) { return info.param.at("model"); });
+
 
 // One step by hand: one unit, embeddings of one value.
 GruNetwork tiny_gru() {

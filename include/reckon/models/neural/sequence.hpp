@@ -40,11 +40,27 @@ void split_newest(const CsrMatrix& m, std::span<const index_t> users, index_t mi
 std::vector<ParamSpec> sequence_training_params(const char* epochs, const char* patience,
                                                 const char* batch_size, const char* batch_doc);
 
-// The sequence models' early-stopping part of `train`: the newest interaction of a random share
-// (parameter `validation`) of the users with 3 or more, at most `max_validation_users` of them,
-// into `valid`, the rest into `fit` (the published protocol's validation item; never the test
-// set). Warns, naming `model`, when the data has no times (item order then stands in).
-void sequence_validation_part(const Dataset& train, const Params& params, const FitContext& ctx,
-                              std::string_view model, CsrMatrix& fit, CsrMatrix& valid);
+// What a sequence model trains on: the sequences it fits and the held-out next items it stops
+// on (the published protocol's validation item; never the test set).
+struct SequenceData {
+  index_t items = 0;
+  Sequences fit;    // every user's training sequence, oldest first
+  CsrMatrix valid;  // users x items: the held-out next item of the validation users
+  // users x items: the items validation does not rank (the fit part's, or none when the data
+  // kept its repeats: a re-click is then a next item like any other).
+  CsrMatrix seen;
+  // users x items: the items of each fit sequence (sorted; sampled negatives avoid them).
+  CsrMatrix fit_items;
+  // Occurrences of each item in the fit sequences (popularity-sampled negatives).
+  std::vector<index_t> item_counts() const;
+};
+
+// The newest interaction (or, with an event log, the last event) of a random share (parameter
+// `validation`) of the users with 3 or more, at most `max_validation_users` of them, is held
+// out; the rest are the fit sequences: with an event log, its events with their repeats, else
+// the matrix rows by time. Warns, naming `model`, when the data has no times and no event log
+// (item order then stands in).
+SequenceData sequence_training_data(const Dataset& train, const Params& params,
+                                    const FitContext& ctx, std::string_view model);
 
 }  // namespace reckon::neural

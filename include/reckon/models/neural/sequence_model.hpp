@@ -18,6 +18,7 @@ class SequenceModel : public Model {
   void score(const UserContext& user, std::span<float> out) const override {
     net_.score(history_sequence(user, net_.items, static_cast<std::size_t>(net_.max_len)), out);
   }
+  bool reads_event_history() const noexcept override { return true; }
   nlohmann::json describe() const override {
     return {{"network", network_description()},
             {"training", describe_run(run_, fmt::format("validation_ndcg@{}", run_.validation_k))}};

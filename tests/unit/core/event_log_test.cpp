@@ -1,0 +1,202 @@
+// The event log (--keep-repeats): every event in time order with its repeats, beside the
+// merged matrix, through import, .rkd files, filters, the splits and evaluation.
+#include <gtest/gtest.h>
+
+#include "reckon/core/binary_io.hpp"
+#include "reckon/core/event_log.hpp"
+#include "reckon/eval/evaluator.hpp"
+#include "reckon/io/dataset_file.hpp"
+#include "reckon/io/import.hpp"
+#include "reckon/models/model.hpp"
+#include "reckon/prep/split.hpp"
+#include "test_support.hpp"
+
+namespace reckon {
+namespace {
+
+// Two users: u0 clicks 2, 0, 2, 1 (times 10, 20, 20, 30: the tie keeps the given order);
+// u1 clicks 1 twice.
+EventLog small_log() {
+  return EventLog::from_events(2, 3, {0, 1, 0, 0, 1, 0}, {2, 1, 0, 2, 1, 1},
+                               {1, 1, 1, 1, 1, 1}, {10, 5, 20, 20, 6, 30}, DedupPolicy::kLast);
+}
+
+TEST(EventLog, KeepsEveryEventInTimeOrderAndMergesLikeTheMatrix) {
+  const EventLog e = small_log();
+  EXPECT_EQ(e.rows(), 2);
+  EXPECT_EQ(e.size(), 6);
+  EXPECT_EQ(std::vector<index_t>(e.row(0).begin(), e.row(0).end()),
+            (std::vector<index_t>{2, 0, 2, 1}));
+  EXPECT_EQ(std::vector<index_t>(e.row(1).begin(), e.row(1).end()), (std::vector<index_t>{1, 1}));
+  EXPECT_EQ(std::vector<std::int64_t>(e.row_times(0).begin(), e.row_times(0).end()),
+            (std::vector<std::int64_t>{10, 20, 20, 30}));
+  const CsrMatrix m = e.merged();
+  EXPECT_EQ(m, CsrMatrix::from_coordinates(2, 3, std::vector<index_t>{0, 1, 0, 0, 1, 0},
+                                           std::vector<index_t>{2, 1, 0, 2, 1, 1},
+                                           std::vector<float>(6, 1), {10, 5, 20, 20, 6, 30},
+                                           DedupPolicy::kLast));
+  EXPECT_EQ(m.row_size(0), 3);
+  EXPECT_EQ(m.row_times(0)[2], 20);  // item 2's last event
+  e.check_matches(m);
+  // A row without one of its items, or with another, does not match.
+  const CsrMatrix other = CsrMatrix::from_coordinates(
+      2, 3, std::vector<index_t>{0, 0, 1}, std::vector<index_t>{0, 2, 1}, std::vector<float>(3, 1),
+      {}, DedupPolicy::kLast);
+  EXPECT_NE(test::error_of([&] { e.check_matches(other); }).find("row 0"), std::string::npos);
+}
+
+TEST(EventLog, FiltersSelectsAndRestricts) {
+  const EventLog e = small_log();
+  const EventLog no_last = e.filtered({true, true, true, false, true, true});
+  EXPECT_EQ(no_last.row_size(0), 3);
+  EXPECT_EQ(no_last.merged().row_size(0), 2);
+  // Users [1, 0], items [1, 2]: item 0 drops out, indexes renumbered.
+  const EventLog sel = e.select(std::vector<index_t>{1, 0}, std::vector<index_t>{1, 2});
+  EXPECT_EQ(std::vector<index_t>(sel.row(0).begin(), sel.row(0).end()),
+            (std::vector<index_t>{0, 0}));
+  EXPECT_EQ(std::vector<index_t>(sel.row(1).begin(), sel.row(1).end()),
+            (std::vector<index_t>{1, 1, 0}));
+  const CsrMatrix only2 = CsrMatrix::from_coordinates(
+      2, 3, std::vector<index_t>{0}, std::vector<index_t>{2}, std::vector<float>(1, 1), {},
+      DedupPolicy::kLast);
+  const EventLog r = e.restricted_to(only2);
+  EXPECT_EQ(r.size(), 2);
+  EXPECT_EQ(r.row_size(1), 0);
+}
+
+TEST(EventLog, RefusesWhatDoesNotAddUp) {
+  auto make = [](std::vector<index_t> indptr, std::vector<index_t> items,
+                 std::vector<std::int64_t> times) {
+    return test::error_of([&] {
+      const std::size_t n = items.size();
+      EventLog(2, 3, indptr, items, std::vector<float>(n, 1), times, DedupPolicy::kLast);
+    });
+  };
+  EXPECT_EQ(make({0, 1, 2}, {0, 2}, {}), "");
+  EXPECT_NE(make({0, 1, 2}, {0, 3}, {}).find("out of range"), std::string::npos);
+  EXPECT_NE(make({0, 3, 2}, {0, 1}, {}).find("decreases"), std::string::npos);
+  EXPECT_NE(make({0, 1}, {0}, {}).find("row pointer"), std::string::npos);
+  EXPECT_NE(make({0, 2, 2}, {0, 1}, {5, 4}).find("time order"), std::string::npos);
+  EXPECT_NE(make({0, 1, 2}, {0, 1}, {5}).find("timestamps"), std::string::npos);
+}
+
+// A click log: u0 clicks a, b, a, c, a; u1 clicks b, b, c. Three events repeat an item.
+constexpr const char* kClicks =
+    "session,item,time\n"
+    "u0,a,1\nu0,b,2\nu0,a,3\nu1,b,4\nu0,c,5\nu1,b,6\nu0,a,7\nu1,c,8\n";
+
+TEST(EventLog, ImportKeepsTheRepeatsAndRkdFilesCarryThem) {
+  test::TempDir dir;
+  const auto csv = dir.file("clicks.csv", kClicks);
+  ImportOptions o;
+  o.session_col = "session";
+  const Dataset merged = import_dataset(csv, o);
+  EXPECT_TRUE(merged.events.empty());
+  o.keep_repeats = true;
+  const Dataset d = import_dataset(csv, o);
+  ASSERT_FALSE(d.events.empty());
+  EXPECT_EQ(d.events.size(), 8);
+  EXPECT_EQ(d.num_interactions(), merged.num_interactions());
+  EXPECT_EQ(d.interactions, merged.interactions);
+  const index_t u0 = *d.users.find("u0");
+  EXPECT_EQ(d.events.row_size(u0), 5);
+  EXPECT_EQ(d.events.row(u0).back(), *d.items.find("a"));
+
+  const auto rkd = dir / "clicks.rkd";
+  save_dataset(d, rkd);
+  const Dataset back = load_dataset(rkd);
+  EXPECT_EQ(back.events, d.events);
+  EXPECT_EQ(back.interactions, d.interactions);
+  // A .rkd saved without the repeats cannot give them.
+  save_dataset(merged, dir / "merged.rkd");
+  ImportOptions again;
+  again.keep_repeats = true;
+  const std::string refused = test::error_of([&] { import_dataset(dir / "merged.rkd", again); });
+  EXPECT_NE(refused.find("--keep-repeats"), std::string::npos) << refused;
+  // A log that disagrees with the matrix is refused, naming the file.
+  const auto bytes = encode_dataset(d);
+  EXPECT_NE(test::error_of([&] {
+              // Swap the log's items for item 0 everywhere in the encoded bytes' last section.
+              std::string tampered = bytes;
+              const std::string tail = [&] {
+                BinaryWriter w;
+                w.put_vector(d.events.items());
+                return std::move(w).take();
+              }();
+              const std::string zeros = [&] {
+                BinaryWriter w;
+                w.put_vector(std::vector<index_t>(d.events.items().size(), 0));
+                return std::move(w).take();
+              }();
+              const auto at = tampered.rfind(tail);
+              ASSERT_NE(at, std::string::npos);
+              tampered.replace(at, tail.size(), zeros);
+              decode_dataset(tampered, "tampered.rkd");
+            }).find("tampered.rkd: corrupt dataset"),
+            std::string::npos);
+}
+
+TEST(EventLog, TheLastSplitHoldsOutTheLastEventEvenWhenItRepeats) {
+  test::TempDir dir;
+  ImportOptions o;
+  o.session_col = "session";
+  o.keep_repeats = true;
+  const Dataset d = import_dataset(dir.file("clicks.csv", kClicks), o);
+  SplitOptions so;
+  so.kind = SplitKind::kLeaveLastN;
+  const Split s = split_dataset(d, so);
+  const index_t u0 = *d.users.find("u0"), u1 = *d.users.find("u1");
+  const index_t a = *d.items.find("a"), b = *d.items.find("b"), c = *d.items.find("c");
+  // u0: a, b, a, c | a (a repeat: "a" stays in training too); u1: b, b | c.
+  EXPECT_EQ(std::vector<index_t>(s.test.row_indices(u0).begin(), s.test.row_indices(u0).end()),
+            std::vector<index_t>{a});
+  EXPECT_EQ(std::vector<index_t>(s.test.row_indices(u1).begin(), s.test.row_indices(u1).end()),
+            std::vector<index_t>{c});
+  EXPECT_EQ(s.train.events.row_size(u0), 4);
+  EXPECT_EQ(s.train.events.row_size(u1), 2);
+  EXPECT_EQ(s.train.interactions.row_size(u0), 3);  // a, b, c
+  EXPECT_EQ(std::vector<index_t>(s.train.interactions.row_indices(u1).begin(),
+                                 s.train.interactions.row_indices(u1).end()),
+            std::vector<index_t>{b});
+  s.train.validate();
+
+  // Evaluation: u0's test item is in their history. By default it is not ranked (a miss, and
+  // counted); --include-seen ranks it.
+  FitContext ctx;
+  ctx.verbose = false;
+  const TrainedModel pop = train_model("popular", std::make_shared<const Dataset>(s.train), {}, ctx);
+  EvalOptions eo;
+  eo.ks = {3};
+  eo.metrics = {"hitrate"};
+  eo.progress = false;
+  const EvalResult unseen = evaluate(*pop.model, s.train, s.test, CsrMatrix(), eo);
+  EXPECT_EQ(unseen.test_in_history, 1);
+  EXPECT_DOUBLE_EQ(unseen.metrics.at("hitrate@3"), 0.5);  // u1 finds c; u0 cannot find a
+  eo.include_seen = true;
+  EXPECT_EQ(candidates_label(eo), "all");
+  const EvalResult all = evaluate(*pop.model, s.train, s.test, CsrMatrix(), eo);
+  EXPECT_DOUBLE_EQ(all.metrics.at("hitrate@3"), 1.0);  // three items: everything is in the top 3
+  eo.sampled = true;
+  EXPECT_NE(test::error_of([&] { evaluate(*pop.model, s.train, s.test, CsrMatrix(), eo); })
+                .find("--include-seen"),
+            std::string::npos);
+}
+
+TEST(EventLog, FiltersAndWeightsKeepTheEventsOfWhatTheyKeep) {
+  test::TempDir dir;
+  ImportOptions o;
+  o.session_col = "session";
+  o.keep_repeats = true;
+  const Dataset d = import_dataset(dir.file("clicks.csv", kClicks), o);
+  const index_t u1 = *d.users.find("u1");
+  const Dataset only_u1 = d.select(std::vector<index_t>{u1}, std::vector<index_t>{0, 1, 2});
+  EXPECT_EQ(only_u1.events.size(), 3);
+  only_u1.validate();
+  const Dataset reweighted =
+      d.with_interactions(d.interactions.with_values(std::vector<float>(d.num_interactions(), 2)));
+  EXPECT_EQ(reweighted.events, d.events);
+  reweighted.validate();
+}
+
+}  // namespace
+}  // namespace reckon
