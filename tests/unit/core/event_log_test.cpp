@@ -2,6 +2,10 @@
 // merged matrix, through import, .rkd files, filters, the splits and evaluation.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include "reckon/core/binary_io.hpp"
 #include "reckon/core/event_log.hpp"
 #include "reckon/eval/evaluator.hpp"
@@ -134,6 +138,16 @@ TEST(EventLog, ImportKeepsTheRepeatsAndRkdFilesCarryThem) {
               decode_dataset(tampered, "tampered.rkd");
             }).find("tampered.rkd: corrupt dataset"),
             std::string::npos);
+}
+
+// The fuzz seed of a .rkd with an event log decodes (so the fuzzer starts inside the section).
+TEST(EventLog, TheFuzzSeedDecodes) {
+  std::ifstream in(std::filesystem::path(RECKON_SOURCE_DIR) / "tests/fuzz/corpus/rkd/events",
+                   std::ios::binary);
+  ASSERT_TRUE(in);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Dataset d = decode_dataset(bytes, "events");
+  EXPECT_EQ(d.events.size(), 8);
 }
 
 TEST(EventLog, TheLastSplitHoldsOutTheLastEventEvenWhenItRepeats) {
