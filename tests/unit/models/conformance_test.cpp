@@ -9,6 +9,7 @@
 #include "reckon/core/random.hpp"
 #include "reckon/eval/evaluator.hpp"
 #include "reckon/models/model.hpp"
+#include "reckon/models/user_context.hpp"
 #include "reckon/retrieval/recommender.hpp"
 #include "reckon/retrieval/topk.hpp"
 #include "test_support.hpp"
@@ -119,6 +120,49 @@ TEST_P(Conformance, FitScoreRecommendSaveLoad) {
               train_model(GetParam(), data, {{"no_such_param", "1"}}, ctx);
             }).find("unknown parameter"),
             std::string::npos);
+}
+
+// With an event log (--keep-repeats: every event, repeats included) every model fits and scores;
+// the sequence models read a known user's events, the others the merged matrix, and the log
+// travels inside the model file.
+TEST_P(Conformance, FitsAndScoresWithAnEventLog) {
+  const auto base = generated();
+  const CsrMatrix& m = base->interactions;
+  std::vector<std::uint32_t> u, i;
+  std::vector<float> v;
+  std::vector<std::int64_t> t;
+  for (index_t a = 0; a < m.rows(); ++a) {
+    const auto idx = m.row_indices(a);
+    for (std::size_t k = 0; k < idx.size(); ++k) {
+      // Each entry once, and every third one clicked again later (its repeat).
+      for (int again = 0; again < (k % 3 == 0 ? 2 : 1); ++again) {
+        u.push_back(static_cast<std::uint32_t>(a));
+        i.push_back(static_cast<std::uint32_t>(idx[k]));
+        v.push_back(m.row_values(a)[k]);
+        t.push_back(m.row_times(a)[k] + again * 100);
+      }
+    }
+  }
+  auto data = std::make_shared<Dataset>(*base);
+  data->events = EventLog::from_events(m.rows(), m.cols(), u, i, v, t, DedupPolicy::kLast);
+  data->interactions = data->events.merged();
+  data->validate();
+  FitContext ctx;
+  TrainedModel tm = train_model(GetParam(), data, test::quick_params(GetParam()), ctx);
+  const auto n = static_cast<std::size_t>(data->num_items());
+  std::vector<float> scores(n), again(n);
+  const bool events = tm.model->reads_event_history();
+  for (index_t a = 0; a < data->num_users(); a += 7) {
+    tm.model->score(training_context(*data, a, events), scores);
+    for (float s : scores) ASSERT_TRUE(std::isfinite(s)) << GetParam();
+  }
+  test::TempDir dir;
+  save_model_file(tm, dir / "m.rkm");
+  const TrainedModel back = load_model_file(dir / "m.rkm");
+  EXPECT_EQ(back.train->events, data->events);
+  back.model->score(training_context(*back.train, 3, events), again);
+  tm.model->score(training_context(*data, 3, events), scores);
+  EXPECT_EQ(scores, again);
 }
 
 TEST_P(Conformance, DamagedModelFileIsRefused) {
