@@ -18,9 +18,9 @@ void add_split_command(CLI::App& app) {
   static ImportFlags import_flags;
   static PrepFlags prep_flags;
   cmd->add_option("DATA", source, "a .rkd file, a raw source or a known dataset name")->required();
-  cmd->add_option("--split", kind, "random, time, last, global-time, users, masks, cold-items")->capture_default_str();
+  cmd->add_option("--split", kind, "random, time, last, global-time, users, last-sessions, masks, cold-items")->capture_default_str();
   cmd->add_option("--test-fraction", options.test_fraction,
-                  "share of interactions (random, time, global-time), of users (users) or of items "
+                  "share of interactions (random, time, global-time), of users (users, last-sessions) or of items "
                   "(cold-items)")
       ->capture_default_str();
   cmd->add_option("--last-n", options.last_n, "last: interactions per user to hold out")

@@ -36,7 +36,8 @@ struct TuneFlags {
 // The validation part's kind by default: the kind of the test split where it has one.
 std::string default_validation(SplitKind test) {
   switch (test) {
-    case SplitKind::kUsers: return "users";
+    case SplitKind::kUsers:
+    case SplitKind::kLastSessions: return "users";  // held-out users (sessions) in both
     case SplitKind::kMasks: return "masks";
     case SplitKind::kLeaveLastN: return "last";
     case SplitKind::kUserTime:

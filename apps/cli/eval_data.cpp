@@ -17,10 +17,10 @@ void add_eval_data_flags(CLI::App* cmd, EvalDataFlags& f) {
   cmd->add_option("--test", f.test, "predefined split: the test file (raw or .rkd)");
   cmd->add_option("--foldin", f.foldin,
                   "predefined users split: PREFIX.foldin.rkd, the held-out users' given history");
-  cmd->add_option("--split", f.split, "random, time, last, global-time, users, masks, cold-items")
+  cmd->add_option("--split", f.split, "random, time, last, global-time, users, last-sessions, masks, cold-items")
       ->capture_default_str();
   cmd->add_option("--test-fraction", f.split_options.test_fraction,
-                  "share of interactions (random, time, global-time), of users (users) or of items "
+                  "share of interactions (random, time, global-time), of users (users, last-sessions) or of items "
                   "(cold-items)")
       ->capture_default_str();
   cmd->add_option("--last-n", f.split_options.last_n, "last: interactions per user held out")
@@ -152,8 +152,9 @@ Carved carve_validation(const Dataset& train, const EvalDataFlags& f) {
   const SplitKind kind = parse_split_kind(f.validation);
   RECKON_CHECK(kind == SplitKind::kLeaveLastN || kind == SplitKind::kRandom ||
                    kind == SplitKind::kUserTime || kind == SplitKind::kUsers ||
-                   kind == SplitKind::kMasks,
-               "--validation: expected last, random, time, masks or users, got \"{}\"",
+                   kind == SplitKind::kMasks || kind == SplitKind::kLastSessions,
+               "--validation: expected last, random, time, masks, users or last-sessions, got "
+               "\"{}\"",
                f.validation);
   RECKON_CHECK(f.validation_fraction > 0 && f.validation_fraction < 1,
                "--validation-fraction: expected a share in (0, 1), got {}", f.validation_fraction);

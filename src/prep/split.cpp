@@ -18,7 +18,8 @@ constexpr Named kNames[] = {
     {SplitKind::kRandom, "random"},   {SplitKind::kUserTime, "time"},
     {SplitKind::kLeaveLastN, "last"}, {SplitKind::kGlobalTime, "global-time"},
     {SplitKind::kUsers, "users"},     {SplitKind::kColdItems, "cold-items"},
-    {SplitKind::kPredefined, "predefined"}, {SplitKind::kMasks, "masks"}};
+    {SplitKind::kPredefined, "predefined"}, {SplitKind::kMasks, "masks"},
+    {SplitKind::kLastSessions, "last-sessions"}};
 
 enum Part : std::uint8_t { kTrain = 0, kTest = 1, kFoldin = 2 };
 
@@ -69,8 +70,8 @@ SplitKind parse_split_kind(std::string_view name) {
   for (const auto& n : kNames)
     if (n.name == name) return n.kind;
   throw InvalidInput(fmt::format(
-      "unknown split \"{}\" (known: random, time, last, global-time, users, masks, cold-items, "
-      "predefined)", name));
+      "unknown split \"{}\" (known: random, time, last, global-time, users, last-sessions, masks, "
+      "cold-items, predefined)", name));
 }
 
 namespace {
@@ -176,6 +177,27 @@ std::vector<std::uint8_t> assign_parts(const Table& m, const SplitOptions& o) {
                 : std::clamp<index_t>(std::llround(o.foldin_fraction * static_cast<double>(n)), 1,
                                       n - 1);
         for (index_t k = 0; k < n; ++k) part[order[k]] = k < n_fold ? kFoldin : kTest;
+      }
+      break;
+    }
+    case SplitKind::kLastSessions: {
+      // Sessions as users (the GRU4Rec protocol): the latest sessions, by their last event, are
+      // held out whole; each one's last event is test, the rest its fold-in (given to the model
+      // at evaluation as a stranger's history). The model never trains on a test session.
+      require_times(m, o.kind);
+      std::vector<std::pair<std::int64_t, index_t>> ends;  // (last time or position, session)
+      for (index_t r = 0; r < m.rows(); ++r) {
+        if (m.row_size(r) < 2) continue;
+        const auto order = by_time(m, r);
+        ends.emplace_back(m.has_times() ? m.times()[order.back()] : order.back(), r);
+      }
+      std::sort(ends.begin(), ends.end());
+      const auto n_held = static_cast<std::size_t>(
+          std::llround(o.test_fraction * static_cast<double>(ends.size())));
+      for (std::size_t h = ends.size() - std::min(n_held, ends.size()); h < ends.size(); ++h) {
+        const auto order = by_time(m, ends[h].second);
+        for (std::size_t k = 0; k < order.size(); ++k)
+          part[order[k]] = k + 1 < order.size() ? kFoldin : kTest;
       }
       break;
     }

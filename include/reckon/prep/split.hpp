@@ -22,9 +22,12 @@ enum class SplitKind {
   kPredefined,  // given train and test files (see io/import.hpp)
   kMasks,       // per user, a random test_fraction of its interactions to test (the
                 // "masked ratings" regime of autoencoder papers: every user is seen in training)
+  kLastSessions,  // sessions as users: the latest test_fraction of the sessions (by their last
+                  // event) held out whole, their last event test and the rest fold-in
 };
 std::string_view to_string(SplitKind kind);
-// "random", "time", "last", "global-time", "users", "cold-items", "predefined", "masks".
+// "random", "time", "last", "global-time", "users", "cold-items", "predefined", "masks",
+// "last-sessions".
 SplitKind parse_split_kind(std::string_view name);
 
 struct SplitOptions {

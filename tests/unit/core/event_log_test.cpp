@@ -196,6 +196,36 @@ TEST(EventLog, TheLastSplitHoldsOutTheLastEventEvenWhenItRepeats) {
             std::string::npos);
 }
 
+// The GRU4Rec protocol: the latest sessions held out whole, their last event to predict from
+// the rest (given as a stranger's history); the model never trains on them.
+TEST(EventLog, TheLastSessionsAreHeldOutWhole) {
+  test::TempDir dir;
+  ImportOptions o;
+  o.session_col = "session";
+  const std::string clicks =
+      "session,item,time\n"
+      "s0,a,1\ns0,b,2\ns1,b,3\ns1,c,4\ns1,b,5\ns2,a,6\ns2,c,9\ns3,c,7\n";
+  SplitOptions so;
+  so.kind = SplitKind::kLastSessions;
+  so.test_fraction = 0.34;  // of the 3 sessions with 2 or more clicks (s3 has one): 1
+  for (const bool repeats : {false, true}) {
+    o.keep_repeats = repeats;
+    const Dataset d = import_dataset(dir.file("c.csv", clicks), o);
+    const Split s = split_dataset(d, so);
+    const index_t s1 = *d.users.find("s1"), s2 = *d.users.find("s2");
+    // s2 ends last (time 9): a is its fold-in, c its test; nothing of it is trained on.
+    EXPECT_EQ(s.train.interactions.row_size(s2), 0) << repeats;
+    EXPECT_EQ(s.foldin.row_size(s2), 1);
+    EXPECT_EQ(s.test.row_size(s2), 1);
+    EXPECT_EQ(s.test.row_indices(s2)[0], *d.items.find("c"));
+    EXPECT_EQ(s.test.nnz(), 1);
+    EXPECT_EQ(s.train.interactions.row_size(s1), 2);
+    if (repeats) EXPECT_EQ(s.train.events.row_size(s1), 3);
+  }
+  EXPECT_EQ(parse_split_kind("last-sessions"), SplitKind::kLastSessions);
+  EXPECT_EQ(to_string(SplitKind::kLastSessions), "last-sessions");
+}
+
 TEST(EventLog, FiltersAndWeightsKeepTheEventsOfWhatTheyKeep) {
   test::TempDir dir;
   ImportOptions o;
