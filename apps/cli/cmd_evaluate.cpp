@@ -190,7 +190,7 @@ void run(const EvaluateFlags& f) {
     ctx.threads = eo.threads;
     spdlog::info("fitting {}", spec.label);
     TrainedModel t = train_model(spec.model, data, spec.params, ctx);
-    EvalResult r = evaluate(*t.model, *data, held.test, held.foldin, eo);
+    EvalResult r = evaluate(*t.model, *data, held.test, held.foldin, eo, &held.foldin_events);
     note_repeats(r, eo, held.test.nnz(), report.protocol);
     report.protocol["users_evaluated"] = r.users;
     report.models.push_back(report_row(spec.label, t, r));

@@ -142,7 +142,7 @@ TrainPart load_train_part(const EvalDataFlags& f) {
   Split s = split_dataset(d, so);
   out.train = std::move(s.train);
   out.protocol = split_protocol(out.kind, so, true);
-  auto held = std::make_shared<HeldOut>(HeldOut{std::move(s.test), std::move(s.foldin)});
+  auto held = std::make_shared<HeldOut>(HeldOut{std::move(s.test), std::move(s.foldin), std::move(s.foldin_events)});
   out.test = [held](const Dataset&) { return std::move(*held); };
   return out;
 }
@@ -167,7 +167,7 @@ Carved carve_validation(const Dataset& train, const EvalDataFlags& f) {
                f.validation);
   Carved c;
   c.train = std::move(s.train);
-  c.validation = HeldOut{std::move(s.test), std::move(s.foldin)};
+  c.validation = HeldOut{std::move(s.test), std::move(s.foldin), std::move(s.foldin_events)};
   c.protocol = split_protocol(kind, so, true);
   c.protocol["carved_from"] = "train";
   return c;

@@ -30,6 +30,7 @@ void add_eval_data_flags(CLI::App* cmd, EvalDataFlags& flags);
 // A part to evaluate on: matrices in the id space of the training data.
 struct HeldOut {
   CsrMatrix test, foldin;
+  EventLog foldin_events;  // a split of an event log: the fold-in with its repeats
 };
 
 struct TrainPart {

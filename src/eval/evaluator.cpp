@@ -82,7 +82,8 @@ std::string candidates_label(const EvalOptions& o) {
 }
 
 EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& test,
-                    const CsrMatrix& foldin, const EvalOptions& o) {
+                    const CsrMatrix& foldin, const EvalOptions& o,
+                    const EventLog* foldin_events) {
   const auto t0 = std::chrono::steady_clock::now();
   const CsrMatrix& hist = train.interactions;
   const index_t n_items = train.num_items();
@@ -102,6 +103,11 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
   // kept them; every other model reads the merged matrix.
   const EventLog* events =
       !train.events.empty() && model.reads_event_history() ? &train.events : nullptr;
+  if (!model.reads_event_history() || (foldin_events && foldin_events->empty()))
+    foldin_events = nullptr;
+  RECKON_CHECK(!foldin_events || (foldin_events->rows() == hist.rows() &&
+                                  foldin_events->cols() == n_items),
+               "fold-in events do not have the training data's shape");
 
   // Which metrics, split by kind.
   const std::vector<std::string> names = o.metrics.empty() ? default_metrics() : o.metrics;
@@ -209,10 +215,10 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
           const CsrMatrix& h = held_out ? foldin : hist;
           UserContext ctx;
           if (!held_out) ctx.user = u;
-          if (events && !held_out) {
-            ctx.history = events->row(u);
-            ctx.weights = events->row_values(u);
-            ctx.times = events->row_times(u);
+          if (const EventLog* e = held_out ? foldin_events : events) {
+            ctx.history = e->row(u);
+            ctx.weights = e->row_values(u);
+            ctx.times = e->row_times(u);
           } else {
             ctx.history = h.row_indices(u);
             ctx.weights = h.row_values(u);

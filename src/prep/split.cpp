@@ -250,7 +250,8 @@ Split split_dataset(const Dataset& d, const SplitOptions& o) {
     s.train = d.with_interactions(train.merged());
     s.train.events = std::move(train);
     s.test = events_of(kTest).merged();
-    s.foldin = events_of(kFoldin).merged();
+    s.foldin_events = events_of(kFoldin);
+    s.foldin = s.foldin_events.merged();
   }
   RECKON_CHECK(s.train.num_interactions() > 0, "the split left no training interactions");
   RECKON_CHECK(s.test.nnz() > 0, "the split left no test interactions");

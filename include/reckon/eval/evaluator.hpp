@@ -44,8 +44,11 @@ struct EvalResult {
 // `test` and `foldin` have the shape of train.interactions. Users with a fold-in row are
 // held-out users: their fold-in history is given to the model as a stranger's; everyone else is
 // scored from their training history. Users without test items are skipped.
+// `foldin_events`: the held-out users' fold-in as events with their repeats (a split of a
+// dataset with an event log), read by the sequence models instead of `foldin`'s rows.
 EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& test,
-                    const CsrMatrix& foldin, const EvalOptions& options);
+                    const CsrMatrix& foldin, const EvalOptions& options,
+                    const EventLog* foldin_events = nullptr);
 
 // A report row: the model's label, parameters and fit time, the evaluation's figures, the
 // process's peak memory since the last reset_peak_rss().

@@ -46,6 +46,7 @@ struct Split {
   Dataset train;     // users x items; held-out users have no rows here
   CsrMatrix test;    // same shape; what is evaluated
   CsrMatrix foldin;  // same shape; for held-out users, the history given at evaluation time
+  EventLog foldin_events;  // the same as events, repeats kept, when the dataset had an event log
 };
 
 Split split_dataset(const Dataset& dataset, const SplitOptions& options);

@@ -226,6 +226,54 @@ TEST(EventLog, TheLastSessionsAreHeldOutWhole) {
   EXPECT_EQ(to_string(SplitKind::kLastSessions), "last-sessions");
 }
 
+// Scores an item by how often it occurs in the history: repeats decide its ranking.
+class CountsHistory final : public Model {
+ public:
+  explicit CountsHistory(bool events) : events_(events) {}
+  std::string_view name() const noexcept override { return "counts"; }
+  bool reads_event_history() const noexcept override { return events_; }
+  void fit(const Dataset&, const Params&, FitContext&) override {}
+  void score(const UserContext& u, std::span<float> out) const override {
+    std::fill(out.begin(), out.end(), 0.0f);
+    for (const index_t i : u.history) out[static_cast<std::size_t>(i)] += 1;
+  }
+  bool scores_without_history(const UserContext&) const override { return true; }
+  void save(BinaryWriter&) const override {}
+  void load(BinaryReader&) override {}
+  void validate(const Dataset&) const override {}
+
+ private:
+  bool events_;
+};
+
+// A held-out session's fold-in reaches a sequence model with its repeats: c, b, c then c.
+TEST(EventLog, HeldOutSessionsGiveTheirRepeatsToSequenceModels) {
+  test::TempDir dir;
+  ImportOptions o;
+  o.session_col = "session";
+  o.keep_repeats = true;
+  const Dataset d = import_dataset(
+      dir.file("c.csv", "session,item,time\ns0,a,1\ns0,b,2\ns1,b,3\ns1,c,4\n"
+                        "s2,c,6\ns2,b,7\ns2,c,8\ns2,c,9\n"),
+      o);
+  SplitOptions so;
+  so.kind = SplitKind::kLastSessions;
+  so.test_fraction = 0.34;
+  const Split s = split_dataset(d, so);
+  ASSERT_EQ(s.foldin_events.row_size(*d.users.find("s2")), 3);
+  EvalOptions eo;
+  eo.ks = {1};
+  eo.metrics = {"hitrate"};
+  eo.include_seen = true;
+  eo.progress = false;
+  const auto hit = [&](bool events) {
+    return evaluate(CountsHistory(events), s.train, s.test, s.foldin, eo, &s.foldin_events)
+        .metrics.at("hitrate@1");
+  };
+  EXPECT_DOUBLE_EQ(hit(true), 1.0);   // c twice before
+  EXPECT_DOUBLE_EQ(hit(false), 0.0);  // merged: b and c once each, b first
+}
+
 TEST(EventLog, FiltersAndWeightsKeepTheEventsOfWhatTheyKeep) {
   test::TempDir dir;
   ImportOptions o;
