@@ -291,7 +291,7 @@ void LightGcnModel::fit(const Dataset& train, const Params& params, FitContext& 
       } else if (decay_patience > 0 && epoch - last_change >= decay_patience) {
         lr *= decay_factor;  // a plateau: smaller steps settle Adam's noise
         last_change = epoch;
-        if (ctx.verbose) spdlog::debug("lightgcn: epoch {}, learning rate now {:.3g}", epoch, lr);
+        if (ctx.verbose) spdlog::info("lightgcn: epoch {}, learning rate now {:.3g}", epoch, lr);
       }
       note += fmt::format(", validation recall@{} {:.4f} (best {:.4f}, epoch {}), {:.1f} min", k,
                           v, best_validation_, best_epoch_, minutes());
