@@ -205,14 +205,14 @@ std::vector<std::uint8_t> assign_parts(const Table& m, const SplitOptions& o) {
       // A seeded share of the items that have interactions; every interaction of theirs is test.
       std::vector<index_t> counts(static_cast<std::size_t>(m.cols()), 0);
       for (const index_t i : items) ++counts[static_cast<std::size_t>(i)];
-      std::vector<index_t> items;
+      std::vector<index_t> active;
       for (index_t c = 0; c < m.cols(); ++c)
-        if (counts[c] > 0) items.push_back(c);
-      rng.shuffle(std::span<index_t>(items));
+        if (counts[c] > 0) active.push_back(c);
+      rng.shuffle(std::span<index_t>(active));
       const auto n_held = static_cast<std::size_t>(
-          std::llround(o.test_fraction * static_cast<double>(items.size())));
+          std::llround(o.test_fraction * static_cast<double>(active.size())));
       std::vector<char> held(static_cast<std::size_t>(m.cols()), 0);
-      for (std::size_t h = 0; h < n_held; ++h) held[items[h]] = 1;
+      for (std::size_t h = 0; h < n_held; ++h) held[active[h]] = 1;
       for (std::size_t k = 0; k < part.size(); ++k)
         if (held[static_cast<std::size_t>(items[k])]) part[k] = kTest;
       break;
