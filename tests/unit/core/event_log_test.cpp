@@ -89,6 +89,15 @@ constexpr const char* kClicks =
     "session,item,time\n"
     "u0,a,1\nu0,b,2\nu0,a,3\nu1,b,4\nu0,c,5\nu1,b,6\nu0,a,7\nu1,c,8\n";
 
+// A click log (session, item, time) imported with its repeats.
+Dataset import_clicks(std::string_view csv) {
+  test::TempDir dir;
+  ImportOptions o;
+  o.session_col = "session";
+  o.keep_repeats = true;
+  return import_dataset(dir.file("clicks.csv", csv), o);
+}
+
 TEST(EventLog, ImportKeepsTheRepeatsAndRkdFilesCarryThem) {
   test::TempDir dir;
   const auto csv = dir.file("clicks.csv", kClicks);
@@ -151,11 +160,7 @@ TEST(EventLog, TheFuzzSeedDecodes) {
 }
 
 TEST(EventLog, TheLastSplitHoldsOutTheLastEventEvenWhenItRepeats) {
-  test::TempDir dir;
-  ImportOptions o;
-  o.session_col = "session";
-  o.keep_repeats = true;
-  const Dataset d = import_dataset(dir.file("clicks.csv", kClicks), o);
+  const Dataset d = import_clicks(kClicks);
   SplitOptions so;
   so.kind = SplitKind::kLeaveLastN;
   const Split s = split_dataset(d, so);
@@ -220,7 +225,9 @@ TEST(EventLog, TheLastSessionsAreHeldOutWhole) {
     EXPECT_EQ(s.test.row_indices(s2)[0], *d.items.find("c"));
     EXPECT_EQ(s.test.nnz(), 1);
     EXPECT_EQ(s.train.interactions.row_size(s1), 2);
-    if (repeats) EXPECT_EQ(s.train.events.row_size(s1), 3);
+    if (repeats) {
+      EXPECT_EQ(s.train.events.row_size(s1), 3);
+    }
   }
   EXPECT_EQ(parse_split_kind("last-sessions"), SplitKind::kLastSessions);
   EXPECT_EQ(to_string(SplitKind::kLastSessions), "last-sessions");
@@ -248,14 +255,8 @@ class CountsHistory final : public Model {
 
 // A held-out session's fold-in reaches a sequence model with its repeats: c, b, c then c.
 TEST(EventLog, HeldOutSessionsGiveTheirRepeatsToSequenceModels) {
-  test::TempDir dir;
-  ImportOptions o;
-  o.session_col = "session";
-  o.keep_repeats = true;
-  const Dataset d = import_dataset(
-      dir.file("c.csv", "session,item,time\ns0,a,1\ns0,b,2\ns1,b,3\ns1,c,4\n"
-                        "s2,c,6\ns2,b,7\ns2,c,8\ns2,c,9\n"),
-      o);
+  const Dataset d = import_clicks(
+      "session,item,time\ns0,a,1\ns0,b,2\ns1,b,3\ns1,c,4\ns2,c,6\ns2,b,7\ns2,c,8\ns2,c,9\n");
   SplitOptions so;
   so.kind = SplitKind::kLastSessions;
   so.test_fraction = 0.34;
@@ -307,11 +308,7 @@ TEST(EventLog, EverySplitKindWorksOverEvents) {
 }
 
 TEST(EventLog, FiltersAndWeightsKeepTheEventsOfWhatTheyKeep) {
-  test::TempDir dir;
-  ImportOptions o;
-  o.session_col = "session";
-  o.keep_repeats = true;
-  const Dataset d = import_dataset(dir.file("clicks.csv", kClicks), o);
+  const Dataset d = import_clicks(kClicks);
   const index_t u1 = *d.users.find("u1");
   const Dataset only_u1 = d.select(std::vector<index_t>{u1}, std::vector<index_t>{0, 1, 2});
   EXPECT_EQ(only_u1.events.size(), 3);
