@@ -43,6 +43,9 @@ std::shared_ptr<spdlog::logger> make_access_log(const std::string& where) {
 void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t port)>& on_ready) {
   ServiceOptions so;
   so.model_file = s.model;
+  so.reports_dir = !s.reports.empty() ? s.reports
+                   : s.model.has_parent_path() ? s.model.parent_path()
+                                               : std::filesystem::path(".");
   so.snapshot.max_k = s.max_k;
   so.snapshot.precompute_offline = !s.no_precompute;
   so.keep_online_lists = !s.recompute_online;
@@ -122,6 +125,10 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--events", s.events,
                   "event store: an SQLite file or a postgresql:// URL (default: MODEL.events.db "
                   "beside the model)");
+  cmd->add_option("--reports", s.reports,
+                  "a folder of evaluation and tuning reports (reckon evaluate/tune --json) that "
+                  "the dashboard shows (default: the model's folder)")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--threads", s.threads, "I/O threads (0: one per core)")->capture_default_str();
   cmd->add_option("--max-k", s.max_k, "the largest k a request may ask for")
       ->check(CLI::Range(1, 10000))

@@ -13,6 +13,7 @@ struct ServeSettings {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
   std::string events;  // empty: MODEL.events.db
+  std::filesystem::path reports;  // the dashboard's reports; empty: the model's folder
   int threads = 0;
   std::size_t max_k = 100;
   std::size_t body_limit = 1 << 20;

@@ -250,6 +250,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.set(http::field::server, "reckon");
     res_.set(http::field::content_type, r.content_type);
     if (!r.allow.empty()) res_.set(http::field::allow, r.allow);
+    for (const auto& [name, value] : r.headers) res_.set(name, value);
     res_.keep_alive(keep_alive_ && !close && !server_.draining.load());
     res_.body() = std::move(r.body);
     res_.prepare_payload();

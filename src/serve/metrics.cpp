@@ -32,6 +32,16 @@ std::string_view route_label(Route route) {
       return "/latest";
     case Route::kNeighbors:
       return "/users/neighbors";
+    case Route::kUserHistory:
+      return "/users/history";
+    case Route::kItemPopularity:
+      return "/items/popularity";
+    case Route::kReports:
+      return "/reports";
+    case Route::kStats:
+      return "/stats";
+    case Route::kDashboard:
+      return "/dashboard";
     case Route::kOther:
     case Route::kCount:
       break;
@@ -49,6 +59,21 @@ void Metrics::observe(Route route, int status, double seconds) noexcept {
   while (b < kBuckets.size() && seconds > kBuckets[b]) ++b;
   r.buckets[b].fetch_add(1, kRelaxed);
   r.micros_sum.fetch_add(static_cast<std::int64_t>(seconds * 1e6), kRelaxed);
+}
+
+Metrics::Totals Metrics::totals() const noexcept {
+  static_assert(std::tuple_size_v<decltype(Totals::buckets)> == kBuckets.size() + 1);
+  Totals t;
+  for (const PerRoute& r : routes_) {
+    for (std::size_t s = 0; s < kStatuses.size(); ++s) {
+      const auto n = r.by_status[s].load(kRelaxed);
+      t.requests += n;
+      if (kStatuses[s] >= 500) t.errors += n;
+    }
+    for (std::size_t b = 0; b < r.buckets.size(); ++b) t.buckets[b] += r.buckets[b].load(kRelaxed);
+  }
+  t.events_stored = events_stored();
+  return t;
 }
 
 namespace {

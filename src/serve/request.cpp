@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "reckon/io/text.hpp"
@@ -137,6 +138,47 @@ std::string error_body(std::string_view code, std::string_view message) {
     append_json_string(out, message);
   out += "}}";
   return out;
+}
+
+[[noreturn]] void fail(int status, std::string code, std::string message) {
+  throw HttpError{status, std::move(code), std::move(message)};
+}
+
+void check_params(const Target& t, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [name, value] : t.query) {
+    if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
+    std::string takes;
+    for (auto a : allowed) takes += (takes.empty() ? "" : ", ") + std::string(a);
+    fail(400, "unknown_parameter",
+         fmt::format("unknown query parameter \"{}\" (this route takes: {})", excerpt(name, 40),
+                     takes.empty() ? "none" : takes));
+  }
+}
+
+const std::string* aliased(const Target& t, std::initializer_list<std::string_view> names,
+                           std::string_view& which) {
+  const std::string* found = nullptr;
+  for (auto n : names) {
+    if (const std::string* v = t.param(n)) {
+      if (found)
+        fail(400, "conflicting_parameters",
+             fmt::format("give one of {} and {}, not both", which, n));
+      found = v;
+      which = n;
+    }
+  }
+  return found;
+}
+
+std::size_t parse_count(const Target& t, std::string_view name, std::size_t fallback,
+                        std::size_t max) {
+  const std::string* v = t.param(name);
+  if (!v) return fallback;
+  const auto n = parse_int(*v);
+  if (!n || *n < 1 || static_cast<std::size_t>(*n) > max)
+    fail(422, "invalid_parameter",
+         fmt::format("{} must be an integer from 1 to {}, got \"{}\"", name, max, excerpt(*v)));
+  return static_cast<std::size_t>(*n);
 }
 
 }  // namespace reckon::detail

@@ -1,6 +1,7 @@
 #pragma once
 // Reading a request target and writing JSON by hand on the hot path (answers are built as text:
 // a recommendation list is a few string appends, not a JSON tree).
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,22 @@ struct Target {
 // a decoded part is not UTF-8. '+' is kept as '+' (ISO 8601 offsets in at=).
 std::optional<Target> parse_target(std::string_view target);
 
+// A request that failed validation: thrown inside handlers, answered as a 4xx.
+struct HttpError {
+  int status;
+  std::string code, message;
+};
+[[noreturn]] void fail(int status, std::string code, std::string message);
+// Every query parameter must be one the route takes: a misspelt or unsupported one (limit on a
+// server that did not know it, category) would otherwise be ignored in silence.
+void check_params(const Target& t, std::initializer_list<std::string_view> allowed);
+// The one of several alias names that was given (k, n and limit are one parameter); 400 when
+// more than one is.
+const std::string* aliased(const Target& t, std::initializer_list<std::string_view> names,
+                           std::string_view& which);
+// Parameter `name` as a count from 1 to max (422 otherwise); `fallback` when absent.
+std::size_t parse_count(const Target& t, std::string_view name, std::size_t fallback,
+                        std::size_t max);
 // Appends `s` as a JSON string literal (quotes, escapes; the text must be valid UTF-8).
 void append_json_string(std::string& out, std::string_view s);
 // Appends a number the way JSON wants it (shortest form that reads back; null when not finite).

@@ -15,6 +15,7 @@
 #include "reckon/io/text.hpp"
 #include "reckon/retrieval/topk.hpp"
 #include "catalogue.hpp"
+#include "dashboard.hpp"
 #include "users.hpp"
 #include "new_items.hpp"
 #include "request.hpp"
@@ -24,7 +25,12 @@ namespace reckon {
 
 using detail::append_json_number;
 using detail::append_json_string;
+using detail::aliased;
+using detail::check_params;
 using detail::error_body;
+using detail::fail;
+using detail::HttpError;
+using detail::parse_count;
 
 namespace {
 
@@ -37,57 +43,6 @@ HttpResponse error(int status, std::string_view code, std::string_view message) 
   r.status = status;
   r.body = error_body(code, message);
   return r;
-}
-
-// A request that failed validation: thrown inside handlers, answered as a 4xx.
-struct HttpError {
-  int status;
-  std::string code, message;
-};
-
-[[noreturn]] void fail(int status, std::string code, std::string message) {
-  throw HttpError{status, std::move(code), std::move(message)};
-}
-
-// Every query parameter must be one the route takes: a misspelt or unsupported one (limit on a
-// server that did not know it, category) would otherwise be ignored in silence.
-void check_params(const detail::Target& t, std::initializer_list<std::string_view> allowed) {
-  for (const auto& [name, value] : t.query) {
-    if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
-    std::string takes;
-    for (auto a : allowed) takes += (takes.empty() ? "" : ", ") + std::string(a);
-    fail(400, "unknown_parameter",
-         fmt::format("unknown query parameter \"{}\" (this route takes: {})", excerpt(name, 40),
-                     takes.empty() ? "none" : takes));
-  }
-}
-
-// The one of several alias names that was given (k, n and limit are one parameter); 400 when
-// more than one is.
-const std::string* aliased(const detail::Target& t, std::initializer_list<std::string_view> names,
-                           std::string_view& which) {
-  const std::string* found = nullptr;
-  for (auto n : names) {
-    if (const std::string* v = t.param(n)) {
-      if (found)
-        fail(400, "conflicting_parameters",
-             fmt::format("give one of {} and {}, not both", which, n));
-      found = v;
-      which = n;
-    }
-  }
-  return found;
-}
-
-std::size_t parse_count(const detail::Target& t, std::string_view name, std::size_t fallback,
-                        std::size_t max) {
-  const std::string* v = t.param(name);
-  if (!v) return fallback;
-  const auto n = parse_int(*v);
-  if (!n || *n < 1 || static_cast<std::size_t>(*n) > max)
-    fail(422, "invalid_parameter",
-         fmt::format("{} must be an integer from 1 to {}, got \"{}\"", name, max, excerpt(*v)));
-  return static_cast<std::size_t>(*n);
 }
 
 // A page: k (alias n, limit) items after `offset` ones, within max_k in all.
@@ -115,6 +70,26 @@ Page parse_page(const detail::Target& t, std::size_t fallback, std::size_t max) 
 template <typename T>
 void drop_front(std::vector<T>& v, std::size_t n) {
   v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(n, v.size())));
+}
+
+// Whether /recommend?explain=true answers for this model (the dashboard asks before it asks
+// for explanations). An empty question costs nothing: a model that explains answers it with
+// nothing, or finds something to refuse in it; one that does not throws NotSupported.
+bool model_explains(const Model& model) {
+  const UserContext nobody;
+  for (const bool by_history : {false, true}) {
+    try {
+      if (by_history)
+        (void)model.explain_history(nobody, {}, 1);
+      else
+        (void)model.explain(nobody, {}, 1);
+      return true;
+    } catch (const NotSupported&) {
+    } catch (const std::exception&) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::int64_t now_ms() {
@@ -1073,6 +1048,8 @@ struct Service::Impl {
                               {"version", snap.version()},
                               {"users", snap.train().num_users()},
                               {"items", snap.train().num_items()},
+                              {"interactions", snap.train().interactions.nnz()},
+                              {"explains", model_explains(snap.model())},
                               {"offline_ready", snap.offline_ready()},
                               {"similar_ready", snap.similar_ready()},
                               {"events", stored_events()},
@@ -1122,8 +1099,13 @@ struct Service::Impl {
   // GET /items?offset=&k=&category=: the catalogue, training items in their order, then the
   // stored ones the model does not know (by id); deleted items are left out, hidden ones say so.
   HttpResponse item_list(const Snapshot& snap, const detail::Target& t) const {
-    check_params(t, {"k", "n", "limit", "offset", "category"});
+    check_params(t, {"k", "n", "limit", "offset", "category", "q"});
     const std::string category = category_of(t);
+    // q: the items whose id or title contains it (ASCII case-insensitive); a stored item by its
+    // id or any of its stored fields.
+    const std::string q = t.param("q") ? to_lower(*t.param("q")) : std::string();
+    const FeatureColumn* titles = snap.train().item_features.find("title");
+    if (titles && titles->kind() != FeatureKind::kText) titles = nullptr;
     std::string_view which = "k";
     const std::size_t k =
         aliased(t, {"k", "n", "limit"}, which) ? parse_count(t, which, 10, kMaxListedItems) : 10;
@@ -1144,8 +1126,15 @@ struct Service::Impl {
       const auto it = overlay.find(id);
       return it == overlay.end() ? nullptr : &it->second.flags;
     };
+    const auto matches = [&](const std::string& id, index_t item) {
+      if (q.empty() || to_lower(id).find(q) != std::string::npos) return true;
+      if (const auto it = overlay.find(id); it != overlay.end())
+        return to_lower(it->second.fields).find(q) != std::string::npos;
+      return titles && item >= 0 && to_lower(titles->text(item)).find(q) != std::string::npos;
+    };
     const auto listed = [&](const std::string& id, const detail::ItemFlags* f, index_t item) {
       if (f && f->deleted) return false;
+      if (!matches(id, item)) return false;
       if (category.empty()) return true;
       const auto cats = f ? f->categories : item >= 0 ? detail::training_categories(snap.train(), item)
                                                       : std::vector<std::string>{};
@@ -1554,6 +1543,9 @@ Service::Service(ServiceOptions options, std::unique_ptr<EventStore> store)
       std::max(options_.snapshot.similar_cache, options_.snapshot.max_k);
   snapshot_.store(Snapshot::load(options_.model_file, options_.snapshot));
   impl_ = std::make_unique<Impl>(*this);
+  stats_ = std::make_unique<StatsHistory>(
+      metrics_, options_.stats_interval,
+      static_cast<std::size_t>(std::chrono::minutes(10) / std::max(options_.stats_interval, std::chrono::milliseconds(100))));
   if (options_.events_retention_ms > 0) {
     Retention r;
     r.max_age_ms = options_.events_retention_ms;
@@ -1571,6 +1563,7 @@ Service::Service(ServiceOptions options, std::unique_ptr<EventStore> store)
 Service::~Service() { close(); }
 
 void Service::close() {
+  if (stats_) stats_->stop();
   store_->close();
   impl_->close();
 }
@@ -1684,6 +1677,12 @@ bool method_allowed(std::string_view allow, std::string_view method) {
 
 RouteMatch match(const std::vector<std::string>& s) {
   const auto n = s.size();
+  if (n == 0 || (n == 2 && s[0] == "assets")) return {Route::kDashboard, "GET"};
+  if (n == 1 && s[0] == "users") return {Route::kUsers, "GET"};
+  if (n == 3 && s[0] == "users" && s[2] == "history") return {Route::kUserHistory, "GET"};
+  if (n == 3 && s[0] == "items" && s[2] == "popularity") return {Route::kItemPopularity, "GET"};
+  if ((n == 1 || n == 2) && s[0] == "reports") return {Route::kReports, "GET"};
+  if (n == 1 && s[0] == "stats") return {Route::kStats, "GET"};
   if (n == 1 && s[0] == "health") return {Route::kHealth, "GET"};
   if (n == 2 && s[0] == "recommend") return {Route::kRecommend, "GET"};
   if (n == 1 && s[0] == "recommend") return {Route::kRecommend, "POST"};
@@ -1747,14 +1746,16 @@ void Service::handle(HttpRequest req, Respond respond) {
     // Every method but GET writes, except POST /recommend (a session's answer).
     const bool write = req.method != "GET" && route != Route::kRecommend;
     const AccessDecision access =
-        check_access(options_.keys, {write, route == Route::kHealth, req.authorization, req.origin,
+        check_access(options_.keys, {write, route == Route::kHealth || route == Route::kDashboard,
+                                     req.authorization, req.origin,
                                      req.host, req.sec_fetch_site, req.peer_loopback});
     if (access.status) fail(access.status, access.code, access.message);
     const bool item_list = route == Route::kItems && target->segments.size() == 1;
     // The routes with parameters check their own.
     if (route != Route::kRecommend && route != Route::kSimilar && route != Route::kPopular &&
         route != Route::kUserEvents && route != Route::kNeighbors &&
-        route != Route::kItemEvents && route != Route::kLatest &&
+        route != Route::kItemEvents && route != Route::kLatest && route != Route::kStats &&
+        route != Route::kUserHistory && !(route == Route::kUsers && target->segments.size() == 1) &&
         !(item_list && req.method == "GET"))
       check_params(*target, {});
     const auto snap = snapshot_.load();
@@ -1800,7 +1801,32 @@ void Service::handle(HttpRequest req, Respond respond) {
         return reply(impl_->event_list(*target, true));
       case Route::kLatest:
         return reply(impl_->latest(*snap, *target));
+      case Route::kDashboard:
+        return reply(detail::dashboard_asset(*target));
+      case Route::kUserHistory:
+        return reply(detail::user_history(*snap, *target));
+      case Route::kItemPopularity:
+        return reply(detail::item_popularity(*snap, *store_, *target));
+      case Route::kReports:
+        return reply(target->segments.size() == 1
+                         ? detail::report_list(options_.reports_dir, *target)
+                         : detail::report_get(options_.reports_dir, *target));
+      case Route::kStats: {
+        check_params(*target, {"minutes"});
+        double minutes = 10;
+        if (const std::string* v = target->param("minutes")) {
+          const auto n = parse_int(*v);
+          if (!n || *n < 1 || *n > 10)
+            fail(422, "invalid_parameter",
+                 fmt::format("minutes must be an integer from 1 to 10, got \"{}\"", excerpt(*v)));
+          minutes = static_cast<double>(*n);
+        }
+        HttpResponse r;
+        r.body = stats_->json(minutes * 60);
+        return reply(std::move(r));
+      }
       case Route::kUsers: {
+        if (target->segments.size() == 1) return reply(detail::user_search(*snap, *target));
         const std::string& user_id = target->segments[1];
         if (req.method == "GET") return reply(impl_->user_get(*snap, user_id));
         if (req.method == "DELETE") {

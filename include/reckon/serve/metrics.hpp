@@ -23,6 +23,11 @@ enum class Route : int {
   kUsers,
   kItemEvents,
   kLatest,
+  kUserHistory,
+  kItemPopularity,
+  kReports,
+  kStats,
+  kDashboard,  // the web page and its assets
   kOther,
   kCount
 };
@@ -40,6 +45,12 @@ struct ServiceGauges {
 
 class Metrics {
  public:
+  // Every route's counts added up: what the dashboard's live charts difference over time.
+  struct Totals {
+    std::int64_t requests = 0, errors = 0;  // errors: status 5xx
+    std::array<std::int64_t, 16> buckets{};  // kBuckets, then +Inf
+    std::int64_t events_stored = 0;
+  };
   static constexpr std::array<double, 15> kBuckets = {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
   static constexpr std::array<int, 13> kStatuses = {200, 400, 404, 405, 408, 413, 415,
@@ -51,6 +62,7 @@ class Metrics {
   void add_events_pruned(std::int64_t n) noexcept { events_pruned_.fetch_add(n, kRelaxed); }
   std::int64_t events_pruned() const noexcept { return events_pruned_.load(kRelaxed); }
   std::string render(const ServiceGauges& gauges) const;
+  Totals totals() const noexcept;
 
  private:
   static constexpr auto kRelaxed = std::memory_order_relaxed;

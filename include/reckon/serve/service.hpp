@@ -12,12 +12,15 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "reckon/serve/auth.hpp"
 #include "reckon/serve/event_store.hpp"
 #include "reckon/prep/event_weights.hpp"
 #include "reckon/serve/metrics.hpp"
 #include "reckon/serve/snapshot.hpp"
+#include "reckon/serve/stats_history.hpp"
 
 namespace reckon {
 
@@ -37,6 +40,8 @@ struct HttpResponse {
   std::string content_type = "application/json";
   Route route = Route::kOther;
   std::string allow;  // the Allow header of a 405
+  // Further headers (the dashboard's page: its content security policy, caching).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // Called exactly once per request, possibly on another thread.
@@ -62,6 +67,11 @@ struct ServiceOptions {
   // > 0: events older than this are pruned from the store in the background (--events-retention).
   std::int64_t events_retention_ms = 0;
   std::chrono::milliseconds retention_interval{std::chrono::hours(1)};  // between pruning passes
+  // The evaluation and tuning reports the dashboard shows (GET /reports): the JSON reports in
+  // this folder (the model file's by default; empty: none).
+  std::filesystem::path reports_dir;
+  // The dashboard's live charts: a sample of the counters every so often, kept for 10 minutes.
+  std::chrono::milliseconds stats_interval{2000};
 };
 
 class Service {
@@ -93,6 +103,7 @@ class Service {
   std::unique_ptr<EventStore> store_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
   Metrics metrics_;
+  std::unique_ptr<StatsHistory> stats_;
   std::unique_ptr<Impl> impl_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
