@@ -53,6 +53,7 @@ Reasons explain_items(const TrainedModel& t, const std::string& user,
     for (const auto& id : likes) liked.push_back(*d.items.find(id));
     ctx.history = liked;
   }
+  ctx.item_features = &d.item_features;
   std::vector<index_t> items;
   for (const auto& s : r.items) items.push_back(s.item);
   try {
@@ -62,7 +63,8 @@ Reasons explain_items(const TrainedModel& t, const std::string& user,
       out.history = t.model->explain_history(ctx, items, 5);
     } catch (const NotSupported&) {
       throw NotSupported(fmt::format(
-          "model {} does not explain its scores (the ranker, itemknn, ease and ials do)",
+          "model {} does not explain its scores (the ranker, hybrid, itemknn, ease, ials, mf "
+          "and svdpp do)",
           t.model->name()));
     }
   }

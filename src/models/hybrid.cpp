@@ -643,6 +643,42 @@ std::vector<ScoredItem> HybridModel::similar_to_new_item(const NewItemVector& it
   return similar_to_vector(ConstVec(item.values.data(), item_factors_.cols()), k);
 }
 
+std::vector<std::vector<FeatureContribution>> HybridModel::explain(
+    const UserContext& user, std::span<const index_t> items, std::size_t top) const {
+  if (!user.item_features)
+    throw NotSupported("hybrid explains a score by the item's features: it needs the items' "
+                       "metadata (UserContext::item_features)");
+  RECKON_CHECK(user.item_features->rows() == item_factors_.rows(),
+               "hybrid: item metadata for {} items, the model has {}", user.item_features->rows(),
+               item_factors_.rows());
+  const Eigen::VectorXf p = user_vector(user);
+  std::vector<std::vector<FeatureContribution>> out(items.size());
+  std::vector<std::pair<index_t, float>> fs;
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    const index_t i = items[k];
+    if (i < 0 || i >= item_factors_.rows()) continue;
+    weighted_features(item_encoder_, item_scale_, *user.item_features, i, item_ids_, normalize_,
+                      fs);
+    std::vector<FeatureContribution>& why = out[k];
+    float features = 0;
+    for (const auto& [f, w] : fs) {
+      const float c = w * (item_feature_factors_.row(f).dot(p) + item_feature_bias_[f]);
+      why.push_back({item_encoder_.feature_name(f), w, c});
+      features += c;
+    }
+    // What the item's own id embedding adds: the score less its features' parts (none for an
+    // item trained without interactions, whose id is left out).
+    const float id = item_factors_.row(i).dot(p) + item_bias_[i] - features;
+    if (item_ids_ && std::abs(id) > 1e-6f) why.push_back({"item_id", 1.0f, id});
+    std::sort(why.begin(), why.end(), [](const FeatureContribution& a, const FeatureContribution& b) {
+      return a.contribution != b.contribution ? a.contribution > b.contribution
+                                              : a.feature < b.feature;
+    });
+    if (why.size() > top) why.resize(top);
+  }
+  return out;
+}
+
 Eigen::VectorXf HybridModel::user_from_features(const UserContext& user) const {
   Eigen::VectorXf v = Eigen::VectorXf::Zero(item_factors_.cols());
   if (!user.features || user_encoder_.empty()) return v;

@@ -240,6 +240,44 @@ Eigen::VectorXf MfModel::fold_in(const UserContext& user) const {
   return ridge_fold_in(user, Eigen::VectorXf::Zero(item_factors_.cols()));
 }
 
+std::vector<std::vector<HistoryContribution>> MfModel::explain_history(
+    const UserContext& user, std::span<const index_t> items, std::size_t top) const {
+  for (const index_t i : user.history)
+    RECKON_CHECK(i >= 0 && i < item_factors_.rows(), "history item index {} out of range", i);
+  RECKON_CHECK(user.weights.empty() || user.weights.size() == user.history.size(),
+               "{} weights for a history of {}", user.weights.size(), user.history.size());
+  // The fold-in is p = z + A^-1 sum_h (r_h - mu - b_u - b_h - q_h.z) q_h with A = lambda I +
+  // sum_h q_h q_h^T and z = sum_h z_h (svdpp's implicit part; 0 for mf). With zeta_k =
+  // A^-1 q_k, item k's q_k.p splits exactly into per-entry terms
+  //   r'_h (q_h . zeta_k) + lambda (z_h . zeta_k),
+  // since q_k - sum_h (q_h . zeta_k) q_h = lambda zeta_k.
+  const Eigen::Index f = item_factors_.cols();
+  const float lambda = regularization_ * static_cast<float>(user.history.size()) + 1e-3f;
+  Eigen::MatrixXf a = Eigen::MatrixXf::Identity(f, f) * lambda;
+  for (const index_t i : user.history)
+    a.selfadjointView<Eigen::Lower>().rankUpdate(item_factors_.row(i).transpose());
+  const auto llt = a.selfadjointView<Eigen::Lower>().llt();
+  const float bu = user_bias(user);
+  std::vector<float> residual(user.history.size());
+  std::vector<Eigen::VectorXf> implicit(user.history.size());
+  for (std::size_t h = 0; h < user.history.size(); ++h) {
+    const index_t i = user.history[h];
+    const float r = user.weights.empty() ? mu_ + 1.0f : user.weights[h];
+    residual[h] = r - mu_ - bu - item_bias_[i];
+    implicit[h] = implicit_term(user, h);
+  }
+  std::vector<Eigen::VectorXf> zeta(items.size());
+  for (std::size_t k = 0; k < items.size(); ++k)
+    if (items[k] >= 0 && items[k] < item_factors_.rows())
+      zeta[k] = llt.solve(item_factors_.row(items[k]).transpose());
+  return history_contributions(user, items, top, [&](std::size_t h, std::size_t k) {
+    if (zeta[k].size() == 0) return 0.0f;
+    float c = residual[h] * item_factors_.row(user.history[h]).dot(zeta[k].transpose());
+    if (implicit[h].size() != 0) c += lambda * implicit[h].dot(zeta[k]);
+    return c;
+  });
+}
+
 void MfModel::save_extra(BinaryWriter& w) const {
   w.put<float>(mu_);
   w.put<float>(regularization_);
@@ -367,6 +405,10 @@ Eigen::VectorXf SvdppModel::fold_in(const UserContext& user) const {
   // The implicit part from what the user rated, plus the explicit part by ridge regression.
   const Eigen::VectorXf z = implicit_part(user.history);
   return z + ridge_fold_in(user, z);
+}
+
+Eigen::VectorXf SvdppModel::implicit_term(const UserContext& user, std::size_t h) const {
+  return y_.row(user.history[h]).transpose() / std::sqrt(static_cast<float>(user.history.size()));
 }
 
 void SvdppModel::save_extra(BinaryWriter& w) const {

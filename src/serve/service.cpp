@@ -75,8 +75,9 @@ void drop_front(std::vector<T>& v, std::size_t n) {
 // Whether /recommend?explain=true answers for this model (the dashboard asks before it asks
 // for explanations). An empty question costs nothing: a model that explains answers it with
 // nothing, or finds something to refuse in it; one that does not throws NotSupported.
-bool model_explains(const Model& model) {
-  const UserContext nobody;
+bool model_explains(const Model& model, const Dataset& train) {
+  UserContext nobody;
+  nobody.item_features = &train.item_features;
   for (const bool by_history : {false, true}) {
     try {
       if (by_history)
@@ -793,12 +794,13 @@ struct Service::Impl {
     ctx.weights = weights;
     if (mode == "offline") ctx.times = p.train_times;
     ctx.at = p.at;
+    ctx.item_features = &snap.train().item_features;
     add_features(ctx, snap, p);
     return ctx;
   }
 
-  // explain=true: each item's top feature contributions (the ranker), or the history items that
-  // added most to its score ("because you liked": itemknn, ease, ials), from the history the
+  // explain=true: each item's top feature contributions (the ranker, hybrid), or the history
+  // items that added most to its score ("because you liked": itemknn, ease, ials, mf), from the history the
   // list was ranked on (offline: training; otherwise with the user's new events). Items the
   // model did not place (popular, new items) get an empty list.
   void explain_items(const Snapshot& snap, const Profile& p, const std::string& mode,
@@ -824,8 +826,8 @@ struct Service::Impl {
         because = snap.model().explain_history(ctx, items, kExplainedFeatures);
       } catch (const NotSupported&) {
         fail(422, "not_supported",
-             fmt::format("model {} does not explain its scores (the ranker, itemknn, ease and "
-                         "ials do)",
+             fmt::format("model {} does not explain its scores (the ranker, hybrid, itemknn, "
+                         "ease, ials, mf and svdpp do)",
                          snap.model().name()));
       }
     }
@@ -1049,7 +1051,7 @@ struct Service::Impl {
                               {"users", snap.train().num_users()},
                               {"items", snap.train().num_items()},
                               {"interactions", snap.train().interactions.nnz()},
-                              {"explains", model_explains(snap.model())},
+                              {"explains", model_explains(snap.model(), snap.train())},
                               {"offline_ready", snap.offline_ready()},
                               {"similar_ready", snap.similar_ready()},
                               {"events", stored_events()},

@@ -26,6 +26,11 @@ class HybridModel final : public FactorModel {
                        std::span<float> out) const override;
   std::vector<ScoredItem> similar_to_new_item(const NewItemVector& item,
                                               std::size_t k) const override;
+  // The item's features (and its id) by their part in its score, from
+  // UserContext::item_features (NotSupported without them): weight x (embedding . user + bias).
+  std::vector<std::vector<FeatureContribution>> explain(const UserContext& user,
+                                                        std::span<const index_t> items,
+                                                        std::size_t top) const override;
 
   const FeatureEncoder& item_encoder() const noexcept { return item_encoder_; }
   const FeatureEncoder& user_encoder() const noexcept { return user_encoder_; }

@@ -15,9 +15,19 @@ class MfModel : public FactorModel {
   std::string_view name() const noexcept override { return "mf"; }
   void fit(const Dataset& train, const Params& params, FitContext& ctx) override;
   bool predicts_ratings() const noexcept override { return true; }
+  // Each history rating's part in an item's score through the fold-in solve (and, for svdpp,
+  // through its implicit factor too): the terms add up to the folded-in user's dot product.
+  std::vector<std::vector<HistoryContribution>> explain_history(
+      const UserContext& user, std::span<const index_t> items, std::size_t top) const override;
 
  protected:
   Eigen::VectorXf fold_in(const UserContext& user) const override;
+  // History entry h's share of the implicit part of a folded-in user (svdpp: y_h / sqrt(n));
+  // empty for mf, which has none.
+  virtual Eigen::VectorXf implicit_term(const UserContext& user, std::size_t h) const {
+    (void)user, (void)h;
+    return {};
+  }
   std::span<const float> item_biases() const override { return item_bias_; }
   float user_offset(const UserContext& user) const override { return mu_ + user_bias(user); }
   void save_extra(BinaryWriter& out) const override;
@@ -46,6 +56,7 @@ class SvdppModel final : public MfModel {
 
  protected:
   Eigen::VectorXf fold_in(const UserContext& user) const override;
+  Eigen::VectorXf implicit_term(const UserContext& user, std::size_t h) const override;
   void save_extra(BinaryWriter& out) const override;
   void load_extra(BinaryReader& in) override;
   void validate_extra(const Dataset& train) const override;

@@ -27,6 +27,9 @@ struct UserContext {
   // The request's moment (unix seconds: /recommend?at=, or in evaluation the user's first test
   // interaction); models with time features (the ranker) use it, the others ignore it.
   std::optional<std::int64_t> at;
+  // The training items' metadata, where the caller has it (serving, recommend --explain): what
+  // a model that explains a score by the item's features (hybrid) reads.
+  const FeatureTable* item_features = nullptr;
 };
 
 // One feature's part in an item's score (the ranker's SHAP contributions): the feature, its
@@ -117,7 +120,7 @@ class Model {
                                                                 std::size_t top) const;
   // Why each of `items` scored as it did, by the user's history: the history items whose terms
   // of the score add up to most, largest first, at most `top` each (models whose score is a sum
-  // over the history: itemknn, ease; ials by its fold-in). Default: NotSupported.
+  // over the history: itemknn, ease; ials, mf and svdpp by their fold-in). Default: NotSupported.
   virtual std::vector<std::vector<HistoryContribution>> explain_history(
       const UserContext& user, std::span<const index_t> items, std::size_t top) const;
   // What `reckon info MODEL.rkm` shows beyond the parameters (the ranker: generators, feature

@@ -384,6 +384,45 @@ TEST_P(HistoryExplanations, TermsAddUpToTheScore) {
 
 INSTANTIATE_TEST_SUITE_P(Models, HistoryExplanations, ::testing::Values("itemknn", "ease", "ials"));
 
+// Rating models: the terms add up to the folded-in user's dot product with the item (the
+// biases are the item's and the user's own, not the history's).
+class RatingExplanations : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RatingExplanations, TermsAddUpToTheFoldedInDotProduct) {
+  const auto d = two_groups();
+  FitContext ctx;
+  ctx.threads = 1;
+  ctx.verbose = false;
+  std::map<std::string, std::string> params = {{"factors", "4"}};
+  if (GetParam() == "svdpp") params["solver"] = "sgd";
+  TrainedModel t = train_model(GetParam(), d, params, ctx);
+  const auto& m = dynamic_cast<const FactorModel&>(*t.model);
+  const std::vector<index_t> history = {1, 3, 12};
+  const std::vector<float> ratings = {5.0f, 4.0f, 1.0f};
+  UserContext user;
+  user.history = history;
+  user.weights = ratings;
+  const Eigen::VectorXf p = m.user_vector(user);
+  const std::vector<index_t> items = {0, 2, 15, 19};
+  const auto all = t.model->explain_history(user, items, 100);
+  ASSERT_EQ(all.size(), items.size());
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    float sum = 0;
+    for (const auto& c : all[k]) sum += c.contribution;
+    const float dot = m.item_factors().row(items[k]).dot(p.transpose());
+    EXPECT_NEAR(sum, dot, 1e-3f * (1 + std::abs(dot))) << GetParam() << " item " << items[k];
+    for (std::size_t j = 1; j < all[k].size(); ++j)
+      EXPECT_GE(all[k][j - 1].contribution, all[k][j].contribution);
+  }
+  // A history item out of range is refused, not read.
+  const std::vector<index_t> bad = {1, 99};
+  UserContext crafted;
+  crafted.history = bad;
+  EXPECT_THROW(t.model->explain_history(crafted, items, 3), InvalidInput);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, RatingExplanations, ::testing::Values("mf", "svdpp"));
+
 TEST(HistoryExplanations, OtherModelsSayTheyCannot) {
   const auto d = two_groups();
   FitContext ctx;

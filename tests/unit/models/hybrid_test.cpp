@@ -265,3 +265,49 @@ TEST(FeatureEncoder, VectorColumnsAreUnitComponents) {
 
 }  // namespace
 }  // namespace reckon
+
+namespace reckon {
+namespace {
+
+// explain(): an item's features by their part in its score. Without id embeddings the item is
+// its features, so their parts add up to the whole score; the genre is what places a cold item.
+TEST(Hybrid, ExplainsAScoreByTheItemsFeatures) {
+  const auto d = groups_with_cold_items();
+  const TrainedModel t = fit(d, {{"item_ids", "false"}});
+  UserContext ctx;
+  ctx.user = 45;  // group b: comedies
+  ctx.history = d->interactions.row_indices(45);
+  const std::vector<index_t> items = {14, 23, 2};
+  EXPECT_THROW(t.model->explain(ctx, items, 3), NotSupported);  // no metadata given
+  ctx.item_features = &d->item_features;
+  std::vector<float> s(24);
+  t.model->score(ctx, s);
+  const auto why = t.model->explain(ctx, items, 10);
+  ASSERT_EQ(why.size(), items.size());
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    ASSERT_EQ(why[k].size(), 1u);
+    float sum = 0;
+    for (const auto& c : why[k]) sum += c.contribution;
+    EXPECT_NEAR(sum, s[items[k]], 1e-4f * (1 + std::abs(s[items[k]])));
+  }
+  EXPECT_EQ(why[1][0].feature, "genres=comedy");  // the cold comedy, placed by its genre
+  EXPECT_GT(why[1][0].contribution, why[2][0].contribution);  // a comedy over a drama
+
+  // With ids the id embedding is one more part, and the parts still add up.
+  const TrainedModel with_ids = fit(d);
+  with_ids.model->score(ctx, s);
+  const auto both = with_ids.model->explain(ctx, items, 10);
+  float sum = 0;
+  bool id = false;
+  for (const auto& c : both[0]) sum += c.contribution, id |= c.feature == "item_id";
+  EXPECT_TRUE(id);
+  EXPECT_NEAR(sum, s[14], 1e-4f * (1 + std::abs(s[14])));
+  EXPECT_EQ(with_ids.model->explain(ctx, items, 1)[0].size(), 1u);
+  // Metadata of another catalogue is refused, not read out of range.
+  FeatureTable other(3);
+  ctx.item_features = &other;
+  EXPECT_THROW(t.model->explain(ctx, items, 3), InvalidInput);
+}
+
+}  // namespace
+}  // namespace reckon
