@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <future>
 
 #include "fuzz_support.hpp"
@@ -51,6 +52,10 @@ Service& service() {
     o.model_file = model;
     o.snapshot.precompute_offline = false;
     o.max_new_items = 1000;
+    // The dashboard's reports (GET /reports/{name}): one real report beside the model.
+    o.reports_dir = fuzz::scratch_dir();
+    std::ofstream(fuzz::scratch_dir() / "eval.json")
+        << R"({"dataset":{"name":"f"},"protocol":{},"models":[{"name":"ials","metrics":{}}]})";
     auto* svc = new Service(o, open_sqlite_event_store((fuzz::scratch_dir() / "e.db").string()));
     return svc;
   }();
