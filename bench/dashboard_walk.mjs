@@ -3,7 +3,9 @@
 // popular items with their similar lists and popularity, the reports, events from "Try it"),
 // stops the server (which flushes its access log) and prints each route's request count, p50,
 // p99 and slowest time at the server.
-//   node bench/dashboard_walk.mjs build/reckon MODEL.rkm [users=3] [items=3]
+//   node bench/dashboard_walk.mjs build/reckon MODEL.rkm [users=3] [items=3] [--settled]
+// --settled: wait for the server's background work (every user's offline list, every item's
+// similar items) before walking; without it the walk starts as soon as the server listens.
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -13,8 +15,10 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { chromium } = createRequire(join(here, "../web/package.json"))("playwright-core");
-const [reckon, model] = process.argv.slice(2, 4);
-const nUsers = Number(process.argv[4] || 3), nItems = Number(process.argv[5] || 3);
+const settled = process.argv.includes("--settled");
+const args = process.argv.slice(2).filter((a) => a !== "--settled");
+const [reckon, model] = args;
+const nUsers = Number(args[2] || 3), nItems = Number(args[3] || 3);
 if (!reckon || !model) {
   console.error("usage: node dashboard_walk.mjs PATH/TO/reckon MODEL.rkm [users] [items]");
   process.exit(2);
@@ -33,6 +37,10 @@ const base = await new Promise((ok, no) => {
   server.on("exit", (code) => no(new Error(`reckon serve exited (${code})`)));
 });
 const stopped = new Promise((ok) => server.on("exit", ok));
+if (settled) {
+  for (let ready = false; !ready; await new Promise((ok) => setTimeout(ok, 500)))
+    ready = (await (await fetch(base + "/health")).json()).similar_ready;
+}
 
 const browser = await chromium.launch({
   executablePath: process.env.RECKON_CHROMIUM || "/usr/bin/chromium",

@@ -6,6 +6,7 @@
 #include "model_flags.hpp"
 #include "prep_flags.hpp"
 #include "reckon/core/error.hpp"
+#include "reckon/core/files.hpp"
 #include "reckon/eval/evaluator.hpp"
 #include "reckon/eval/report.hpp"
 #include "reckon/io/data_registry.hpp"
@@ -92,6 +93,8 @@ void add_demo_command(CLI::App& app) {
     std::filesystem::create_directories(demo_dir);
     const auto model_file = demo_dir / "model.rkm";
     save_model_file(trained[best], model_file);
+    // Beside the model, where the dashboard's Evaluation page finds it.
+    write_file_atomic(demo_dir / "evaluation.json", to_json(report).dump(2) + "\n");
     fmt::print("\n== 5. serve {} (saved to {})\n", report.models[best].name, model_file.string());
     ServeSettings settings;
     settings.model = model_file;
@@ -100,7 +103,7 @@ void add_demo_command(CLI::App& app) {
     serve_model(settings, [](std::uint16_t bound) {
       const std::string url = fmt::format("http://127.0.0.1:{}", bound);
       fmt::print(
-          "try, in another terminal:\n"
+          "open {0}/ in a browser for the dashboard, or try, in another terminal:\n"
           "  curl '{0}/recommend/1?k=5'\n"
           "  curl -X POST {0}/events -H 'Content-Type: application/json' "
           "-d '{{\"user_id\":\"1\",\"item_id\":\"50\",\"type\":\"view\"}}'\n"

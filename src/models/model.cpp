@@ -57,19 +57,24 @@ std::vector<std::vector<HistoryContribution>> history_contributions(
     const std::function<float(std::size_t h, std::size_t k)>& term) {
   std::vector<std::vector<HistoryContribution>> out(items.size());
   for (std::size_t k = 0; k < items.size(); ++k) {
-    // Per history item (an item given twice adds up), then the largest `top`.
+    // Per history item (an item given twice adds up: sorted by item, then merged; a long
+    // history of a factor model has a term for every entry), then the largest `top`.
     std::vector<HistoryContribution> all;
     for (std::size_t h = 0; h < user.history.size(); ++h) {
       const float c = term(h, k);
-      if (c == 0.0f || !std::isfinite(c)) continue;
-      auto it = std::find_if(all.begin(), all.end(), [&](const HistoryContribution& x) {
-        return x.item == user.history[h];
-      });
-      if (it == all.end())
-        all.push_back({user.history[h], c});
-      else
-        it->contribution += c;
+      if (c != 0.0f && std::isfinite(c)) all.push_back({user.history[h], c});
     }
+    std::sort(all.begin(), all.end(), [](const HistoryContribution& a, const HistoryContribution& b) {
+      return a.item < b.item;
+    });
+    std::size_t merged = 0;
+    for (std::size_t j = 0; j < all.size(); ++j) {
+      if (merged > 0 && all[merged - 1].item == all[j].item)
+        all[merged - 1].contribution += all[j].contribution;
+      else
+        all[merged++] = all[j];
+    }
+    all.resize(merged);
     const std::size_t n = std::min(top, all.size());
     std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(),
                       [](const HistoryContribution& a, const HistoryContribution& b) {
