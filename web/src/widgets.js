@@ -37,6 +37,9 @@ export function recList(items, { fresh } = {}) {
     items.map((it) =>
       h("li", { class: fresh && fresh.has(it.item_id) ? "fresh" : null, "data-item": it.item_id },
         h("div", { class: "line" }, itemLink(it.item_id), tags(it),
+          // In online and blended lists the places come from different lists (the model, items
+          // similar to the latest events), whose scores are on their own scales.
+          it.from ? h("span", { class: "from", title: "the list this place came from" }, it.from) : null,
           h("span", { class: "score" }, it.score === undefined ? "" : fmt(it.score, 3))),
         explanation(it.explanation))));
 }
