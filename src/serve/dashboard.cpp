@@ -161,8 +161,8 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
-enum class Unit { kDay, kWeek, kMonth };
-// A bucket's index for a time (unix seconds): days, weeks from a Monday, or months.
+enum class Unit { kDay, kWeek, kMonth, kYear };
+// A bucket's index for a time (unix seconds): days, weeks from a Monday, months or years.
 std::int64_t bucket_of(Unit unit, std::int64_t seconds) {
   const std::int64_t day = floor_div(seconds, 86400);
   switch (unit) {
@@ -174,6 +174,8 @@ std::int64_t bucket_of(Unit unit, std::int64_t seconds) {
       const Civil c = civil_from_days(day);
       return c.year * 12 + (c.month - 1);
     }
+    case Unit::kYear:
+      return civil_from_days(day).year;
   }
   return day;
 }
@@ -181,8 +183,10 @@ std::int64_t bucket_of(Unit unit, std::int64_t seconds) {
 std::string bucket_label(Unit unit, std::int64_t bucket) {
   std::int64_t day = bucket;
   if (unit == Unit::kWeek) day = bucket * 7 - 3;
-  if (unit == Unit::kMonth) day = days_from_civil(floor_div(bucket, 12),
-                                                  static_cast<unsigned>(bucket - floor_div(bucket, 12) * 12 + 1), 1);
+  if (unit == Unit::kMonth)
+    day = days_from_civil(floor_div(bucket, 12),
+                          static_cast<unsigned>(bucket - floor_div(bucket, 12) * 12 + 1), 1);
+  if (unit == Unit::kYear) day = days_from_civil(bucket, 1, 1);
   const Civil c = civil_from_days(day);
   return fmt::format("{:04}-{:02}-{:02}", c.year, c.month, c.day);
 }
@@ -212,6 +216,18 @@ HttpResponse item_popularity(const Snapshot& snap, const EventStore& store, cons
   }
   std::vector<std::int64_t> stored;
   for (const Event& e : events) stored.push_back(floor_div(e.timestamp_ms, 1000));
+  // Times beyond a few thousand years either side of 1970 (a crafted file or event) are not
+  // drawn, only counted: they would make the span, and its arithmetic, meaningless.
+  constexpr std::int64_t kMaxAbsSeconds = 100'000'000'000;  // about 3,170 years
+  std::int64_t undated = 0;
+  for (auto* v : {&trained, &stored})
+    v->erase(std::remove_if(v->begin(), v->end(),
+                            [&](std::int64_t x) {
+                              const bool out = x < -kMaxAbsSeconds || x > kMaxAbsSeconds;
+                              undated += out;
+                              return out;
+                            }),
+             v->end());
   HttpResponse out;
   out.route = Route::kItemPopularity;
   std::string& b = out.body;
@@ -220,24 +236,43 @@ HttpResponse item_popularity(const Snapshot& snap, const EventStore& store, cons
   b += fmt::format(",\"in_model\":{},\"interactions\":{},\"events\":{}", item ? "true" : "false",
                    interactions, events.size());
   if (trained.empty() && stored.empty()) {
+    if (undated) b += fmt::format(",\"undated\":{}", undated);
     b += ",\"unit\":null,\"series\":[]}";
     return out;
   }
-  std::int64_t lo = std::numeric_limits<std::int64_t>::max(), hi = std::numeric_limits<std::int64_t>::min();
+  std::int64_t lo = kMaxAbsSeconds, hi = -kMaxAbsSeconds;
   for (const auto* v : {&trained, &stored})
-    for (const auto s : *v) lo = std::min(lo, s), hi = std::max(hi, s);
-  // About 30 to 200 points whatever the span: days up to four months, weeks up to three years.
+    for (const auto x : *v) lo = std::min(lo, x), hi = std::max(hi, x);
+  // About 30 to 200 points whatever the span: days up to four months, weeks up to three years,
+  // months up to a century, then years.
   const std::int64_t span_days = (hi - lo) / 86400;
-  const Unit unit = span_days <= 120 ? Unit::kDay : span_days <= 3 * 366 ? Unit::kWeek : Unit::kMonth;
-  const std::int64_t first = bucket_of(unit, lo), last = bucket_of(unit, hi);
-  // Dense buckets; a span beyond 2,000 buckets (months over 160 years) is a corrupt time.
-  if (last - first >= 2000) fail(422, "invalid_data", "the item's times span more than 2,000 buckets");
+  const Unit unit = span_days <= 120        ? Unit::kDay
+                    : span_days <= 3 * 366  ? Unit::kWeek
+                    : span_days <= 100 * 366 ? Unit::kMonth
+                                             : Unit::kYear;
+  // Dense buckets, at most 2,000 of them: the latest; what is older is counted in "earlier".
+  constexpr std::int64_t kMaxBuckets = 2000;
+  const std::int64_t last = bucket_of(unit, hi);
+  const std::int64_t first = std::max(bucket_of(unit, lo), last - kMaxBuckets + 1);
   const auto n = static_cast<std::size_t>(last - first + 1);
   std::vector<std::int64_t> a(n, 0), c(n, 0);
-  for (const auto s : trained) ++a[static_cast<std::size_t>(bucket_of(unit, s) - first)];
-  for (const auto s : stored) ++c[static_cast<std::size_t>(bucket_of(unit, s) - first)];
-  b += fmt::format(",\"unit\":\"{}\",\"series\":[",
-                   unit == Unit::kDay ? "day" : unit == Unit::kWeek ? "week" : "month");
+  std::int64_t earlier = 0;
+  const auto count = [&](const std::vector<std::int64_t>& times, std::vector<std::int64_t>& to) {
+    for (const auto x : times) {
+      const std::int64_t k = bucket_of(unit, x) - first;
+      if (k < 0)
+        ++earlier;
+      else
+        ++to[static_cast<std::size_t>(k)];
+    }
+  };
+  count(trained, a);
+  count(stored, c);
+  static constexpr const char* kUnits[] = {"day", "week", "month", "year"};
+  b += fmt::format(",\"unit\":\"{}\"", kUnits[static_cast<int>(unit)]);
+  if (earlier) b += fmt::format(",\"earlier\":{}", earlier);
+  if (undated) b += fmt::format(",\"undated\":{}", undated);
+  b += ",\"series\":[";
   for (std::size_t i = 0; i < n; ++i) {
     if (i) b += ',';
     b += fmt::format("{{\"t\":\"{}\",\"training\":{},\"events\":{}}}",

@@ -122,6 +122,17 @@ TEST_F(DashboardApiTest, PopularityCountsTrainingAndNewEventsPerBucket) {
   EXPECT_EQ(p["series"][0].at("t"), "2024-03-04");
   EXPECT_EQ(p["series"][0].at("events"), 1);
   EXPECT_EQ(call(*s, "GET", "/items/nothing/popularity").status, 404);
+
+  // Events years apart: years; one from 9,000 BC (unix seconds -2.9e11) is counted, not drawn.
+  const json far = json::array({{{"user_id", "a"}, {"item_id", "old"}, {"timestamp", -4000000000}},
+                                {{"user_id", "b"}, {"item_id", "old"}, {"timestamp", 4102444800}},
+                                {{"user_id", "c"}, {"item_id", "old"}, {"timestamp", -290000000000.0}}});
+  ASSERT_EQ(call(*s, "POST", "/events", far.dump(), "application/json").status, 200);
+  p = get(*s, "/items/old/popularity");
+  EXPECT_EQ(p.at("unit"), "year");
+  EXPECT_EQ(p.at("undated"), 1);
+  EXPECT_EQ(p["series"].front().at("t"), "1843-01-01");
+  EXPECT_EQ(p["series"].back().at("t"), "2100-01-01");
 }
 
 TEST_F(DashboardApiTest, ReportsAreReckonsOwnAndNeverOutsideTheirFolder) {
