@@ -22,26 +22,11 @@ constexpr std::size_t kMaxItemEvents = 10'000;  // stored events read for a popu
 constexpr std::size_t kMaxReports = 200;
 constexpr std::uintmax_t kMaxReportBytes = 32u << 20;
 
-std::size_t offset_of(const Target& t) {
-  const std::string* v = t.param("offset");
-  if (!v) return 0;
-  const auto n = parse_int(*v);
-  if (!n || *n < 0)
-    fail(422, "invalid_parameter",
-         fmt::format("offset must be an integer >= 0, got \"{}\"", excerpt(*v)));
-  return static_cast<std::size_t>(*n);
-}
-
-std::size_t count_of(const Target& t, std::size_t fallback, std::size_t max) {
-  std::string_view which = "k";
-  return aliased(t, {"k", "n", "limit"}, which) ? parse_count(t, which, fallback, max) : fallback;
-}
-
 }  // namespace
 
 HttpResponse user_search(const Snapshot& snap, const Target& t) {
   check_params(t, {"q", "k", "n", "limit"});
-  const std::size_t k = count_of(t, 20, kMaxSearchResults);
+  const std::size_t k = parse_k(t, 20, kMaxSearchResults);
   const std::string q = to_lower(t.param("q") ? *t.param("q") : std::string());
   const CsrMatrix& m = snap.train().interactions;
   struct Hit {
@@ -85,8 +70,8 @@ HttpResponse user_search(const Snapshot& snap, const Target& t) {
 HttpResponse user_history(const Snapshot& snap, const Target& t) {
   check_params(t, {"k", "n", "limit", "offset"});
   const std::string& user_id = t.segments[1];
-  const std::size_t limit = count_of(t, 50, kMaxHistory);
-  const std::size_t offset = offset_of(t);
+  const std::size_t limit = parse_k(t, 50, kMaxHistory);
+  const std::size_t offset = parse_offset(t);
   HttpResponse out;
   out.route = Route::kUserHistory;
   std::string& b = out.body;

@@ -181,4 +181,19 @@ std::size_t parse_count(const Target& t, std::string_view name, std::size_t fall
   return static_cast<std::size_t>(*n);
 }
 
+std::size_t parse_k(const Target& t, std::size_t fallback, std::size_t max) {
+  std::string_view which = "k";
+  return aliased(t, {"k", "n", "limit"}, which) ? parse_count(t, which, fallback, max) : fallback;
+}
+
+std::size_t parse_offset(const Target& t) {
+  const std::string* v = t.param("offset");
+  if (!v) return 0;
+  const auto n = parse_int(*v);
+  if (!n || *n < 0)
+    fail(422, "invalid_parameter",
+         fmt::format("offset must be an integer >= 0, got \"{}\"", excerpt(*v)));
+  return static_cast<std::size_t>(*n);
+}
+
 }  // namespace reckon::detail

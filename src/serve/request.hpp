@@ -36,6 +36,10 @@ const std::string* aliased(const Target& t, std::initializer_list<std::string_vi
 // Parameter `name` as a count from 1 to max (422 otherwise); `fallback` when absent.
 std::size_t parse_count(const Target& t, std::string_view name, std::size_t fallback,
                         std::size_t max);
+// k (alias n, limit) as a count from 1 to max; `fallback` when none is given.
+std::size_t parse_k(const Target& t, std::size_t fallback, std::size_t max);
+// offset: an integer >= 0 (422 otherwise); 0 when absent.
+std::size_t parse_offset(const Target& t);
 // Appends `s` as a JSON string literal (quotes, escapes; the text must be valid UTF-8).
 void append_json_string(std::string& out, std::string_view s);
 // Appends a number the way JSON wants it (shortest form that reads back; null when not finite).

@@ -1108,17 +1108,8 @@ struct Service::Impl {
     const std::string q = t.param("q") ? to_lower(*t.param("q")) : std::string();
     const FeatureColumn* titles = snap.train().item_features.find("title");
     if (titles && titles->kind() != FeatureKind::kText) titles = nullptr;
-    std::string_view which = "k";
-    const std::size_t k =
-        aliased(t, {"k", "n", "limit"}, which) ? parse_count(t, which, 10, kMaxListedItems) : 10;
-    std::size_t offset = 0;
-    if (const std::string* v = t.param("offset")) {
-      const auto n = parse_int(*v);
-      if (!n || *n < 0)
-        fail(422, "invalid_parameter",
-             fmt::format("offset must be an integer >= 0, got \"{}\"", excerpt(*v)));
-      offset = static_cast<std::size_t>(*n);
-    }
+    const std::size_t k = detail::parse_k(t, 10, kMaxListedItems);
+    const std::size_t offset = detail::parse_offset(t);
     std::vector<std::string> extra;  // stored items the model does not know
     std::shared_lock lock(overlay_mutex);
     for (const auto& [id, entry] : overlay)

@@ -52,6 +52,16 @@ export async function serverInfo(refresh = false) {
   return health;
 }
 
+// Whether the served model explains its scores (/health says): pages ask for explanations only
+// then, since asking another model is a 422.
+export async function modelExplains() {
+  try {
+    return !!(await serverInfo()).explains;
+  } catch {
+    return false;
+  }
+}
+
 // What a write answered when it needs a key the visitor has not given.
 export function explainWriteError(e) {
   if (e.status === 401) return "This needs the admin key: type it at the top right.";

@@ -1,6 +1,6 @@
 // Try it: add events for a user from the page and watch the online list change (the events are
 // stored like any client's; new items in the list are marked).
-import { api, explainWriteError, q, seg, serverInfo } from "../api.js";
+import { api, explainWriteError, modelExplains, q, seg } from "../api.js";
 import { h, mount, when } from "../dom.js";
 import { card, errorBox, itemLink, recList, remember } from "../widgets.js";
 import { recommendations } from "./users.js";
@@ -18,12 +18,7 @@ export function tryit(root, params) {
   const refresh = async () => {
     const id = user.value.trim();
     if (!id) return;
-    let explains = false;
-    try {
-      explains = !!(await serverInfo()).explains;
-    } catch {
-      explains = false;
-    }
+    const explains = await modelExplains();
     try {
       const r = await recommendations(id, "online", explains);
       const now = new Set(r.items.map((x) => x.item_id));

@@ -1,6 +1,6 @@
 // Users: find a user; their history (titles, genres, times) and, side by side, their offline,
 // online and blended lists with scores and the history items behind each.
-import { api, q, seg, serverInfo } from "../api.js";
+import { api, modelExplains, q, seg } from "../api.js";
 import { h, mount, fmt, when } from "../dom.js";
 import { card, errorBox, itemLink, recList, remember, tags, userLink } from "../widgets.js";
 
@@ -11,10 +11,8 @@ export function searchBox(placeholder, onSearch, initial = "") {
   return form;
 }
 
-export async function recommendations(user, mode, explains, k = 10) {
-  const a = await api(`/recommend/${seg(user)}?${q({ mode, k, explain: explains ? "true" : "" })}`);
-  return a;
-}
+export const recommendations = (user, mode, explains, k = 10) =>
+  api(`/recommend/${seg(user)}?${q({ mode, k, explain: explains ? "true" : "" })}`);
 
 export function users(root, params) {
   const results = h("div", { class: "results" });
@@ -43,12 +41,7 @@ async function show(root, user) {
   const columns = h("div", { class: "grid3" });
   const history = h("div", {});
   mount(root, h("h2", {}, "User ", h("code", {}, user)), info, columns, history);
-  let explains = false;
-  try {
-    explains = !!(await serverInfo()).explains;
-  } catch {
-    explains = false;
-  }
+  const explains = await modelExplains();
   api(`/users/${seg(user)}`)
     .then((u) => {
       const f = u.features || {};
