@@ -5,10 +5,12 @@
 #include <utility>
 
 #include "commands.hpp"
+#include "distributed_run.hpp"
 #include "eval_data.hpp"
 #include "model_flags.hpp"
 #include "prep_flags.hpp"
 #include "provenance.hpp"
+#include "reckon/core/distributed.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/core/files.hpp"
 #include "reckon/core/progress.hpp"
@@ -17,6 +19,7 @@
 #include "reckon/eval/metrics.hpp"
 #include "reckon/eval/report.hpp"
 #include "reckon/io/text.hpp"
+#include "reckon/retrieval/ann_options.hpp"
 
 namespace reckon::cli {
 namespace {
@@ -35,7 +38,21 @@ struct EvaluateFlags {
   bool include_seen = false;
   index_t cold_threshold = 5;
   int threads = 0;
+  std::string ann = "off";
+  AnnOptions ann_options;
+  bool distributed = false;
 };
+
+// --ann: factor models search their lists with an approximate index where the options say so;
+// the row records which.
+void search_as_asked(const EvaluateFlags& f, Model& model, ModelReport& row) {
+  AnnOptions o = f.ann_options;
+  o.mode = parse_ann_mode(f.ann);
+  if (o.mode == AnnMode::kOff) return;
+  const auto how = use_ann(model, o);
+  if (how && *how != "exact") row.retrieval = *how;
+  spdlog::info("{}: {} search", row.name, how ? *how : "its own");
+}
 
 EvalOptions eval_options(const EvaluateFlags& f) {
   EvalOptions eo;
@@ -105,6 +122,8 @@ bool applies(const Model& model, const std::string& label, const EvalOptions& eo
 }
 
 void write_outputs(const EvaluateFlags& f, const Report& report) {
+  // Distributed: every rank holds the same report; rank 0 writes it.
+  if (const Communicator* comm = distributed(); comm && comm->rank() != 0) return;
   fmt::print("{}", to_console(report));
   if (!f.json.empty()) write_file_atomic(f.json, to_json(report).dump(2) + "\n");
   if (!f.md.empty()) write_file_atomic(f.md, to_markdown(report));
@@ -131,10 +150,14 @@ void run_saved(const EvaluateFlags& f, const EvalOptions& eo) {
     CsrMatrix foldin;
     if (!f.data.foldin.empty())
       foldin = aligned_to(read_data(f.data.foldin, f.data.import_flags), *t.train, f.data.foldin);
+    ModelReport searched;
+    searched.name = label;
+    search_as_asked(f, *t.model, searched);
     EvalResult r = evaluate(*t.model, *t.train, matrix, foldin, eo);
     note_repeats(r, eo, matrix.nnz(), report.protocol);
     t.fit_seconds = 0;  // fitted elsewhere
     report.models.push_back(report_row(label, t, r));
+    report.models.back().retrieval = searched.retrieval;
     if (report.dataset.is_null())
       report.dataset = describe_dataset(t.train->name, t.train->num_users(), t.train->num_items(),
                                         t.train->num_interactions(), matrix.nnz());
@@ -151,7 +174,17 @@ void run_saved(const EvaluateFlags& f, const EvalOptions& eo) {
   write_outputs(f, report);
 }
 
+void run_here(const EvaluateFlags& f);
+
+// mpirun -np N reckon evaluate ... --distributed: each rank scores its share of the test users
+// (and ials trains across the ranks; other models fit on each rank alike); rank 0 writes the
+// report. An error on any rank ends the job.
 void run(const EvaluateFlags& f) {
+  if (!f.distributed) return run_here(f);
+  run_distributed([&](Communicator&) { run_here(f); });
+}
+
+void run_here(const EvaluateFlags& f) {
   const EvalOptions eo = eval_options(f);
   if (!f.saved.empty()) return run_saved(f, eo);
   const auto specs = parse_model_specs(f.models, f.params);
@@ -190,10 +223,14 @@ void run(const EvaluateFlags& f) {
     ctx.threads = eo.threads;
     spdlog::info("fitting {}", spec.label);
     TrainedModel t = train_model(spec.model, data, spec.params, ctx);
+    ModelReport searched;
+    searched.name = spec.label;
+    search_as_asked(f, *t.model, searched);
     EvalResult r = evaluate(*t.model, *data, held.test, held.foldin, eo, &held.foldin_events);
     note_repeats(r, eo, held.test.nnz(), report.protocol);
     report.protocol["users_evaluated"] = r.users;
     report.models.push_back(report_row(spec.label, t, r));
+    report.models.back().retrieval = searched.retrieval;
   }
   RECKON_CHECK(!report.models.empty(), "no model left to evaluate (see the warnings above)");
   report.provenance = provenance(part.sources, f.data.prep_flags);
@@ -232,6 +269,23 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option(
       "--threads", f.threads,
       "threads: the whole budget, BLAS and Eigen included (0: the CPUs this process may use)");
+  cmd->add_option("--ann", f.ann,
+                  "approximate search of the factor models' lists: off (exact), auto (from "
+                  "--ann-min-items items on) or on")
+      ->capture_default_str();
+  cmd->add_option("--ann-min-items", f.ann_options.min_items,
+                  "--ann auto: the catalogue size from which the search is approximate")
+      ->capture_default_str();
+  cmd->add_option("--ann-nlist", f.ann_options.nlist,
+                  "inverted lists of the approximate index (0: 2 sqrt(items))")
+      ->capture_default_str();
+  cmd->add_option("--ann-nprobe", f.ann_options.nprobe,
+                  "lists scanned per query (0: nlist / 64, at least 8): more is slower and "
+                  "finds more of the exact list")
+      ->capture_default_str();
+  cmd->add_flag("--distributed", f.distributed,
+                "evaluate across the processes of an MPI job (mpirun -np N reckon evaluate ... "
+                "--distributed): each scores a share of the users, ials trains across them");
   cmd->add_option("--json", f.json, "write the report as JSON");
   cmd->add_option("--md", f.md, "write the report as a Markdown table");
   cmd->add_option("--svg", f.svg, "write the report as an SVG bar chart");

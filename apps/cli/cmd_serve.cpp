@@ -10,6 +10,7 @@
 #include "reckon/core/error.hpp"
 #include "reckon/core/threads.hpp"
 #include "reckon/io/text.hpp"
+#include "reckon/retrieval/ann_options.hpp"
 #include "reckon/serve/http_server.hpp"
 #include "reckon/serve/service.hpp"
 #include "serve_run.hpp"
@@ -48,6 +49,10 @@ void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t 
                                                : std::filesystem::path(".");
   so.snapshot.max_k = s.max_k;
   so.snapshot.precompute_offline = !s.no_precompute;
+  so.snapshot.ann.mode = parse_ann_mode(s.ann);
+  so.snapshot.ann.min_items = s.ann_min_items;
+  so.snapshot.ann.nlist = s.ann_nlist;
+  so.snapshot.ann.nprobe = s.ann_nprobe;
   so.keep_online_lists = !s.recompute_online;
   so.default_k = std::min<std::size_t>(10, s.max_k);
   so.keys.admin = collect_keys(s.api_keys, s.api_key_file, "RECKON_API_KEY");
@@ -70,6 +75,10 @@ void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t 
   else if (events.starts_with("postgres"))
     so.events_cache_ttl_seconds = 1.0;  // other servers write to the same database
   if (events.starts_with("postgres")) so.items_refresh_seconds = 2.0;
+  RECKON_CHECK(s.watch_model == 0 || (s.watch_model >= 0.1 && s.watch_model <= 86400),
+               "serve: --watch-model takes seconds from 0.1 to 86400 (0: off), got {}",
+               s.watch_model);
+  so.watch_model_seconds = s.watch_model;
   Service service(so, open_event_store(events));
   const auto snap = service.snapshot();
 
@@ -84,11 +93,11 @@ void serve_model(const ServeSettings& s, const std::function<void(std::uint16_t 
   o.access_log = make_access_log(s.access_log);
   HttpServer server(service, o);
   fmt::print(
-      "reckon serve: model {} ({}), {} users, {} items; events in {} ({} stored)\n"
+      "reckon serve: model {} ({}), {} users, {} items, {} search; events in {} ({} stored)\n"
       "listening on http://{}:{} with {} I/O threads; SIGHUP or POST /admin/reload reloads, "
       "SIGTERM stops\n",
       snap->model().name(), snap->version(), snap->train().num_users(), snap->train().num_items(),
-      service.store().describe(), service.store().count(), s.host, server.port(),
+      snap->retrieval(), service.store().describe(), service.store().count(), s.host, server.port(),
       o.threads > 0 ? o.threads : default_threads());
   if (so.keys.writes_open())
     fmt::print(
@@ -177,6 +186,24 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--events-retention", s.events_retention,
                   "delete events older than this (90d, 12h, 30m) in the background, checked "
                   "hourly; default: keep every event");
+  cmd->add_option("--watch-model", s.watch_model,
+                  "check the model file every so many seconds and reload it when it changed "
+                  "(replicas serving one published file; 0: reload only on SIGHUP or POST "
+                  "/admin/reload)")
+      ->capture_default_str();
+  cmd->add_option("--ann", s.ann,
+                  "approximate search of factor models (ials, bpr, mf, lightgcn): off (exact), "
+                  "auto (from --ann-min-items items on) or on; the index is built at load")
+      ->capture_default_str();
+  cmd->add_option("--ann-min-items", s.ann_min_items,
+                  "--ann auto: the catalogue size from which the search is approximate")
+      ->capture_default_str();
+  cmd->add_option("--ann-nlist", s.ann_nlist,
+                  "inverted lists of the approximate index (0: 2 sqrt(items))")
+      ->capture_default_str();
+  cmd->add_option("--ann-nprobe", s.ann_nprobe,
+                  "lists scanned per query (0: nlist / 64, at least 8)")
+      ->capture_default_str();
   cmd->add_flag("--no-precompute", s.no_precompute,
                 "compute offline lists per request instead of once per model in the background");
   cmd->add_flag("--recompute-online", s.recompute_online,

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "reckon/core/types.hpp"
+
 namespace reckon::cli {
 
 struct ServeSettings {
@@ -31,6 +33,10 @@ struct ServeSettings {
   std::string events_retention;  // "90d", "12h", "30m", seconds; empty: keep every event
   int header_timeout_ms = 10'000;
   std::size_t max_connections_per_client = 256;
+  double watch_model = 0;  // seconds between checks of the model file (0: only on request)
+  std::string ann = "auto";  // approximate search of factor models: off, auto or on
+  index_t ann_min_items = 200'000;
+  int ann_nlist = 0, ann_nprobe = 0;
 };
 
 // Serves until SIGTERM/SIGINT; `on_ready` runs once the port is bound.

@@ -8,6 +8,7 @@
 #include <limits>
 #include <numeric>
 
+#include "reckon/core/distributed.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/core/progress.hpp"
 #include "reckon/core/random.hpp"
@@ -39,6 +40,41 @@ struct Accumulator {
   double auc = 0, sq_err = 0, abs_err = 0;
   index_t rated = 0, users = 0, cold_users = 0, auc_users = 0;
 };
+
+// Every rank's sums added up, on every rank (distributed evaluation); an item counts as
+// recommended when any rank recommended it.
+void add_over_ranks(Communicator& comm, Accumulator& a, index_t n_items) {
+  std::vector<double> flat;
+  const auto put = [&](const std::vector<double>& v) { flat.insert(flat.end(), v.begin(), v.end()); };
+  put(a.ranking);
+  put(a.novelty);
+  put(a.diversity);
+  put(a.cold_hits);
+  for (const double x : {a.auc, a.sq_err, a.abs_err, static_cast<double>(a.rated),
+                         static_cast<double>(a.users), static_cast<double>(a.cold_users),
+                         static_cast<double>(a.auc_users)})
+    flat.push_back(x);
+  for (const auto& rec : a.recommended)
+    for (index_t i = 0; i < n_items; ++i) flat.push_back(rec[static_cast<std::size_t>(i)] ? 1 : 0);
+  comm.sum(flat);
+  std::size_t at = 0;
+  const auto take = [&](std::vector<double>& v) {
+    for (auto& x : v) x = flat[at++];
+  };
+  take(a.ranking);
+  take(a.novelty);
+  take(a.diversity);
+  take(a.cold_hits);
+  a.auc = flat[at++];
+  a.sq_err = flat[at++];
+  a.abs_err = flat[at++];
+  a.rated = static_cast<index_t>(flat[at++]);
+  a.users = static_cast<index_t>(flat[at++]);
+  a.cold_users = static_cast<index_t>(flat[at++]);
+  a.auc_users = static_cast<index_t>(flat[at++]);
+  for (auto& rec : a.recommended)
+    for (index_t i = 0; i < n_items; ++i) rec[static_cast<std::size_t>(i)] = flat[at++] > 0;
+}
 
 // Labels (sorted codes) of the first multi-categorical item column: genres, tags, ...
 std::vector<std::vector<std::int32_t>> item_labels(const Dataset& d) {
@@ -162,6 +198,18 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
     const auto t = test.row_indices(u);
     const auto h = (has_foldin && foldin.row_size(u) > 0 ? foldin : hist).row_indices(u);
     for (const index_t i : t) test_in_history += std::binary_search(h.begin(), h.end(), i);
+  }
+
+  // Distributed (evaluate --distributed): each rank scores every size()-th user, and the sums
+  // are added over the ranks after the local reduction.
+  Communicator* comm = distributed();
+  if (comm && comm->size() < 2) comm = nullptr;
+  if (comm) {
+    std::vector<index_t> mine;
+    for (auto j = static_cast<std::size_t>(comm->rank()); j < users.size();
+         j += static_cast<std::size_t>(comm->size()))
+      mine.push_back(users[j]);
+    users = std::move(mine);
   }
 
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
@@ -370,6 +418,7 @@ EvalResult evaluate(const Model& model, const Dataset& train, const CsrMatrix& t
     total.cold_users += a.cold_users;
     total.auc_users += a.auc_users;
   }
+  if (comm) add_over_ranks(*comm, total, n_items);
   EvalResult r;
   r.users = total.users;
   r.cold_users = total.cold_users;

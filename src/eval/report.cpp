@@ -56,6 +56,7 @@ nlohmann::json to_json(const Report& r) {
                            {"peak_rss_mb", m.peak_rss_mb},
                            {"users_evaluated", m.users},
                            {"metrics", metrics}});
+    if (!m.retrieval.empty()) j["models"].back()["retrieval"] = m.retrieval;
   }
   return j;
 }

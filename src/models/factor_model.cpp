@@ -5,11 +5,12 @@
 
 #include "reckon/core/error.hpp"
 #include "reckon/core/random.hpp"
+#include "reckon/retrieval/ann_index.hpp"
 #include "reckon/retrieval/topk.hpp"
 
 namespace reckon {
 
-Eigen::MatrixXf gram_matrix(const FactorMatrix& y, int threads) {
+Eigen::MatrixXf gram_matrix(Eigen::Ref<const FactorMatrix> y, int threads) {
   const Eigen::Index f = y.cols(), n = y.rows();
   constexpr Eigen::Index kChunk = 2048;  // rows per task: 0.5 MB at 64 factors
   const Eigen::Index chunks = (n + kChunk - 1) / kChunk;
@@ -44,20 +45,62 @@ void random_init(FactorMatrix& m, float scale, std::uint64_t seed) {
   }
 }
 
-const InnerProductIndex& FactorModel::search_index() const {
+const ItemSearch& FactorModel::search_index() const {
   std::lock_guard lock(index_mutex_);
-  if (!index_) index_ = std::make_shared<const InnerProductIndex>(item_factors_, item_biases());
+  if (!index_) {
+    if (ann_applies(ann_, item_factors_.rows()))
+      index_ = std::make_shared<const AnnIndex>(item_factors_, item_biases(), ann_);
+    else
+      index_ = std::make_shared<const InnerProductIndex>(item_factors_, item_biases());
+  }
   return *index_;
+}
+
+const ItemSearch* FactorModel::similar_index() const {
+  if (!ann_applies(ann_, item_factors_.rows())) return nullptr;
+  std::lock_guard lock(index_mutex_);
+  if (!similar_index_) {
+    // Cosine as the inner product of unit vectors (zero vectors stay zero: they score 0).
+    unit_items_ = item_factors_;
+    for (Eigen::Index i = 0; i < unit_items_.rows(); ++i) {
+      const float norm = unit_items_.row(i).norm();
+      if (norm > 0) unit_items_.row(i) /= norm;
+    }
+    similar_index_ = std::make_shared<const AnnIndex>(unit_items_, std::span<const float>{}, ann_);
+  }
+  return similar_index_.get();
+}
+
+void FactorModel::set_ann(const AnnOptions& options) {
+  (void)ann_applies(options, item_factors_.rows());  // on without FAISS: the error now
+  {
+    std::lock_guard lock(index_mutex_);
+    ann_ = options;
+    index_.reset();
+    similar_index_.reset();
+    unit_items_ = RowMatrix();
+  }
+  if (item_factors_.rows() > 0) (void)search_index();  // built now, on the caller's threads
+}
+
+std::string FactorModel::retrieval() const { return search_index().describe(); }
+
+std::optional<std::string> use_ann(Model& model, const AnnOptions& options) {
+  auto* factors = dynamic_cast<FactorModel*>(&model);
+  if (!factors) return std::nullopt;
+  factors->set_ann(options);
+  return factors->retrieval();
 }
 
 void FactorModel::factors_changed() {
   std::lock_guard lock(index_mutex_);
   index_.reset();
+  similar_index_.reset();
 }
 
 void FactorModel::remember_history_sizes(const CsrMatrix& train) {
   // Every fit starts here: an index of earlier factors is stale.
-  index_.reset();
+  factors_changed();
   history_sizes_.resize(static_cast<std::size_t>(train.rows()));
   for (index_t u = 0; u < train.rows(); ++u)
     history_sizes_[u] = static_cast<std::int32_t>(train.row_size(u));
@@ -130,6 +173,11 @@ void FactorModel::score_batch(std::span<const UserContext> users, std::span<floa
 
 std::vector<ScoredItem> FactorModel::similar_items(index_t item, std::size_t k) const {
   RECKON_CHECK(item >= 0 && item < item_factors_.rows(), "item index {} out of range", item);
+  if (similar_index()) {
+    std::vector<std::vector<ScoredItem>> out;
+    similar_items_batch(std::span<const index_t>(&item, 1), k, out);
+    return std::move(out.front());
+  }
   const Eigen::VectorXf norms = item_factors_.rowwise().norm();
   Eigen::VectorXf s = item_factors_ * item_factors_.row(item).transpose();
   for (Eigen::Index i = 0; i < s.size(); ++i)
@@ -157,6 +205,17 @@ std::vector<ScoredItem> FactorModel::similar_to_vector(Eigen::Ref<const Eigen::V
 void FactorModel::similar_items_batch(std::span<const index_t> items, std::size_t k,
                                       std::vector<std::vector<ScoredItem>>& out) const {
   const Eigen::Index n = item_factors_.rows();
+  if (const ItemSearch* ann = similar_index()) {
+    RowMatrix queries(static_cast<Eigen::Index>(items.size()), item_factors_.cols());
+    std::vector<InnerProductQuery> q(items.size());
+    for (std::size_t b = 0; b < items.size(); ++b) {
+      RECKON_CHECK(items[b] >= 0 && items[b] < n, "item index {} out of range", items[b]);
+      queries.row(static_cast<Eigen::Index>(b)) = unit_items_.row(items[b]);
+      q[b].exclude = items.subspan(b, 1);
+    }
+    ann->top_k(queries, q, k, out);
+    return;
+  }
   RowMatrix unit = item_factors_;
   for (Eigen::Index i = 0; i < n; ++i) {
     const float norm = unit.row(i).norm();
@@ -200,7 +259,7 @@ void FactorModel::load(BinaryReader& r) {
   user_factors_ = read_factor_matrix(r);
   item_factors_ = read_factor_matrix(r);
   history_sizes_ = r.get_vector<std::int32_t>();
-  index_.reset();
+  factors_changed();
   RECKON_CHECK(user_factors_.cols() == item_factors_.cols(),
                "{}: corrupt model (factor sizes differ)", r.what());
   RECKON_CHECK(item_factors_.cols() >= 1 || (item_factors_.rows() == 0 && user_factors_.rows() == 0),

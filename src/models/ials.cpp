@@ -7,6 +7,7 @@
 #include <Eigen/Dense>
 #include <cmath>
 
+#include "reckon/core/distributed.hpp"
 #include "reckon/core/error.hpp"
 #include "reckon/core/prefetch.hpp"
 #include "reckon/core/progress.hpp"
@@ -177,12 +178,23 @@ class BlockCg {
 constexpr index_t kCgBlock = 64;
 constexpr index_t kGatherLimit = 1 << 20;  // floats: 4 MB
 
-// One half-step: solve every row of `x` (rows of `m`) against the fixed factors `y`.
-void solve_rows(const CsrMatrix& m, const FactorMatrix& y, FactorMatrix& x, const HalfStep& h,
-                bool cholesky, int threads) {
+// Y^T Y: on one process, of every row; distributed, each rank's share of the rows (the ranks
+// share y's rows as `shares` says) summed over the ranks.
+Eigen::MatrixXf gram(const FactorMatrix& y, Communicator* comm,
+                     std::span<const std::int64_t> shares, int threads) {
+  if (!comm) return gram_matrix(y, threads);
+  const auto r = static_cast<std::size_t>(comm->rank());
+  Eigen::MatrixXf g = gram_matrix(y.middleRows(shares[r], shares[r + 1] - shares[r]), threads);
+  comm->sum(std::span<float>(g.data(), static_cast<std::size_t>(g.size())));
+  return g;
+}
+
+// One half-step: solve rows [first, last) of `x` (rows of `m`) against the fixed factors `y`.
+void solve_rows(const CsrMatrix& m, const FactorMatrix& y, const Eigen::MatrixXf& yty,
+                FactorMatrix& x, const HalfStep& h, bool cholesky, int threads, index_t first,
+                index_t last) {
   const Eigen::Index f = y.cols();
-  const Eigen::MatrixXf yty = gram_matrix(y, threads);
-  const index_t blocks = (m.rows() + kCgBlock - 1) / kCgBlock;
+  const index_t blocks = (last - first + kCgBlock - 1) / kCgBlock;
 #pragma omp parallel num_threads(threads)
   {
     Vec b(f);
@@ -193,7 +205,8 @@ void solve_rows(const CsrMatrix& m, const FactorMatrix& y, FactorMatrix& x, cons
     for (index_t blk = 0; blk < blocks; ++blk) {
       rows.clear();
       heavy.clear();
-      for (index_t u = blk * kCgBlock; u < std::min(m.rows(), (blk + 1) * kCgBlock); ++u) {
+      const index_t start = first + blk * kCgBlock;
+      for (index_t u = start; u < std::min(last, start + kCgBlock); ++u) {
         if (m.row_size(u) == 0) {
           x.row(u).setZero();
         } else if (cholesky) {
@@ -232,13 +245,34 @@ void IalsModel::fit(const Dataset& train, const Params& params, FitContext& ctx)
   remember_history_sizes(ui);
 
   const HalfStep half{alpha_, regularization_, reg_exponent_, cg_steps};
+  // Distributed (mpirun ... --distributed): every rank starts from the same factors (same
+  // seed), solves its share of the users, then every rank gets every user's new factors; the
+  // same for the items. The Gram matrices are each rank's share summed. So each half-step
+  // computes what one process would, up to the order of the Gram's sums.
+  Communicator* comm = distributed();
+  if (comm && comm->size() < 2) comm = nullptr;
+  const int ranks = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
+  const std::vector<std::int64_t> user_shares = balanced_shares(ui.indptr(), ranks);
+  const std::vector<std::int64_t> item_shares = balanced_shares(iu.indptr(), ranks);
+  const double comm_before = comm ? comm->seconds_communicating() : 0;
   Progress progress("fit ials", static_cast<double>(iterations), "iterations");
   for (std::int64_t it = 0; it < iterations; ++it) {
-    solve_rows(ui, item_factors_, user_factors_, half, cholesky, threads);
-    solve_rows(iu, user_factors_, item_factors_, half, cholesky, threads);
+    const Eigen::MatrixXf yty = gram(item_factors_, comm, item_shares, threads);
+    solve_rows(ui, item_factors_, yty, user_factors_, half, cholesky, threads, user_shares[rank],
+               user_shares[rank + 1]);
+    if (comm) comm->gather_rows(user_factors_.data(), user_shares, f);
+    const Eigen::MatrixXf xtx = gram(user_factors_, comm, user_shares, threads);
+    solve_rows(iu, user_factors_, xtx, item_factors_, half, cholesky, threads, item_shares[rank],
+               item_shares[rank + 1]);
+    if (comm) comm->gather_rows(item_factors_.data(), item_shares, f);
     progress.update(static_cast<double>(it + 1));
   }
   progress.finish();
+  if (comm)
+    spdlog::info("ials: rank {} of {}: {} users, {} items; {:.2f} s communicating", rank, ranks,
+                 user_shares[rank + 1] - user_shares[rank],
+                 item_shares[rank + 1] - item_shares[rank],
+                 comm->seconds_communicating() - comm_before);
   yty_ = gram_matrix(item_factors_, threads);
 }
 

@@ -188,6 +188,15 @@ std::vector<ParamSpec> LightGcnModel::param_specs() {
        "multiply the learning rate by decay_factor after this many epochs without a better "
        "validation recall (0: a constant rate, as published)"},
       {"decay_factor", ParamType::kFloat, "0.5", 0.001, 1, "see decay_patience"},
+      {"sampling",
+       ParamType::kString,
+       "interaction",
+       0,
+       -1,
+       "how each triple's (user, seen item) is drawn: interaction (every fit interaction once "
+       "an epoch) or user (a uniform user, then one of its items, as the published code: every "
+       "user weighs the same, as in the per-user mean of recall)",
+       {"interaction", "user"}},
   };
 }
 
@@ -200,6 +209,7 @@ void LightGcnModel::fit(const Dataset& train, const Params& params, FitContext& 
   const int decay_patience = static_cast<int>(params.get_int("decay_patience"));
   const double decay_factor = params.get_float("decay_factor");
   const auto l2 = static_cast<float>(params.get_float("l2"));
+  const bool by_user = params.get_string("sampling") == "user";
   const double max_minutes = params.get_float("max_minutes");
   const int patience = static_cast<int>(params.get_int("patience"));
   const auto k = static_cast<std::size_t>(params.get_int("validation_k"));
@@ -235,9 +245,13 @@ void LightGcnModel::fit(const Dataset& train, const Params& params, FitContext& 
   RowMatrix e0(graph.nodes(), factors);
   random_init(e0, static_cast<float>(params.get_float("init_scale")), ctx.seed);
 
-  // Every epoch draws one triple per fit interaction: the interaction, and an item the user
-  // has not interacted with (uniform, rejected against the sorted row).
+  // Every epoch draws as many triples as fit interactions: an interaction (each once, or a
+  // uniform user's random one with sampling=user), and an item the user has not interacted
+  // with (uniform, rejected against the sorted row).
   const std::vector<index_t> row_of = fit_part.row_ids();
+  std::vector<index_t> active;  // users with a fit interaction
+  for (index_t u = 0; u < users; ++u)
+    if (fit_part.row_size(u) > 0) active.push_back(u);
   std::vector<lightgcn::Triple> triples(static_cast<std::size_t>(fit_part.nnz()));
   Rng rng(ctx.seed);
   Adam adam;
@@ -257,12 +271,15 @@ void LightGcnModel::fit(const Dataset& train, const Params& params, FitContext& 
   double done = 0;
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     for (std::size_t n = 0; n < triples.size(); ++n) {
-      const index_t u = row_of[n];
+      const index_t u =
+          by_user ? active[rng.below(static_cast<std::uint64_t>(active.size()))] : row_of[n];
       const auto seen = fit_part.row_indices(u);
+      const index_t i =
+          by_user ? seen[rng.below(static_cast<std::uint64_t>(seen.size()))] : fit_part.indices()[n];
       index_t j = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(items)));
       for (int tries = 0; tries < 32 && std::binary_search(seen.begin(), seen.end(), j); ++tries)
         j = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(items)));
-      triples[n] = {u, fit_part.indices()[n], j};
+      triples[n] = {u, i, j};
     }
     rng.shuffle(std::span<lightgcn::Triple>(triples));
     double loss_sum = 0;

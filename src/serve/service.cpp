@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <limits>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <shared_mutex>
 
@@ -172,11 +174,24 @@ Ranked labelled(std::vector<ScoredItem> items, const char* from, bool model) {
   return r;
 }
 
+// A file's modification time and size: what --watch-model compares.
+using FileStamp = std::pair<std::filesystem::file_time_type, std::uintmax_t>;
+std::optional<FileStamp> file_stamp(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto time = std::filesystem::last_write_time(path, ec);
+  if (ec) return std::nullopt;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return std::nullopt;
+  return FileStamp{time, size};
+}
+
 }  // namespace
 
 struct Service::Impl {
-  Impl(Service& s)
+  // `loaded`: the stamp of the model file the first snapshot came from (taken before it loaded).
+  Impl(Service& s, std::optional<FileStamp> loaded)
       : service(s),
+        loaded_stamp(loaded),
         events(*s.store_, s.options_.events_cache_ttl_seconds, s.options_.max_user_events,
                s.options_.event_weights, s.options_.events_cache_bytes) {
     for (auto& record : s.store_->items()) set_overlay(record);
@@ -196,6 +211,7 @@ struct Service::Impl {
   }
 
   Service& service;
+  std::optional<FileStamp> loaded_stamp;  // of the file the current snapshot came from
   detail::UserEventCache events;
   std::atomic<std::int64_t> events_in_store{0};
 
@@ -1052,6 +1068,7 @@ struct Service::Impl {
                               {"items", snap.train().num_items()},
                               {"interactions", snap.train().interactions.nnz()},
                               {"explains", model_explains(snap.model(), snap.train())},
+                              {"retrieval", snap.retrieval()},
                               {"offline_ready", snap.offline_ready()},
                               {"similar_ready", snap.similar_ready()},
                               {"events", stored_events()},
@@ -1488,19 +1505,44 @@ struct Service::Impl {
     }
   }
 
+  std::optional<FileStamp> model_stamp() const { return file_stamp(service.options_.model_file); }
+
   void reload_loop() {
+    using Clock = std::chrono::steady_clock;
+    const double refresh = service.options_.items_refresh_seconds;
+    const double watch = service.options_.watch_model_seconds;
+    auto next_refresh = Clock::now(), next_watch = Clock::now();
+    const auto after = [](Clock::time_point t, double seconds) {
+      return t + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    };
+    if (refresh > 0) next_refresh = after(Clock::now(), refresh);
+    if (watch > 0) next_watch = after(Clock::now(), watch);
     while (true) {
       std::vector<std::function<void(std::exception_ptr)>> waiting;
+      bool changed_on_disk = false;
       {
         std::unique_lock lock(reload_mutex);
         const auto ready = [this] { return stopping || !reload_waiting.empty(); };
-        const double refresh = service.options_.items_refresh_seconds;
-        if (refresh > 0) {
-          // A shared store: item edits other servers stored arrive within `refresh` seconds.
-          if (!reload_wake.wait_for(lock, std::chrono::duration<double>(refresh), ready)) {
+        if (refresh > 0 || watch > 0) {
+          // A shared store: item edits other servers stored arrive within `refresh` seconds;
+          // a model file replaced under us is loaded within `watch` seconds.
+          const auto wake = refresh > 0 && watch > 0 ? std::min(next_refresh, next_watch)
+                            : refresh > 0             ? next_refresh
+                                                      : next_watch;
+          if (!reload_wake.wait_until(lock, wake, ready)) {
             lock.unlock();
-            refresh_items();
-            continue;
+            const auto now = Clock::now();
+            if (refresh > 0 && now >= next_refresh) {
+              refresh_items();
+              next_refresh = after(now, refresh);
+            }
+            if (watch > 0 && now >= next_watch) {
+              next_watch = after(now, watch);
+              const auto stamp = model_stamp();
+              changed_on_disk = stamp && stamp != loaded_stamp;
+            }
+            if (!changed_on_disk) continue;
+            lock.lock();
           }
         } else {
           reload_wake.wait(lock, ready);
@@ -1516,7 +1558,9 @@ struct Service::Impl {
       }
       std::exception_ptr error;
       try {
+        const auto stamp = model_stamp();
         auto fresh = Snapshot::load(service.options_.model_file, service.options_.snapshot);
+        loaded_stamp = stamp;
         // Item edits other servers stored (a shared PostgreSQL store) come with the reload.
         for (auto& record : service.store_->items()) set_overlay(record);
         service.snapshot_.store(std::move(fresh));
@@ -1524,6 +1568,8 @@ struct Service::Impl {
       } catch (...) {
         error = std::current_exception();
         ++reload_failures;
+        // A file that does not load is not tried again until it changes once more.
+        if (changed_on_disk) loaded_stamp = model_stamp();
       }
       for (auto& w : waiting) w(error);
     }
@@ -1534,8 +1580,9 @@ Service::Service(ServiceOptions options, std::unique_ptr<EventStore> store)
     : options_(std::move(options)), store_(std::move(store)) {
   options_.snapshot.similar_cache =
       std::max(options_.snapshot.similar_cache, options_.snapshot.max_k);
+  const auto stamp = file_stamp(options_.model_file);
   snapshot_.store(Snapshot::load(options_.model_file, options_.snapshot));
-  impl_ = std::make_unique<Impl>(*this);
+  impl_ = std::make_unique<Impl>(*this, stamp);
   stats_ = std::make_unique<StatsHistory>(
       metrics_, options_.stats_interval,
       static_cast<std::size_t>(std::chrono::minutes(10) / std::max(options_.stats_interval, std::chrono::milliseconds(100))));

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "reckon/core/error.hpp"
+#include "reckon/retrieval/ann_options.hpp"
 #include "reckon/models/user_context.hpp"
 #include "reckon/retrieval/topk.hpp"
 
@@ -74,6 +75,9 @@ Snapshot::Snapshot(TrainedModel trained, std::string version, const SnapshotOpti
   for (index_t i = 0; i < n; ++i)
     metadata_fields_.push_back(inner_fields(feature_row_json(d.item_features, i)));
 
+  // A factor model's search index, approximate for a big catalogue: built now, before the
+  // snapshot answers anything.
+  retrieval_ = use_ann(*trained_.model, options_.ann).value_or("the model's own");
   similar_ = std::make_unique<SimilarSlot[]>(static_cast<std::size_t>(n));
   if (n > 0) {
     try {

@@ -18,6 +18,8 @@ struct ModelReport {
   double peak_rss_mb = 0;
   std::int64_t users = 0;
   std::map<std::string, double> metrics;
+  // How its lists were searched when not exactly (evaluate --ann): the approximate index.
+  std::string retrieval;
 };
 
 struct Report {

@@ -5,9 +5,12 @@
 #include <Eigen/Core>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 
 #include "reckon/models/model.hpp"
 #include "reckon/retrieval/inner_product.hpp"
+#include "reckon/retrieval/item_search.hpp"
 
 namespace reckon {
 
@@ -35,6 +38,13 @@ class FactorModel : public Model {
   // training history, else a fold-in from the history.
   Eigen::VectorXf user_vector(const UserContext& user) const;
 
+  // How top_k_batch and similar_items_batch search: exactly (the default) or, for a catalogue
+  // the options put above their threshold, with an approximate index (AnnIndex), built here
+  // on the thread budget and again whenever the factors change.
+  void set_ann(const AnnOptions& options);
+  // "exact", or the approximate index with its settings.
+  std::string retrieval() const;
+
  protected:
   // Factors for a history the model has not trained on (a stranger, or a user with new events).
   virtual Eigen::VectorXf fold_in(const UserContext& user) const = 0;
@@ -57,15 +67,23 @@ class FactorModel : public Model {
   std::vector<std::int32_t> history_sizes_;
 
  private:
-  // The items by decreasing norm for top_k_batch, built on first use after fit or load.
-  const InnerProductIndex& search_index() const;
+  // The search for top_k_batch, built on first use after fit or load: the items by decreasing
+  // norm (exact), or an approximate index (see set_ann).
+  const ItemSearch& search_index() const;
+  // For similar_items_batch when the search is approximate: an index over the unit factors.
+  const ItemSearch* similar_index() const;
+  AnnOptions ann_;
   mutable std::mutex index_mutex_;
-  mutable std::shared_ptr<const InnerProductIndex> index_;
+  mutable std::shared_ptr<const ItemSearch> index_;
+  mutable RowMatrix unit_items_;  // what similar_index_ scores from
+  mutable std::shared_ptr<const ItemSearch> similar_index_;
 };
+
 
 // Y^T Y on `threads` threads of our own (rows in dynamic chunks, partial sums added): Eigen's
 // own parallel product spins at its barriers, which doubled the ials fit beside a busy core.
-Eigen::MatrixXf gram_matrix(const FactorMatrix& y, int threads);
+// `y` may be a block of rows (a rank's share in distributed training).
+Eigen::MatrixXf gram_matrix(Eigen::Ref<const FactorMatrix> y, int threads);
 
 // Model-file serialisation of a factor matrix: shape, then values; read checks the shape.
 void write_factor_matrix(BinaryWriter& w, const FactorMatrix& m);

@@ -9,15 +9,9 @@
 #include <vector>
 
 #include "reckon/core/types.hpp"
+#include "reckon/retrieval/item_search.hpp"
 
 namespace reckon {
-
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-struct InnerProductQuery {
-  std::span<const index_t> exclude;  // items never returned (sorted ascending)
-  float offset = 0;                  // added to every score of this user
-};
 
 // For each row b of `users` (B x f), the best `k` items of `items` (n x f) by
 // users.row(b) . items.row(i) + item_bias[i] + queries[b].offset. `item_bias` may be empty.
@@ -31,13 +25,14 @@ void inner_product_top_k(const RowMatrix& users, const RowMatrix& items,
 // no item left can enter its list (Cauchy-Schwarz), and the user stops. Factor models put their
 // popular items first this way (they have the large norms), so most users stop after a small
 // part of the catalogue. Build once per model (a copy of the item factors).
-class InnerProductIndex {
+class InnerProductIndex final : public ItemSearch {
  public:
   InnerProductIndex(const RowMatrix& items, std::span<const float> item_bias);
 
   // Exactly inner_product_top_k(users, items, item_bias, queries, k, out).
   void top_k(const RowMatrix& users, std::span<const InnerProductQuery> queries, std::size_t k,
-             std::vector<std::vector<ScoredItem>>& out) const;
+             std::vector<std::vector<ScoredItem>>& out) const override;
+  std::string describe() const override { return "exact"; }
 
  private:
   RowMatrix items_;                // rows in order of decreasing norm

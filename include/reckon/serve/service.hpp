@@ -57,6 +57,10 @@ struct ServiceOptions {
   double events_cache_ttl_seconds = -1;    // < 0: never expires (single server, SQLite)
   // > 0: item edits other servers stored are read every so many seconds (a shared store).
   double items_refresh_seconds = 0;
+  // > 0: the model file is checked every so many seconds and reloaded when it changed (its
+  // modification time or size): a model published once, by an atomic rename into a path every
+  // replica serves, reaches all of them (--watch-model).
+  double watch_model_seconds = 0;
   // Keep each user's online list until their next event (false: compute it every request).
   bool keep_online_lists = true;
   AccessKeys keys;                              // none: writes open to this machine only

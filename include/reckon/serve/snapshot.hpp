@@ -20,6 +20,7 @@
 
 #include "reckon/models/model.hpp"
 #include "reckon/retrieval/fallback.hpp"
+#include "reckon/retrieval/ann_options.hpp"
 
 namespace reckon {
 
@@ -35,6 +36,7 @@ struct SnapshotOptions {
   std::size_t max_k = 100;          // the largest k a request may ask for
   bool precompute_offline = true;   // background top lists for every training user
   std::size_t similar_cache = 100;  // length of the cached similar-item lists (>= max_k)
+  AnnOptions ann;                   // approximate search for factor models (off: exact)
 };
 
 class Snapshot {
@@ -50,6 +52,8 @@ class Snapshot {
   const Model& model() const noexcept { return *trained_.model; }
   const Dataset& train() const noexcept { return *trained_.train; }
   const std::string& version() const noexcept { return version_; }
+  // How the model searches its lists: "exact", the approximate index, or "the model's own".
+  const std::string& retrieval() const noexcept { return retrieval_; }
   // Unique per snapshot of this process (what caches keyed on item indexes check).
   std::uint64_t serial() const noexcept { return serial_; }
   const SnapshotOptions& options() const noexcept { return options_; }
@@ -86,6 +90,7 @@ class Snapshot {
 
   TrainedModel trained_;
   std::string version_;
+  std::string retrieval_;
   SnapshotOptions options_;
   std::uint64_t serial_;
   std::vector<ScoredItem> popular_;

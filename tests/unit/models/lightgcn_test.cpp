@@ -63,7 +63,10 @@ TEST(LightGcn, GradientMatchesFiniteDifferences) {
   }
 }
 
-TEST(LightGcn, FindsTasteGroupsAndFoldsInStrangers) {
+// Either way of drawing the triples (every interaction once an epoch, or a uniform user).
+class LightGcnSampling : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(LightGcnSampling, FindsTasteGroupsAndFoldsInStrangers) {
   const auto d = test::two_taste_groups();
   FitContext ctx;
   ctx.threads = 2;
@@ -71,7 +74,7 @@ TEST(LightGcn, FindsTasteGroupsAndFoldsInStrangers) {
   const TrainedModel t = train_model(
       "lightgcn", d,
       {{"factors", "8"}, {"epochs", "60"}, {"batch_size", "32"}, {"learning_rate", "0.02"},
-       {"validation", "0"}},
+       {"validation", "0"}, {"sampling", GetParam()}},
       ctx);
   std::vector<float> s(20);
   for (index_t user : {0, 9, 25, 39}) {
@@ -89,6 +92,7 @@ TEST(LightGcn, FindsTasteGroupsAndFoldsInStrangers) {
   for (const auto& r : rec) EXPECT_TRUE(r.item >= 10) << r.item;
   for (const auto& r : t.model->similar_items(2, 3)) EXPECT_LT(r.item, 10);
 }
+INSTANTIATE_TEST_SUITE_P(Ways, LightGcnSampling, ::testing::Values("interaction", "user"));
 
 // The per-epoch probe sees the model as it would be if training stopped there: with a
 // validation part and a plateau-decayed learning rate, the best epoch so far, so the last probe

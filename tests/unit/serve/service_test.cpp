@@ -526,5 +526,37 @@ TEST_F(ServiceTest, ReloadSwapsTheModelAndKeepsTheOldOneOnFailure) {
   EXPECT_EQ(get(*s, "/recommend/u3?k=3").at("items").size(), 3u);
 }
 
+// --watch-model: a model published by an atomic rename into the served path is picked up
+// without a request; a broken file is not served and not retried until it changes again.
+TEST_F(ServiceTest, WatchedModelFileIsReloadedWhenItChanges) {
+  ServiceOptions o;
+  o.model_file = model_;
+  o.snapshot.precompute_offline = false;
+  o.watch_model_seconds = 0.1;
+  auto s = std::make_unique<Service>(o, open_sqlite_event_store((dir_ / "w.db").string()));
+  EXPECT_EQ(get(*s, "/health").at("model"), "ials");
+  const auto wait_for_model = [&](const std::string& name) {
+    for (int i = 0; i < 100 && get(*s, "/health").at("model") != name; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return get(*s, "/health").at("model") == name;
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(get(*s, "/health").at("model"), "ials");  // unchanged: no reload
+  test::write_serving_model(dir_ / "next.rkm", "itemknn", {});
+  std::filesystem::rename(dir_ / "next.rkm", model_);
+  EXPECT_TRUE(wait_for_model("itemknn"));
+  {
+    std::ofstream broken(dir_ / "broken.rkm");
+    broken << "not a model";
+  }
+  std::filesystem::rename(dir_ / "broken.rkm", model_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(get(*s, "/health").at("model"), "itemknn");
+  EXPECT_EQ(get(*s, "/recommend/u3?k=3").at("items").size(), 3u);
+  test::write_serving_model(dir_ / "next.rkm", "ials", {{"factors", "8"}});
+  std::filesystem::rename(dir_ / "next.rkm", model_);
+  EXPECT_TRUE(wait_for_model("ials"));
+}
+
 }  // namespace
 }  // namespace reckon
