@@ -56,6 +56,8 @@ int AnnIndex::default_nlist(index_t items) {
 
 int AnnIndex::default_nprobe(int nlist) { return std::min(nlist, std::max(8, nlist / 64)); }
 
+#if RECKON_HAVE_FAISS
+
 namespace {
 
 inline bool better(const ScoredItem& a, const ScoredItem& b) {
@@ -63,8 +65,6 @@ inline bool better(const ScoredItem& a, const ScoredItem& b) {
 }
 
 }  // namespace
-
-#if RECKON_HAVE_FAISS
 
 AnnIndex::AnnIndex(const RowMatrix& items, std::span<const float> item_bias,
                    const AnnOptions& options) {
