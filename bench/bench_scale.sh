@@ -41,12 +41,14 @@ if [ -z "$data" ]; then
   data="$work/s.rkd"
   echo "(CSV $csv_mb MB)"
 fi
-echo "(.rkd $(($(stat -c %s "$data") / 1048576)) MB: $("$reckon" -q info "$data" | head -1))"
+echo "(.rkd $(($(stat -c %s "$data") / 1048576)) MB)"
+"$reckon" -q info "$data" | grep -i "interactions\|users\|items" | head -3
 fit="train $data --model ials -p factors=$factors -p iterations=$iterations"
 measure "ials, 1 process, 2 threads" "$reckon" -q $fit --threads 2 -o "$work/a.rkm"
+grep "fitted in" "$work/out"
 if [ "$mpi" -eq 1 ]; then
   export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_btl=self,vader
   measure "ials, 2 MPI ranks, 1 thread each" mpirun -n 2 --oversubscribe --allow-run-as-root \
     --bind-to none "$reckon" -q $fit --threads 1 --distributed -o "$work/b.rkm"
-  grep "distributed over" "$work/out"
+  grep "fitted in\|distributed over" "$work/out"
 fi

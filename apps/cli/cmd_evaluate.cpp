@@ -280,7 +280,7 @@ void add_evaluate_command(CLI::App& app) {
                   "inverted lists of the approximate index (0: 2 sqrt(items))")
       ->capture_default_str();
   cmd->add_option("--ann-nprobe", f.ann_options.nprobe,
-                  "lists scanned per query (0: nlist / 64, at least 8): more is slower and "
+                  "lists scanned per query (0: nlist / 32, at least 16): more is slower and "
                   "finds more of the exact list")
       ->capture_default_str();
   cmd->add_flag("--distributed", f.distributed,

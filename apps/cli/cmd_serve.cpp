@@ -202,7 +202,7 @@ void add_serve_command(CLI::App& app) {
                   "inverted lists of the approximate index (0: 2 sqrt(items))")
       ->capture_default_str();
   cmd->add_option("--ann-nprobe", s.ann_nprobe,
-                  "lists scanned per query (0: nlist / 64, at least 8)")
+                  "lists scanned per query (0: nlist / 32, at least 16)")
       ->capture_default_str();
   cmd->add_flag("--no-precompute", s.no_precompute,
                 "compute offline lists per request instead of once per model in the background");

@@ -54,7 +54,7 @@ int AnnIndex::default_nlist(index_t items) {
   return static_cast<int>(std::clamp<index_t>(root, 1, std::max<index_t>(1, items / 39)));
 }
 
-int AnnIndex::default_nprobe(int nlist) { return std::min(nlist, std::max(8, nlist / 64)); }
+int AnnIndex::default_nprobe(int nlist) { return std::min(nlist, std::max(16, nlist / 32)); }
 
 #if RECKON_HAVE_FAISS
 

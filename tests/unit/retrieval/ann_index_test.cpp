@@ -94,8 +94,8 @@ TEST(AnnIndex, FindsMostOfTheExactListWithTheDefaultProbes) {
   o.mode = AnnMode::kOn;
   const AnnIndex ann(c.items, c.bias, o);
   EXPECT_EQ(ann.nlist(), 400);  // 2 sqrt(40,000)
-  EXPECT_EQ(ann.nprobe(), 8);   // 400 / 64, at least 8
-  EXPECT_NE(ann.describe().find("400 lists, 8 probed"), std::string::npos) << ann.describe();
+  EXPECT_EQ(ann.nprobe(), 16);  // 400 / 32, at least 16
+  EXPECT_NE(ann.describe().find("400 lists, 16 probed"), std::string::npos) << ann.describe();
   const auto queries = no_exclusions(200);
   std::vector<std::vector<ScoredItem>> got, want;
   ann.top_k(c.users, queries, 20, got);
@@ -162,8 +162,8 @@ TEST(AnnIndex, ModesAndThresholds) {
   EXPECT_EQ(AnnIndex::default_nlist(1'000'000), 2000);
   EXPECT_EQ(AnnIndex::default_nlist(100), 2);  // at least 39 items a list
   EXPECT_EQ(AnnIndex::default_nlist(1), 1);
-  EXPECT_EQ(AnnIndex::default_nprobe(2000), 31);
-  EXPECT_EQ(AnnIndex::default_nprobe(20), 8);
+  EXPECT_EQ(AnnIndex::default_nprobe(2000), 62);
+  EXPECT_EQ(AnnIndex::default_nprobe(20), 16);
   EXPECT_EQ(AnnIndex::default_nprobe(2), 2);
 }
 
