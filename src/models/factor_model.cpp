@@ -45,6 +45,24 @@ void random_init(FactorMatrix& m, float scale, std::uint64_t seed) {
   }
 }
 
+namespace {
+
+// Cosine as the inner product of unit vectors (zero vectors stay zero: they score 0).
+void normalize_rows(RowMatrix& m) {
+  for (Eigen::Index i = 0; i < m.rows(); ++i) {
+    const float norm = m.row(i).norm();
+    if (norm > 0) m.row(i) /= norm;
+  }
+}
+
+RowMatrix unit_rows(const FactorMatrix& m) {
+  RowMatrix unit = m;
+  normalize_rows(unit);
+  return unit;
+}
+
+}  // namespace
+
 const ItemSearch& FactorModel::search_index() const {
   std::lock_guard lock(index_mutex_);
   if (!index_) {
@@ -59,15 +77,9 @@ const ItemSearch& FactorModel::search_index() const {
 const ItemSearch* FactorModel::similar_index() const {
   if (!ann_applies(ann_, item_factors_.rows())) return nullptr;
   std::lock_guard lock(index_mutex_);
-  if (!similar_index_) {
-    // Cosine as the inner product of unit vectors (zero vectors stay zero: they score 0).
-    unit_items_ = item_factors_;
-    for (Eigen::Index i = 0; i < unit_items_.rows(); ++i) {
-      const float norm = unit_items_.row(i).norm();
-      if (norm > 0) unit_items_.row(i) /= norm;
-    }
-    similar_index_ = std::make_shared<const AnnIndex>(unit_items_, std::span<const float>{}, ann_);
-  }
+  if (!similar_index_)  // the index keeps its own copy: the unit vectors are not kept here
+    similar_index_ =
+        std::make_shared<const AnnIndex>(unit_rows(item_factors_), std::span<const float>{}, ann_);
   return similar_index_.get();
 }
 
@@ -78,7 +90,6 @@ void FactorModel::set_ann(const AnnOptions& options) {
     ann_ = options;
     index_.reset();
     similar_index_.reset();
-    unit_items_ = RowMatrix();
   }
   if (item_factors_.rows() > 0) (void)search_index();  // built now, on the caller's threads
 }
@@ -205,30 +216,18 @@ std::vector<ScoredItem> FactorModel::similar_to_vector(Eigen::Ref<const Eigen::V
 void FactorModel::similar_items_batch(std::span<const index_t> items, std::size_t k,
                                       std::vector<std::vector<ScoredItem>>& out) const {
   const Eigen::Index n = item_factors_.rows();
-  if (const ItemSearch* ann = similar_index()) {
-    RowMatrix queries(static_cast<Eigen::Index>(items.size()), item_factors_.cols());
-    std::vector<InnerProductQuery> q(items.size());
-    for (std::size_t b = 0; b < items.size(); ++b) {
-      RECKON_CHECK(items[b] >= 0 && items[b] < n, "item index {} out of range", items[b]);
-      queries.row(static_cast<Eigen::Index>(b)) = unit_items_.row(items[b]);
-      q[b].exclude = items.subspan(b, 1);
-    }
-    ann->top_k(queries, q, k, out);
-    return;
-  }
-  RowMatrix unit = item_factors_;
-  for (Eigen::Index i = 0; i < n; ++i) {
-    const float norm = unit.row(i).norm();
-    if (norm > 0) unit.row(i) /= norm;
-  }
-  RowMatrix queries(static_cast<Eigen::Index>(items.size()), unit.cols());
+  RowMatrix queries(static_cast<Eigen::Index>(items.size()), item_factors_.cols());
   std::vector<InnerProductQuery> q(items.size());
   for (std::size_t b = 0; b < items.size(); ++b) {
     RECKON_CHECK(items[b] >= 0 && items[b] < n, "item index {} out of range", items[b]);
-    queries.row(static_cast<Eigen::Index>(b)) = unit.row(items[b]);
+    queries.row(static_cast<Eigen::Index>(b)) = item_factors_.row(items[b]);
     q[b].exclude = items.subspan(b, 1);
   }
-  inner_product_top_k(queries, unit, {}, q, k, out);
+  normalize_rows(queries);
+  if (const ItemSearch* ann = similar_index())
+    ann->top_k(queries, q, k, out);
+  else
+    inner_product_top_k(queries, unit_rows(item_factors_), {}, q, k, out);
 }
 
 void write_factor_matrix(BinaryWriter& w, const FactorMatrix& m) {

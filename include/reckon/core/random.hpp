@@ -1,6 +1,8 @@
 #pragma once
 // A small, fast, seedable generator whose sequence is the same on every platform and standard
 // library (std::*_distribution is not), so that seeded splits and models are reproducible.
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <utility>
@@ -24,6 +26,11 @@ class Rng {
   }
   // Uniform in [0, 1).
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  // Standard normal (Box-Muller, one of the pair; two uniforms a draw).
+  double normal() {
+    const double a = std::max(uniform(), 1e-12), b = uniform();
+    return std::sqrt(-2 * std::log(a)) * std::cos(2 * M_PI * b);
+  }
   template <typename T>
   void shuffle(std::span<T> v) {
     for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(i)]);

@@ -75,7 +75,6 @@ class FactorModel : public Model {
   AnnOptions ann_;
   mutable std::mutex index_mutex_;
   mutable std::shared_ptr<const ItemSearch> index_;
-  mutable RowMatrix unit_items_;  // what similar_index_ scores from
   mutable std::shared_ptr<const ItemSearch> similar_index_;
 };
 

@@ -16,10 +16,7 @@
 namespace reckon {
 namespace {
 
-float gaussian(Rng& rng) {
-  const double a = std::max(rng.uniform(), 1e-12), b = rng.uniform();
-  return static_cast<float>(std::sqrt(-2 * std::log(a)) * std::cos(2 * M_PI * b));
-}
+float gaussian(Rng& rng) { return static_cast<float>(rng.normal()); }
 
 // Items in `clusters` groups around random centres, with norms that vary like a factor model's
 // (a few long, popular ones); users near the centres.

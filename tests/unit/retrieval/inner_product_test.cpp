@@ -42,8 +42,7 @@ Case make_case(bool coarse, bool with_bias) {
   Rng rng(5);
   auto value = [&] {
     if (coarse) return static_cast<float>(rng.below(3));
-    const double a = std::max(rng.uniform(), 1e-12), b = rng.uniform();
-    return static_cast<float>(std::sqrt(-2 * std::log(a)) * std::cos(2 * M_PI * b));
+    return static_cast<float>(rng.normal());
   };
   for (Eigen::Index i = 0; i < c.items.size(); ++i) c.items.data()[i] = value();
   if (!coarse)
