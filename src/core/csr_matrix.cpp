@@ -10,9 +10,9 @@
 
 namespace reckon {
 
-CsrMatrix::CsrMatrix(index_t rows, index_t cols, std::vector<index_t> indptr,
-                     std::vector<index_t> indices, std::vector<float> values,
-                     std::vector<std::int64_t> times)
+CsrMatrix::CsrMatrix(index_t rows, index_t cols, SharedArray<index_t> indptr,
+                     SharedArray<index_t> indices, SharedArray<float> values,
+                     SharedArray<std::int64_t> times)
     : rows_(rows),
       cols_(cols),
       indptr_(std::move(indptr)),
@@ -177,8 +177,8 @@ CsrMatrix CsrMatrix::from_coordinates(index_t rows, index_t cols,
                    std::move(times), dedup);
 }
 
-CsrMatrix CsrMatrix::unchecked(index_t rows, index_t cols, std::vector<index_t> indptr,
-                               std::vector<index_t> indices, std::vector<float> values) {
+CsrMatrix CsrMatrix::unchecked(index_t rows, index_t cols, SharedArray<index_t> indptr,
+                               SharedArray<index_t> indices, SharedArray<float> values) {
   RECKON_CHECK(rows >= 0 && cols >= 0 && indptr.size() == static_cast<std::size_t>(rows) + 1 &&
                    indptr.front() == 0 && indptr.back() == static_cast<index_t>(indices.size()) &&
                    values.size() == indices.size(),
@@ -219,12 +219,24 @@ CsrMatrix CsrMatrix::transposed() const {
 }
 
 CsrMatrix CsrMatrix::with_values(std::vector<float> values) const {
-  return CsrMatrix(rows_, cols_, indptr_, indices_, std::move(values), times_);
+  // The structure was checked when this matrix was made: only the new weights need checking.
+  RECKON_CHECK(values.size() == indices_.size(), "matrix has {} values for {} nonzeros",
+               values.size(), indices_.size());
+  for (float v : values)
+    RECKON_CHECK(std::isfinite(v), "matrix has a weight that is not a finite number ({})", v);
+  CsrMatrix m = *this;
+  m.values_ = std::move(values);
+  return m;
 }
 
 CsrMatrix CsrMatrix::resized(index_t rows, index_t cols) const {
   RECKON_CHECK(rows >= rows_ && cols >= cols_, "a matrix can only grow, not shrink");
-  std::vector<index_t> indptr = indptr_;
+  if (rows == rows_) {
+    CsrMatrix m = *this;  // more columns only: the arrays stay valid and shared
+    m.cols_ = cols;
+    return m;
+  }
+  std::vector<index_t> indptr = indptr_.to_vector();
   indptr.resize(static_cast<std::size_t>(rows) + 1, indptr_.back());
   return CsrMatrix(rows, cols, std::move(indptr), indices_, values_, times_);
 }
@@ -285,9 +297,9 @@ std::vector<index_t> CsrMatrix::row_ids() const {
 void CsrMatrix::write(BinaryWriter& w) const {
   w.put<index_t>(rows_);
   w.put<index_t>(cols_);
-  w.put_vector(indptr_);
-  w.put_vector(indices_);
-  w.put_vector(values_);
+  w.put_vector(indptr_.span());
+  w.put_vector(indices_.span());
+  w.put_vector(values_.span());
 }
 
 CsrMatrix CsrMatrix::read(BinaryReader& r, bool sorted_columns) {

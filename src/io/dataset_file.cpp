@@ -125,7 +125,8 @@ FeatureColumn read_feature_column(BinaryReader& r) {
   return c;
 }
 
-std::string encode_dataset(const Dataset& d) {
+std::string encode_dataset(const Dataset& d, std::uint32_t version) {
+  RECKON_ASSERT(version == 1 || version == 2);
   d.validate();
   BinaryWriter w;
   w.put_string(d.name);
@@ -133,10 +134,17 @@ std::string encode_dataset(const Dataset& d) {
   write_ids(w, d.users);
   write_ids(w, d.items);
   const CsrMatrix& m = d.interactions;
-  w.put_vector(m.indptr());
-  w.put_vector(m.indices());
-  w.put_vector(m.values());
-  w.put_vector(m.times());
+  if (version == 1) {
+    w.put_vector(m.indptr());
+    w.put_vector(m.indices());
+    w.put_vector(m.values());
+    w.put_vector(m.times());
+  } else {
+    w.put_aligned_vector(m.indptr());
+    w.put_aligned_vector(m.indices());
+    w.put_aligned_vector(m.values());
+    w.put_aligned_vector(m.times());
+  }
   write_features(w, d.user_features);
   write_features(w, d.item_features);
   // The event log is an optional last section: a file without one reads as before 0.13.0.
@@ -153,7 +161,7 @@ std::string encode_dataset(const Dataset& d) {
 }
 
 void save_dataset(const Dataset& d, const std::filesystem::path& path) {
-  const std::string body = encode_dataset(d);
+  const std::string body = encode_dataset(d, kDatasetFormatVersion);
   write_checked_file(
       path, kMagic, kDatasetFormatVersion,
       {static_cast<std::uint64_t>(d.num_users()), static_cast<std::uint64_t>(d.num_items()),
@@ -164,7 +172,7 @@ void save_dataset(const Dataset& d, const std::filesystem::path& path) {
 Dataset load_dataset(const std::filesystem::path& path) {
   CheckedFile file =
       read_checked_file(path, kMagic, kDatasetFormatVersion, "reckon dataset (.rkd)");
-  Dataset d = decode_dataset(file.body, path.string());
+  Dataset d = decode_dataset(file.body, path.string(), file.version, file.storage);
   RECKON_CHECK(file.fields.size() >= 3 &&
                    file.fields[0] == static_cast<std::uint64_t>(d.num_users()) &&
                    file.fields[1] == static_cast<std::uint64_t>(d.num_items()) &&
@@ -173,17 +181,30 @@ Dataset load_dataset(const std::filesystem::path& path) {
   return d;
 }
 
-Dataset decode_dataset(std::string_view bytes, const std::string& what) {
+Dataset decode_dataset(std::string_view bytes, const std::string& what, std::uint32_t version,
+                       const std::shared_ptr<const void>& owner) {
+  RECKON_CHECK(version == 1 || version == 2, "{}: dataset format version {} is not known", what,
+               version);
   BinaryReader r(bytes, what);
   Dataset d;
   d.name = r.get_string();
   d.explicit_ratings = r.get<std::uint8_t>() != 0;
   d.users = IdMap::from_ids(r.get_strings());
   d.items = IdMap::from_ids(r.get_strings());
-  auto indptr = r.get_vector<index_t>();
-  auto indices = r.get_vector<index_t>();
-  auto values = r.get_vector<float>();
-  auto times = r.get_vector<std::int64_t>();
+  SharedArray<index_t> indptr, indices;
+  SharedArray<float> values;
+  SharedArray<std::int64_t> times;
+  if (version == 1) {
+    indptr = r.get_vector<index_t>();
+    indices = r.get_vector<index_t>();
+    values = r.get_vector<float>();
+    times = r.get_vector<std::int64_t>();
+  } else {
+    indptr = r.get_aligned_vector<index_t>(owner);
+    indices = r.get_aligned_vector<index_t>(owner);
+    values = r.get_aligned_vector<float>(owner);
+    times = r.get_aligned_vector<std::int64_t>(owner);
+  }
   try {
     d.interactions = CsrMatrix(d.users.size(), d.items.size(), std::move(indptr),
                                std::move(indices), std::move(values), std::move(times));

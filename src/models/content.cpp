@@ -71,7 +71,7 @@ void ContentModel::fit(const Dataset& train, const Params& params, FitContext& c
   idf_.resize(static_cast<std::size_t>(features));
   for (index_t f = 0; f < features; ++f)
     idf_[f] = static_cast<float>(std::log((1.0 + n) / (1.0 + df[f])) + 1.0);
-  std::vector<float> weighted(raw.values());
+  std::vector<float> weighted(raw.values().begin(), raw.values().end());
   for (index_t i = 0; i < n; ++i) {
     const auto begin = static_cast<std::size_t>(raw.indptr()[i]);
     const auto fs = raw.row_indices(i);

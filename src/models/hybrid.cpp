@@ -261,7 +261,7 @@ CsrMatrix scaled(const CsrMatrix& encoded, bool idf, std::vector<float>& scale) 
   const std::vector<index_t> df = encoded.column_counts();
   for (std::size_t k = 0; k < scale.size(); ++k)
     scale[k] = static_cast<float>(std::log((1.0 + n) / (1.0 + static_cast<double>(df[k]))) + 1.0);
-  std::vector<float> v(encoded.values());
+  std::vector<float> v(encoded.values().begin(), encoded.values().end());
   for (std::size_t e = 0; e < v.size(); ++e) v[e] *= scale[encoded.indices()[e]];
   return encoded.with_values(std::move(v));
 }
@@ -366,7 +366,7 @@ void HybridModel::fit(const Dataset& train, const Params& params, FitContext& ct
 
   // Sample weights: the prepared interaction weights scaled to mean 1, so that the step size
   // means the same whatever the weights' scale.
-  std::vector<float> weight(m.values());
+  std::vector<float> weight(m.values().begin(), m.values().end());
   if (weighted) {
     double sum = 0;
     for (const float v : weight) sum += v;

@@ -239,7 +239,7 @@ TrainedModel decode_model(std::string_view body, const std::string& what) {
     throw InvalidInput(fmt::format("{}: corrupt model parameters", path.string()));
   }
   t.fit_seconds = r.get<double>();
-  const std::string data = r.get_string();
+  const std::string_view data = r.get_bytes(r.get<std::uint64_t>());
   t.train = std::make_shared<const Dataset>(decode_dataset(data, path.string()));
   t.model->load(r);
   RECKON_CHECK(r.at_end(), "{}: corrupt model file (trailing bytes)", path.string());

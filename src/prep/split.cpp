@@ -138,7 +138,7 @@ std::vector<std::uint8_t> assign_parts(const Table& m, const SplitOptions& o) {
         cutoff = *o.cutoff_time;
       } else {
         // The time that leaves test_fraction of interactions at or after it.
-        std::vector<std::int64_t> t = m.times();
+        std::vector<std::int64_t> t(m.times().begin(), m.times().end());
         const auto pos = static_cast<std::size_t>(
             std::clamp<double>(std::floor((1.0 - o.test_fraction) * static_cast<double>(t.size())),
                                0, static_cast<double>(t.size() - 1)));

@@ -4,12 +4,15 @@
 // read past its end.
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
 #include "reckon/core/error.hpp"
+#include "reckon/core/shared_array.hpp"
 
 namespace reckon {
 
@@ -20,11 +23,26 @@ class BinaryWriter {
   void put(const T& value) { buffer_.append(reinterpret_cast<const char*>(&value), sizeof(T)); }
   template <typename T>
   requires std::is_trivially_copyable_v<T>
-  void put_vector(const std::vector<T>& values) {
+  void put_vector(std::span<const T> values) {
     put<std::uint64_t>(values.size());
     if (!values.empty())
       buffer_.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
   }
+  template <typename T>
+  requires std::is_trivially_copyable_v<T>
+  void put_vector(const std::vector<T>& values) { put_vector(std::span<const T>(values)); }
+  // The count, zero bytes up to the next multiple of kArrayAlignment from the start of the
+  // buffer, then the elements: a reader whose data starts aligned can view them in place.
+  template <typename T>
+  requires std::is_trivially_copyable_v<T>
+  void put_aligned_vector(std::span<const T> values) {
+    static_assert(kArrayAlignment % alignof(T) == 0);
+    put<std::uint64_t>(values.size());
+    buffer_.append((kArrayAlignment - buffer_.size() % kArrayAlignment) % kArrayAlignment, '\0');
+    if (!values.empty())
+      buffer_.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+  }
+  static constexpr std::size_t kArrayAlignment = 8;
   void put_string(std::string_view s) {
     put<std::uint64_t>(s.size());
     buffer_.append(s.data(), s.size());
@@ -34,6 +52,7 @@ class BinaryWriter {
     for (const auto& s : strings) put_string(s);
   }
   const std::string& bytes() const noexcept { return buffer_; }
+  std::size_t size() const noexcept { return buffer_.size(); }
   std::string take() && { return std::move(buffer_); }
 
  private:
@@ -62,6 +81,35 @@ class BinaryReader {
     if (n > 0) std::memcpy(values.data(), data_.data() + pos_, n * sizeof(T));
     pos_ += n * sizeof(T);
     return values;
+  }
+  // An array written by put_aligned_vector. With an `owner` that keeps the data alive, and the
+  // elements aligned in memory, the result views them in place; otherwise it holds a copy.
+  template <typename T>
+  requires std::is_trivially_copyable_v<T> SharedArray<T> get_aligned_vector(
+      const std::shared_ptr<const void>& owner) {
+    const auto n = get<std::uint64_t>();
+    const std::size_t pad = (BinaryWriter::kArrayAlignment - pos_ % BinaryWriter::kArrayAlignment) %
+                            BinaryWriter::kArrayAlignment;
+    need(pad);
+    for (std::size_t k = 0; k < pad; ++k)
+      RECKON_CHECK(data_[pos_ + k] == '\0', "{}: corrupt: padding before an array", what_);
+    pos_ += pad;
+    RECKON_CHECK(n <= (data_.size() - pos_) / sizeof(T), "{}: corrupt: array of {} elements", what_,
+                 n);
+    const char* p = data_.data() + pos_;
+    pos_ += n * sizeof(T);
+    if (owner && reinterpret_cast<std::uintptr_t>(p) % alignof(T) == 0)
+      return SharedArray<T>(std::span<const T>(reinterpret_cast<const T*>(p), n), owner);
+    std::vector<T> values(n);
+    if (n > 0) std::memcpy(values.data(), p, n * sizeof(T));
+    return SharedArray<T>(std::move(values));
+  }
+  // The next `n` bytes as a view into the data (valid while the data lives).
+  std::string_view get_bytes(std::uint64_t n) {
+    need(n);
+    const std::string_view s = data_.substr(pos_, n);
+    pos_ += n;
+    return s;
   }
   std::string get_string() {
     const auto n = get<std::uint64_t>();

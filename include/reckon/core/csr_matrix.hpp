@@ -1,10 +1,13 @@
 #pragma once
 // Immutable sparse rows x cols matrix (users x items): per row, column indexes sorted ascending
-// and unique, a float weight each, and optionally a unix timestamp each.
+// and unique, a float weight each, and optionally a unix timestamp each. The arrays are shared
+// (SharedArray): copies and reweighted copies share their structure, and a matrix read from a
+// .rkd file may view the file's pages in place.
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include "reckon/core/shared_array.hpp"
 #include "reckon/core/types.hpp"
 
 namespace reckon {
@@ -17,11 +20,11 @@ enum class DedupPolicy { kLast, kFirst, kSum, kMax };
 
 class CsrMatrix {
  public:
-  CsrMatrix() : indptr_{0} {}
-  // Takes ownership; validates shapes, ranges and ordering (InvalidInput otherwise).
-  // `times` is empty or has one entry per nonzero.
-  CsrMatrix(index_t rows, index_t cols, std::vector<index_t> indptr, std::vector<index_t> indices,
-            std::vector<float> values, std::vector<std::int64_t> times = {});
+  CsrMatrix() : indptr_(std::vector<index_t>{0}) {}
+  // Takes ownership (vectors convert to SharedArray); validates shapes, ranges and ordering
+  // (InvalidInput otherwise). `times` is empty or has one entry per nonzero.
+  CsrMatrix(index_t rows, index_t cols, SharedArray<index_t> indptr, SharedArray<index_t> indices,
+            SharedArray<float> values, SharedArray<std::int64_t> times = {});
 
   // Builds from unordered coordinate lists (all of equal length; times may be empty).
   // Duplicates are merged by `dedup`; "last"/"first" follow the timestamps, then input order.
@@ -35,8 +38,8 @@ class CsrMatrix {
 
   // Rows whose columns are in another order (e.g. neighbours by similarity); only the shape and
   // column ranges are checked. Row-sorted operations (select, filtered) are not meant for these.
-  static CsrMatrix unchecked(index_t rows, index_t cols, std::vector<index_t> indptr,
-                             std::vector<index_t> indices, std::vector<float> values);
+  static CsrMatrix unchecked(index_t rows, index_t cols, SharedArray<index_t> indptr,
+                             SharedArray<index_t> indices, SharedArray<float> values);
 
   index_t rows() const noexcept { return rows_; }
   index_t cols() const noexcept { return cols_; }
@@ -56,15 +59,21 @@ class CsrMatrix {
     return {times_.data() + indptr_[r], static_cast<std::size_t>(row_size(r))};
   }
 
-  const std::vector<index_t>& indptr() const noexcept { return indptr_; }
-  const std::vector<index_t>& indices() const noexcept { return indices_; }
-  const std::vector<float>& values() const noexcept { return values_; }
-  const std::vector<std::int64_t>& times() const noexcept { return times_; }
+  std::span<const index_t> indptr() const noexcept { return indptr_; }
+  std::span<const index_t> indices() const noexcept { return indices_; }
+  std::span<const float> values() const noexcept { return values_; }
+  std::span<const std::int64_t> times() const noexcept { return times_; }
 
   // Columns x rows, with the same weights and timestamps (item-major access).
   CsrMatrix transposed() const;
-  // Same structure with new weights (one per nonzero).
+  // Same structure (shared, not copied) with new weights (one per nonzero).
   CsrMatrix with_values(std::vector<float> values) const;
+  // Same structure and weights (shared) without the timestamps.
+  CsrMatrix without_times() const {
+    CsrMatrix m = *this;
+    m.times_ = {};
+    return m;
+  }
   // Same shape with one more column/row count (e.g. items only seen in a test file).
   CsrMatrix resized(index_t rows, index_t cols) const;
   // Keeps the nonzeros where keep[k] is true.
@@ -86,10 +95,10 @@ class CsrMatrix {
  private:
   index_t rows_ = 0;
   index_t cols_ = 0;
-  std::vector<index_t> indptr_;
-  std::vector<index_t> indices_;
-  std::vector<float> values_;
-  std::vector<std::int64_t> times_;
+  SharedArray<index_t> indptr_;
+  SharedArray<index_t> indices_;
+  SharedArray<float> values_;
+  SharedArray<std::int64_t> times_;
 };
 
 }  // namespace reckon

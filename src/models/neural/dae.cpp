@@ -121,7 +121,7 @@ void DaeModel::fit(const Dataset& train, const Params& params, FitContext& ctx) 
   // Scaled ratings; a per-user share held out for early stopping (never the test set).
   std::vector<float> scaled(x.values().begin(), x.values().end());
   for (float& v : scaled) v *= value_scale_;
-  const CsrMatrix all(x.rows(), x.cols(), x.indptr(), x.indices(), scaled);
+  const CsrMatrix all = x.with_values(std::move(scaled)).without_times();
   const double share = params.get_float("validation");
   CsrMatrix fit_part = all, valid = CsrMatrix::from_coordinates(
                                 x.rows(), x.cols(), std::vector<index_t>{}, std::vector<index_t>{},

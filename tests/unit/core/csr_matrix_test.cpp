@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "test_support.hpp"
 
 namespace reckon {
@@ -27,6 +29,35 @@ TEST(CsrMatrix, BuildsSortedRowsAndMergesDuplicates) {
   EXPECT_EQ(m.row_times(0)[1], 9);
   EXPECT_EQ(m.row_size(1), 1);
   EXPECT_EQ(m.row_indices(2)[0], 0);
+}
+
+// Reweighting, dropping times and growing the columns share the structure instead of copying
+// it: a weighted copy of a 100M-interaction matrix costs its 4 bytes a value, not 20.
+TEST(CsrMatrix, DerivedMatricesShareTheStructure) {
+  const CsrMatrix m = sample(DedupPolicy::kLast);
+  const CsrMatrix w = m.with_values({9, 8, 7, 6});
+  EXPECT_EQ(w.indices().data(), m.indices().data());
+  EXPECT_EQ(w.indptr().data(), m.indptr().data());
+  EXPECT_EQ(w.times().data(), m.times().data());
+  EXPECT_FLOAT_EQ(w.row_values(0)[0], 9.0f);
+  EXPECT_FLOAT_EQ(m.row_values(0)[0], 3.0f);  // the original is untouched
+  const CsrMatrix plain = m.without_times();
+  EXPECT_TRUE(plain.times().empty());
+  EXPECT_EQ(plain.indices().data(), m.indices().data());
+  EXPECT_FALSE(m.times().empty());
+  const CsrMatrix wider = m.resized(3, 10);
+  EXPECT_EQ(wider.cols(), 10);
+  EXPECT_EQ(wider.indices().data(), m.indices().data());
+  // A copy that outlives the original keeps the shared arrays alive.
+  CsrMatrix keep;
+  {
+    const CsrMatrix tmp = sample(DedupPolicy::kLast);
+    keep = tmp.with_values({1, 1, 1, 1});
+  }
+  EXPECT_EQ(keep.row_indices(0)[1], 2);
+  // A mismatched or non-finite value array is refused, not shared.
+  EXPECT_THROW((void)m.with_values({1, 2}), Error);
+  EXPECT_THROW((void)m.with_values({1, 2, 3, std::numeric_limits<float>::quiet_NaN()}), Error);
 }
 
 TEST(CsrMatrix, DedupPolicies) {

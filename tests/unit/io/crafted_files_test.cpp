@@ -18,8 +18,19 @@ struct RawCsr {
   std::vector<std::int64_t> times;
 };
 
+// One interaction array as format `version` writes it; version 2 pads with `pad` (a valid file
+// pads with zero bytes) up to the next multiple of 8 bytes.
+template <typename T>
+void put_array(BinaryWriter& w, const std::vector<T>& v, std::uint32_t version, char pad) {
+  if (version == 1) return w.put_vector(v);
+  w.put<std::uint64_t>(v.size());
+  while (w.size() % 8 != 0) w.put<char>(pad);
+  for (const T& x : v) w.put(x);
+}
+
 // The body encode_dataset() writes, from raw arrays that need not fit together.
-std::string dataset_body(std::size_t users, std::size_t items, const RawCsr& m) {
+std::string dataset_body(std::size_t users, std::size_t items, const RawCsr& m,
+                         std::uint32_t version = 1, char pad = '\0') {
   BinaryWriter w;
   w.put_string("crafted");
   w.put<std::uint8_t>(0);
@@ -28,10 +39,10 @@ std::string dataset_body(std::size_t users, std::size_t items, const RawCsr& m) 
   for (std::size_t k = 0; k < items; ++k) i.push_back("i" + std::to_string(k));
   w.put_strings(u);
   w.put_strings(i);
-  w.put_vector(m.indptr);
-  w.put_vector(m.indices);
-  w.put_vector(m.values);
-  w.put_vector(m.times);
+  put_array(w, m.indptr, version, pad);
+  put_array(w, m.indices, version, pad);
+  put_array(w, m.values, version, pad);
+  put_array(w, m.times, version, pad);
   for (std::size_t rows : {users, items}) {
     w.put<std::int64_t>(static_cast<std::int64_t>(rows));
     w.put<std::uint64_t>(0);
@@ -40,12 +51,29 @@ std::string dataset_body(std::size_t users, std::size_t items, const RawCsr& m) 
 }
 
 std::string load_error(const test::TempDir& dir, std::size_t users, std::size_t items,
-                       const RawCsr& m) {
+                       const RawCsr& m, std::uint32_t version = 1, char pad = '\0') {
   const auto path = dir / "crafted.rkd";
-  write_checked_file(path, "RECKONDS", kDatasetFormatVersion,
+  write_checked_file(path, "RECKONDS", version,
                      {users, items, static_cast<std::uint64_t>(m.indices.size())},
-                     dataset_body(users, items, m));
+                     dataset_body(users, items, m, version, pad));
   return test::error_of([&] { load_dataset(path); });
+}
+
+// Version 2 (aligned arrays read in place) gets the same checks as version 1.
+TEST(CraftedDataset, AlignedFormatGetsTheSameChecks) {
+  test::TempDir dir;
+  EXPECT_EQ(load_error(dir, 2, 3, {{0, 2, 3}, {0, 2, 1}, {1, 1, 1}, {}}, 2), "");
+  EXPECT_NE(load_error(dir, 2, 3, {{0, 1000, 3}, {0, 2, 1}, {1, 1, 1}, {}}, 2).find("corrupt"),
+            std::string::npos);
+  EXPECT_NE(load_error(dir, 2, 3, {{0, 2, 3}, {0, 7, 1}, {1, 1, 1}, {}}, 2), "");
+  EXPECT_NE(load_error(dir, 2, 3, {{0, 2, 3}, {0, 2, 1}, {1, 1}, {}}, 2), "");
+  EXPECT_NE(load_error(dir, 2, 3, {{0, 2, 3}, {0, 2, 1}, {1, 1, 1}, {5}}, 2), "");
+  // Non-zero padding is not what reckon writes: refused, not skipped.
+  const RawCsr ok{{0, 2, 3}, {0, 2, 1}, {1, 1, 1}, {}};
+  ASSERT_NE(dataset_body(2, 3, ok, 2, 'x'), dataset_body(2, 3, ok, 2));  // some padding exists
+  EXPECT_NE(load_error(dir, 2, 3, ok, 2, 'x').find("padding"), std::string::npos);
+  // A version from the future is refused by name.
+  EXPECT_NE(load_error(dir, 2, 3, ok, 3).find("version"), std::string::npos);
 }
 
 TEST(CraftedDataset, ConsistentArraysLoad) {

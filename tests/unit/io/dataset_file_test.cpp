@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <memory>
+
 #include "reckon/core/binary_io.hpp"
 #include "reckon/core/files.hpp"
 #include "test_support.hpp"
@@ -67,6 +70,65 @@ TEST(DatasetFile, RefusesTruncatedCorruptAndForeignFiles) {
   EXPECT_NE(test::error_of([&] { load_dataset(dir / "f.rkd"); }).find("not a reckon dataset"),
             std::string::npos);
   EXPECT_THROW(load_dataset(dir / "missing.rkd"), IoError);
+}
+
+// True when `p` points into `bytes`.
+bool inside(const void* p, std::string_view bytes) {
+  const auto* c = static_cast<const char*>(p);
+  return c >= bytes.data() && c < bytes.data() + bytes.size();
+}
+
+// Format 2 lets a reader view the interaction arrays where they lie (a memory-mapped file)
+// instead of copying 20 bytes an interaction into its own heap.
+TEST(DatasetFile, AlignedFormatIsViewedInPlaceWhenAnOwnerKeepsItAlive) {
+  const Dataset d = small_dataset();
+  const std::string body = encode_dataset(d, 2);
+  // An 8-byte aligned copy of the body, as a page-aligned mapping is.
+  auto storage = std::make_shared<std::vector<std::uint64_t>>(body.size() / 8 + 1);
+  std::memcpy(storage->data(), body.data(), body.size());
+  const std::string_view bytes(reinterpret_cast<const char*>(storage->data()), body.size());
+
+  Dataset viewed = decode_dataset(bytes, "aligned", 2, storage);
+  EXPECT_EQ(viewed.interactions, d.interactions);
+  EXPECT_TRUE(inside(viewed.interactions.indptr().data(), bytes));
+  EXPECT_TRUE(inside(viewed.interactions.indices().data(), bytes));
+  EXPECT_TRUE(inside(viewed.interactions.values().data(), bytes));
+  EXPECT_TRUE(inside(viewed.interactions.times().data(), bytes));
+  // The view keeps the storage alive after the caller lets go of it.
+  const std::weak_ptr<std::vector<std::uint64_t>> watch = storage;
+  storage.reset();
+  EXPECT_FALSE(watch.expired());
+  EXPECT_EQ(viewed.interactions.indices()[1], 2);
+  viewed = Dataset{};
+  EXPECT_TRUE(watch.expired());
+
+  // Without an owner the arrays are copied: nothing points into bytes the caller may free.
+  const Dataset copied = decode_dataset(body, "copied", 2);
+  EXPECT_EQ(copied.interactions, d.interactions);
+  EXPECT_FALSE(inside(copied.interactions.indices().data(), body));
+  // Misaligned in memory (the body one byte into a buffer): copied too, with the same content.
+  const std::string shifted = " " + body;
+  const Dataset moved =
+      decode_dataset(std::string_view(shifted).substr(1), "shifted", 2,
+                     std::make_shared<std::string>(shifted));
+  EXPECT_EQ(moved.interactions, d.interactions);
+}
+
+// Files written before 0.16.0 (format 1, packed arrays) still load.
+TEST(DatasetFile, VersionOneFilesStillLoad) {
+  test::TempDir dir;
+  const Dataset d = small_dataset();
+  write_checked_file(dir / "v1.rkd", "RECKONDS", 1,
+                     {2, 3, static_cast<std::uint64_t>(d.interactions.nnz())},
+                     encode_dataset(d, 1));
+  const Dataset r = load_dataset(dir / "v1.rkd");
+  EXPECT_EQ(r.interactions, d.interactions);
+  EXPECT_EQ(r.item_features.find("genres")->format(0), "Drama|War");
+  // And a version 2 file through the file path.
+  save_dataset(d, dir / "v2.rkd");
+  EXPECT_EQ(read_checked_header(dir / "v2.rkd", "RECKONDS", kDatasetFormatVersion, "rkd").version,
+            2u);
+  EXPECT_EQ(load_dataset(dir / "v2.rkd").interactions, d.interactions);
 }
 
 }  // namespace

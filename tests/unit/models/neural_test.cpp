@@ -319,8 +319,7 @@ TEST(Dae, StrangersFromTheirFeaturesAndRatingsOnTheScale) {
   // Masked MSE on ratings 1..5 (group items 5, the others unrated): predictions near 5.
   auto rated = std::make_shared<Dataset>(*d);
   std::vector<float> fives(static_cast<std::size_t>(rated->interactions.nnz()), 5.0f);
-  rated->interactions = CsrMatrix(40, 20, rated->interactions.indptr(),
-                                  rated->interactions.indices(), fives);
+  rated->interactions = rated->interactions.with_values(fives);
   TrainedModel m = train_model("dae", rated,
                                {{"loss", "mse"}, {"masked", "true"}, {"latent", "8"},
                                 {"learning_rate", "0.01"}, {"epochs", "100"}, {"validation", "0"},
@@ -332,8 +331,7 @@ TEST(Dae, StrangersFromTheirFeaturesAndRatingsOnTheScale) {
 
   std::vector<float> negative = fives;
   negative[0] = -1;
-  rated->interactions = CsrMatrix(40, 20, rated->interactions.indptr(),
-                                  rated->interactions.indices(), negative);
+  rated->interactions = rated->interactions.with_values(negative);
   EXPECT_NE(test::error_of([&] { train_model("dae", rated, {{"epochs", "1"}}, ctx); })
                 .find("must be 0 or more"),
             std::string::npos);

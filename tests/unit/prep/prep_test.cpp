@@ -167,8 +167,7 @@ TEST(Split, MasksHidesAShareOfEveryUsersHistoryAtRandom) {
 
 TEST(Split, TimeSplitsNeedTimestamps) {
   Dataset d = synthetic(10, 10, 6);
-  d.interactions = CsrMatrix(d.interactions.rows(), d.interactions.cols(), d.interactions.indptr(),
-                             d.interactions.indices(), d.interactions.values());
+  d.interactions = d.interactions.without_times();
   SplitOptions o;
   o.kind = SplitKind::kLeaveLastN;
   EXPECT_NE(test::error_of([&] { split_dataset(d, o); }).find("no timestamps"), std::string::npos);
