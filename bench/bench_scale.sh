@@ -23,15 +23,41 @@ done
 reckon=$(pwd)/build/reckon
 work=$(mktemp -d "${TMPDIR:-/tmp}/reckon-scale.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-measure() {  # label command...: prints wall, user and system CPU seconds and the peak RSS
-  local label=$1; shift
-  /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" ||
-    { cat "$work/err" >&2; exit 1; }
-  read -r wall user sys kb <"$work/time"
-  printf '| %-44s | %8s | %8s | %7s | %9.0f |\n' "$label" "$wall" "$user" "$sys" "$((kb / 1024))"
+# Peak private (RssAnon) and file-backed (RssFile: the memory-mapped .rkd, shared by every
+# process that maps it and given back to the page cache under pressure) memory of a process and
+# its descendants (mpirun's ranks), summed over them, sampled every 0.1 s.
+sample_rss() {  # pid out_file
+  local root=$1 out=$2 anon_peak=0 file_peak=0
+  while kill -0 "$root" 2>/dev/null; do
+    local anon=0 file=0 pids
+    pids="$root $(pgrep -d ' ' -P "$root") $(pgrep -d ' ' -f "^$reckon " || true)"
+    for p in $(echo "$pids" | tr ' ' '\n' | sort -u); do
+      read -r a f < <(awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {print a+0, f+0}' \
+        "/proc/$p/status" 2>/dev/null || echo "0 0")
+      anon=$((anon + a)) file=$((file + f))
+    done
+    [ "$anon" -gt "$anon_peak" ] && anon_peak=$anon
+    [ "$file" -gt "$file_peak" ] && file_peak=$file
+    echo "$anon_peak $file_peak" >"$out"
+    sleep 0.1
+  done
 }
-echo "| step | wall s | user s | sys s | peak MB |"
-echo "| --- | ---: | ---: | ---: | ---: |"
+measure() {  # label command...: wall, user and system CPU seconds, peak RSS, peak private/file
+  local label=$1; shift
+  echo "0 0" >"$work/rss"
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" &
+  local pid=$!
+  sample_rss "$pid" "$work/rss" &
+  local sampler=$!
+  wait "$pid" || { cat "$work/err" >&2; exit 1; }
+  wait "$sampler" || true
+  read -r wall user sys kb <"$work/time"
+  read -r anon file <"$work/rss"
+  printf '| %-40s | %7s | %7s | %6s | %8d | %8d | %8d |\n' "$label" "$wall" "$user" "$sys" \
+    "$((kb / 1024))" "$((anon / 1024))" "$((file / 1024))"
+}
+echo "| step | wall s | user s | sys s | peak RSS MB | peak private MB | peak file MB |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 if [ -z "$data" ]; then
   measure "synth $interactions rows" "$reckon" -q data synth --users "$users" --items "$items" \
     --interactions "$interactions" --seed 1 -o "$work/s.csv"

@@ -126,9 +126,16 @@ FeatureColumn read_feature_column(BinaryReader& r) {
 }
 
 std::string encode_dataset(const Dataset& d, std::uint32_t version) {
-  RECKON_ASSERT(version == 1 || version == 2);
-  d.validate();
   BinaryWriter w;
+  write_dataset(w, d, version);
+  return std::move(w).take();
+}
+
+void write_dataset(BinaryWriter& w, const Dataset& d, std::uint32_t version) {
+  RECKON_ASSERT(version == 1 || version == 2);
+  // Version 2 aligns its arrays from the start of the buffer: the body must start there too.
+  RECKON_ASSERT(version == 1 || w.size() % BinaryWriter::kArrayAlignment == 0);
+  d.validate();
   w.put_string(d.name);
   w.put<std::uint8_t>(d.explicit_ratings ? 1 : 0);
   write_ids(w, d.users);
@@ -157,16 +164,15 @@ std::string encode_dataset(const Dataset& d, std::uint32_t version) {
     w.put_vector(e.values());
     w.put_vector(e.times());
   }
-  return std::move(w).take();
 }
 
 void save_dataset(const Dataset& d, const std::filesystem::path& path) {
-  const std::string body = encode_dataset(d, kDatasetFormatVersion);
+  d.validate();  // before the file is created
   write_checked_file(
       path, kMagic, kDatasetFormatVersion,
       {static_cast<std::uint64_t>(d.num_users()), static_cast<std::uint64_t>(d.num_items()),
        static_cast<std::uint64_t>(d.num_interactions())},
-      body);
+      [&](BinaryWriter& w) { write_dataset(w, d, kDatasetFormatVersion); });
 }
 
 Dataset load_dataset(const std::filesystem::path& path) {

@@ -201,16 +201,27 @@ constexpr std::string_view kMagic = "RECKONMD";
 }
 
 void save_model_file(const TrainedModel& t, const std::filesystem::path& path) {
-  BinaryWriter w;
-  w.put_string(t.model->name());
-  w.put_string(t.params.to_json().dump());
-  w.put<double>(t.fit_seconds);
-  w.put_string(encode_dataset(*t.train));
-  t.model->save(w);
+  // The embedded training data is length-prefixed: its length comes from a first pass that
+  // counts its bytes, so that the body streams to the file without being held in memory.
+  std::uint64_t dataset_bytes = 0;
+  {
+    BinaryWriter counter([&](std::string_view bytes) { dataset_bytes += bytes.size(); });
+    write_dataset(counter, *t.train);
+    counter.flush();
+  }
   write_checked_file(path, kMagic, kModelFormatVersion,
                      {static_cast<std::uint64_t>(t.train->num_users()),
                       static_cast<std::uint64_t>(t.train->num_items())},
-                     w.bytes());
+                     [&](BinaryWriter& w) {
+                       w.put_string(t.model->name());
+                       w.put_string(t.params.to_json().dump());
+                       w.put<double>(t.fit_seconds);
+                       w.put<std::uint64_t>(dataset_bytes);
+                       const std::size_t before = w.size();
+                       write_dataset(w, *t.train);
+                       RECKON_ASSERT(w.size() - before == dataset_bytes);
+                       t.model->save(w);
+                     });
 }
 
 TrainedModel load_model_file(const std::filesystem::path& path) {

@@ -4,6 +4,7 @@
 // read past its end.
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -18,45 +19,98 @@ namespace reckon {
 
 class BinaryWriter {
  public:
+  // Receives the bytes of a streaming writer, in order.
+  using Sink = std::function<void(std::string_view)>;
+
+  // Holds the bytes in memory (bytes(), take()).
+  BinaryWriter() = default;
+  // Hands the bytes to `sink` in pieces of about `chunk` bytes instead of holding them: a
+  // 100M-interaction model goes to its file without a second copy of itself in memory. Call
+  // flush() at the end.
+  explicit BinaryWriter(Sink sink, std::size_t chunk = std::size_t{1} << 20)
+      : sink_(std::move(sink)), chunk_(chunk) {}
+
   template <typename T>
   requires std::is_trivially_copyable_v<T>
-  void put(const T& value) { buffer_.append(reinterpret_cast<const char*>(&value), sizeof(T)); }
+  void put(const T& value) { append(reinterpret_cast<const char*>(&value), sizeof(T)); }
   template <typename T>
   requires std::is_trivially_copyable_v<T>
   void put_vector(std::span<const T> values) {
     put<std::uint64_t>(values.size());
     if (!values.empty())
-      buffer_.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+      append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
   }
   template <typename T>
   requires std::is_trivially_copyable_v<T>
   void put_vector(const std::vector<T>& values) { put_vector(std::span<const T>(values)); }
   // The count, zero bytes up to the next multiple of kArrayAlignment from the start of the
-  // buffer, then the elements: a reader whose data starts aligned can view them in place.
+  // output, then the elements: a reader whose data starts aligned can view them in place.
   template <typename T>
   requires std::is_trivially_copyable_v<T>
   void put_aligned_vector(std::span<const T> values) {
     static_assert(kArrayAlignment % alignof(T) == 0);
     put<std::uint64_t>(values.size());
-    buffer_.append((kArrayAlignment - buffer_.size() % kArrayAlignment) % kArrayAlignment, '\0');
+    static constexpr char kZeros[kArrayAlignment] = {};
+    append(kZeros, (kArrayAlignment - size() % kArrayAlignment) % kArrayAlignment);
     if (!values.empty())
-      buffer_.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+      append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
   }
   static constexpr std::size_t kArrayAlignment = 8;
   void put_string(std::string_view s) {
     put<std::uint64_t>(s.size());
-    buffer_.append(s.data(), s.size());
+    append(s.data(), s.size());
   }
   void put_strings(const std::vector<std::string>& strings) {
     put<std::uint64_t>(strings.size());
     for (const auto& s : strings) put_string(s);
   }
-  const std::string& bytes() const noexcept { return buffer_; }
-  std::size_t size() const noexcept { return buffer_.size(); }
-  std::string take() && { return std::move(buffer_); }
+  // Bytes as they are (no count before them).
+  void put_raw(std::string_view s) { append(s.data(), s.size()); }
+  // The bytes written so far (in memory only).
+  const std::string& bytes() const {
+    RECKON_ASSERT(!sink_);
+    return buffer_;
+  }
+  // Bytes written so far, streamed ones included.
+  std::size_t size() const noexcept { return flushed_ + buffer_.size(); }
+  // Overwrites bytes already written at `pos` (a length known only after what follows it);
+  // a streaming writer can only overwrite what it has not handed on yet.
+  template <typename T>
+  requires std::is_trivially_copyable_v<T>
+  void overwrite(std::size_t pos, const T& value) {
+    RECKON_ASSERT(pos >= flushed_ && pos - flushed_ <= buffer_.size() &&
+                  sizeof(T) <= buffer_.size() - (pos - flushed_));
+    std::memcpy(buffer_.data() + (pos - flushed_), &value, sizeof(T));
+  }
+  // Hands what is held to the sink (streaming writers only).
+  void flush() {
+    RECKON_ASSERT(sink_);
+    if (buffer_.empty()) return;
+    sink_(buffer_);
+    flushed_ += buffer_.size();
+    buffer_.clear();
+  }
+  std::string take() && {
+    RECKON_ASSERT(!sink_);
+    return std::move(buffer_);
+  }
 
  private:
+  void append(const char* p, std::size_t n) {
+    if (sink_ && n >= chunk_) {  // a big array goes straight to the sink, uncopied
+      flush();
+      sink_(std::string_view(p, n));
+      flushed_ += n;
+      return;
+    }
+    buffer_.append(p, n);
+    if (sink_ && buffer_.size() >= chunk_) flush();
+  }
+
   std::string buffer_;
+  Sink sink_;
+  std::size_t chunk_ = 0;
+  std::size_t flushed_ = 0;
 };
 
 class BinaryReader {

@@ -2,12 +2,15 @@
 // Whole-file reads, atomic writes, and the checksummed container shared by .rkd and .rkm files.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace reckon {
+
+class BinaryWriter;
 
 // Reads a whole file; IoError names the path on failure.
 std::string read_file(const std::filesystem::path& path);
@@ -25,6 +28,9 @@ class AtomicFile {
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
   void write(std::string_view bytes);
+  // Overwrites bytes already written, `offset` bytes from the start (a header whose checksum
+  // is known only once the body is written).
+  void write_at(std::uint64_t offset, std::string_view bytes);
   void commit();
 
  private:
@@ -48,6 +54,11 @@ struct CheckedFile {
 void write_checked_file(const std::filesystem::path& path, std::string_view magic,
                         std::uint32_t version, const std::vector<std::uint64_t>& fields,
                         std::string_view body);
+// The same, with the body streamed from `write_body` to the file (checksummed on the way):
+// memory stays flat however large the body.
+void write_checked_file(const std::filesystem::path& path, std::string_view magic,
+                        std::uint32_t version, const std::vector<std::uint64_t>& fields,
+                        const std::function<void(BinaryWriter&)>& write_body);
 // Refuses (InvalidInput) a file with another magic, a version above `max_version`, a bad
 // checksum, or a wrong size; `kind` names what was expected ("reckon dataset").
 CheckedFile read_checked_file(const std::filesystem::path& path, std::string_view magic,

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "reckon/core/binary_io.hpp"
+
 #include "test_support.hpp"
 
 namespace reckon {
@@ -33,6 +37,50 @@ TEST(Files, CheckedFileRoundTrip) {
   EXPECT_EQ(f.fields, (std::vector<std::uint64_t>{7, 8}));
   EXPECT_EQ(f.body, "payload bytes");
   EXPECT_EQ(read_checked_header(p, "TESTMAGI", 2, "test").fields[1], 8u);
+}
+
+// A body streamed through a BinaryWriter makes the same file, byte for byte, as one held in
+// memory: the checksum is computed on the way and the header written last.
+TEST(Files, StreamedBodyMakesTheSameFile) {
+  test::TempDir dir;
+  auto body = [](BinaryWriter& w) {
+    w.put_string("name");
+    w.put<std::uint64_t>(0);  // a length filled in below, before it is handed on
+    const std::size_t at = w.size() - sizeof(std::uint64_t);
+    w.put_vector(std::vector<float>(1000, 0.5f));  // 4 kB: larger than the test's chunks
+    w.put_aligned_vector(std::span<const std::int64_t>(std::vector<std::int64_t>{1, 2, 3}));
+    for (int k = 0; k < 300; ++k) w.put<std::uint8_t>(static_cast<std::uint8_t>(k));
+    if (w.size() - at < 64) w.overwrite<std::uint64_t>(at, 7);
+  };
+  BinaryWriter held;
+  body(held);
+  write_checked_file(dir / "held.bin", "TESTMAGC", 3, {4, 5}, held.bytes());
+  write_checked_file(dir / "streamed.bin", "TESTMAGC", 3, {4, 5}, body);
+  EXPECT_EQ(read_file(dir / "streamed.bin"), read_file(dir / "held.bin"));
+  const CheckedFile f = read_checked_file(dir / "streamed.bin", "TESTMAGC", 3, "test");
+  EXPECT_EQ(f.body, held.bytes());
+
+  // Pieces of 64 bytes: small puts are gathered, a large array goes through whole, and size()
+  // counts what was handed on.
+  std::string out;
+  std::vector<std::size_t> pieces;
+  BinaryWriter w(
+      [&](std::string_view b) {
+        out.append(b);
+        pieces.push_back(b.size());
+      },
+      64);
+  body(w);
+  w.flush();
+  EXPECT_EQ(out, held.bytes());
+  EXPECT_EQ(w.size(), held.size());
+  EXPECT_GT(pieces.size(), 3u);
+  EXPECT_NE(std::find(pieces.begin(), pieces.end(), 4000u), pieces.end());
+  // A failure while writing the body leaves no file behind.
+  EXPECT_THROW(write_checked_file(dir / "failed.bin", "TESTMAGC", 3, {},
+                                  [](BinaryWriter&) { throw IoError("disk on fire"); }),
+               IoError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "failed.bin"));
 }
 
 TEST(Files, CheckedFileRefusesDamage) {
