@@ -203,10 +203,11 @@ constexpr std::string_view kMagic = "RECKONMD";
 void save_model_file(const TrainedModel& t, const std::filesystem::path& path) {
   // The embedded training data is length-prefixed: its length comes from a first pass that
   // counts its bytes, so that the body streams to the file without being held in memory.
+  // Format 2's dataset starts aligned, so its padding is the same in both passes.
   std::uint64_t dataset_bytes = 0;
   {
     BinaryWriter counter([&](std::string_view bytes) { dataset_bytes += bytes.size(); });
-    write_dataset(counter, *t.train);
+    write_dataset(counter, *t.train, kDatasetFormatVersion);
     counter.flush();
   }
   write_checked_file(path, kMagic, kModelFormatVersion,
@@ -217,8 +218,9 @@ void save_model_file(const TrainedModel& t, const std::filesystem::path& path) {
                        w.put_string(t.params.to_json().dump());
                        w.put<double>(t.fit_seconds);
                        w.put<std::uint64_t>(dataset_bytes);
+                       w.align();
                        const std::size_t before = w.size();
-                       write_dataset(w, *t.train);
+                       write_dataset(w, *t.train, kDatasetFormatVersion);
                        RECKON_ASSERT(w.size() - before == dataset_bytes);
                        t.model->save(w);
                      });
@@ -226,10 +228,13 @@ void save_model_file(const TrainedModel& t, const std::filesystem::path& path) {
 
 TrainedModel load_model_file(const std::filesystem::path& path) {
   CheckedFile file = read_checked_file(path, kMagic, kModelFormatVersion, "reckon model (.rkm)");
-  return decode_model(file.body, path.string());
+  return decode_model(file.body, path.string(), file.version, file.storage);
 }
 
-TrainedModel decode_model(std::string_view body, const std::string& what) {
+TrainedModel decode_model(std::string_view body, const std::string& what, std::uint32_t version,
+                          const std::shared_ptr<const void>& owner) {
+  RECKON_CHECK(version == 1 || version == 2, "{}: model format version {} is not known", what,
+               version);
   const std::filesystem::path path = what;
   BinaryReader r(body, what);
   const std::string name = r.get_string();
@@ -250,8 +255,11 @@ TrainedModel decode_model(std::string_view body, const std::string& what) {
     throw InvalidInput(fmt::format("{}: corrupt model parameters", path.string()));
   }
   t.fit_seconds = r.get<double>();
-  const std::string_view data = r.get_bytes(r.get<std::uint64_t>());
-  t.train = std::make_shared<const Dataset>(decode_dataset(data, path.string()));
+  const auto dataset_bytes = r.get<std::uint64_t>();
+  // Model format 2 embeds dataset format 2, aligned from the start of the body.
+  if (version == 2) r.skip_alignment();
+  const std::string_view data = r.get_bytes(dataset_bytes);
+  t.train = std::make_shared<const Dataset>(decode_dataset(data, path.string(), version, owner));
   t.model->load(r);
   RECKON_CHECK(r.at_end(), "{}: corrupt model file (trailing bytes)", path.string());
   try {

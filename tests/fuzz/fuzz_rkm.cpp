@@ -3,6 +3,9 @@
 // bounds, so a decoded model is asked for one user's scores and similar items.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
 #include <vector>
 
 #include "reckon/core/error.hpp"
@@ -10,10 +13,12 @@
 
 using namespace reckon;
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+namespace {
+
+void decode_and_score(std::string_view bytes, std::uint32_t version,
+                      const std::shared_ptr<const void>& owner) {
   try {
-    const TrainedModel t =
-        decode_model(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.rkm");
+    const TrainedModel t = decode_model(bytes, "fuzz.rkm", version, owner);
     const auto items = t.train->num_items();
     if (items > 0 && items < 100000 && t.train->num_users() > 0) {
       std::vector<float> scores(static_cast<std::size_t>(items));
@@ -29,5 +34,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   } catch (const reckon::Error&) {
   }
+}
+
+}  // namespace
+
+// Each input as a format 1 body (copied) and as a format 2 body from 8-byte aligned storage of
+// exactly its size (viewed in place, as from a memory-mapped file).
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  decode_and_score(std::string_view(reinterpret_cast<const char*>(data), size), 1, {});
+  constexpr std::align_val_t kAlign{8};
+  auto* aligned = static_cast<char*>(::operator new(size + (size == 0), kAlign));
+  const std::shared_ptr<const void> storage(aligned,
+                                            [](void* p) { ::operator delete(p, kAlign); });
+  if (size > 0) std::memcpy(aligned, data, size);
+  decode_and_score(std::string_view(aligned, size), 2, storage);
   return 0;
 }

@@ -50,12 +50,16 @@ class BinaryWriter {
   void put_aligned_vector(std::span<const T> values) {
     static_assert(kArrayAlignment % alignof(T) == 0);
     put<std::uint64_t>(values.size());
-    static constexpr char kZeros[kArrayAlignment] = {};
-    append(kZeros, (kArrayAlignment - size() % kArrayAlignment) % kArrayAlignment);
+    align();
     if (!values.empty())
       append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
   }
   static constexpr std::size_t kArrayAlignment = 8;
+  // Zero bytes up to the next multiple of kArrayAlignment from the start of the output.
+  void align() {
+    static constexpr char kZeros[kArrayAlignment] = {};
+    append(kZeros, (kArrayAlignment - size() % kArrayAlignment) % kArrayAlignment);
+  }
   void put_string(std::string_view s) {
     put<std::uint64_t>(s.size());
     append(s.data(), s.size());
@@ -142,12 +146,7 @@ class BinaryReader {
   requires std::is_trivially_copyable_v<T> SharedArray<T> get_aligned_vector(
       const std::shared_ptr<const void>& owner) {
     const auto n = get<std::uint64_t>();
-    const std::size_t pad = (BinaryWriter::kArrayAlignment - pos_ % BinaryWriter::kArrayAlignment) %
-                            BinaryWriter::kArrayAlignment;
-    need(pad);
-    for (std::size_t k = 0; k < pad; ++k)
-      RECKON_CHECK(data_[pos_ + k] == '\0', "{}: corrupt: padding before an array", what_);
-    pos_ += pad;
+    skip_alignment();
     RECKON_CHECK(n <= (data_.size() - pos_) / sizeof(T), "{}: corrupt: array of {} elements", what_,
                  n);
     const char* p = data_.data() + pos_;
@@ -157,6 +156,15 @@ class BinaryReader {
     std::vector<T> values(n);
     if (n > 0) std::memcpy(values.data(), p, n * sizeof(T));
     return SharedArray<T>(std::move(values));
+  }
+  // The zero bytes BinaryWriter::align() wrote (anything else is refused).
+  void skip_alignment() {
+    const std::size_t pad = (BinaryWriter::kArrayAlignment - pos_ % BinaryWriter::kArrayAlignment) %
+                            BinaryWriter::kArrayAlignment;
+    need(pad);
+    for (std::size_t k = 0; k < pad; ++k)
+      RECKON_CHECK(data_[pos_ + k] == '\0', "{}: corrupt: padding before an array", what_);
+    pos_ += pad;
   }
   // The next `n` bytes as a view into the data (valid while the data lives).
   std::string_view get_bytes(std::uint64_t n) {

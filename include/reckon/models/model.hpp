@@ -178,12 +178,17 @@ struct TrainedModel {
 TrainedModel train_model(std::string_view name, std::shared_ptr<const Dataset> train,
                          const std::map<std::string, std::string>& params, FitContext& ctx);
 
-inline constexpr std::uint32_t kModelFormatVersion = 1;
+// Version 2 (0.16.0) embeds the training data aligned (.rkd format 2), so that loading a model
+// views its interactions in the file's memory map; version 1 files still load, by copy.
+inline constexpr std::uint32_t kModelFormatVersion = 2;
 // .rkm: magic, format version, model name, parameters, training data, the model's own body.
 void save_model_file(const TrainedModel& model, const std::filesystem::path& path);
 TrainedModel load_model_file(const std::filesystem::path& path);
-// The body of a .rkm file (after its checked header), `what` naming it in messages: every size
-// and index is checked here, not trusted to the checksum (the fuzz target calls this directly).
-TrainedModel decode_model(std::string_view body, const std::string& what);
+// The body of a .rkm file of format `version` (after its checked header), `what` naming it in
+// messages: every size and index is checked here, not trusted to the checksum (the fuzz target
+// calls this directly). `owner` keeps `body` alive for views into it (see decode_dataset).
+TrainedModel decode_model(std::string_view body, const std::string& what,
+                          std::uint32_t version = 1,
+                          const std::shared_ptr<const void>& owner = {});
 
 }  // namespace reckon

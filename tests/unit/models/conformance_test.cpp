@@ -165,6 +165,29 @@ TEST_P(Conformance, FitsAndScoresWithAnEventLog) {
   EXPECT_EQ(scores, again);
 }
 
+// Format 2 embeds the training data aligned: a loaded model's interactions are the file's
+// pages (read in place), and score as the model that was saved.
+TEST_P(Conformance, ModelFileIsReadInPlace) {
+  const auto data = generated();
+  FitContext ctx;
+  ctx.verbose = false;
+  const TrainedModel t = train_model(GetParam(), data, test::quick_params(GetParam()), ctx);
+  test::TempDir dir;
+  save_model_file(t, dir / "m.rkm");
+  const CheckedFile file =
+      read_checked_file(dir / "m.rkm", "RECKONMD", kModelFormatVersion, "reckon model");
+  ASSERT_EQ(file.version, 2u);
+  const TrainedModel back = decode_model(file.body, "m.rkm", file.version, file.storage);
+  const auto* p = reinterpret_cast<const char*>(back.train->interactions.indices().data());
+  EXPECT_TRUE(p >= file.body.data() && p < file.body.data() + file.body.size()) << GetParam();
+  EXPECT_EQ(back.train->interactions, data->interactions);
+  std::vector<float> a(static_cast<std::size_t>(data->num_items())), b(a.size());
+  const bool events = t.model->reads_event_history();
+  t.model->score(training_context(*data, 2, events), a);
+  back.model->score(training_context(*back.train, 2, events), b);
+  EXPECT_EQ(a, b) << GetParam();
+}
+
 TEST_P(Conformance, DamagedModelFileIsRefused) {
   const auto data = generated();
   FitContext ctx;
