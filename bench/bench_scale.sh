@@ -23,17 +23,18 @@ done
 reckon=$(pwd)/build/reckon
 work=$(mktemp -d "${TMPDIR:-/tmp}/reckon-scale.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-# Peak private (RssAnon) and file-backed (RssFile: the memory-mapped .rkd, shared by every
-# process that maps it and given back to the page cache under pressure) memory of a process and
-# its descendants (mpirun's ranks), summed over them, sampled every 0.1 s.
+# Peak anonymous (heap) and file-backed (the memory-mapped .rkd or .rkm, shared by every process
+# that maps the file and given back to the page cache under pressure, plus ~105 MB of shared
+# libraries) memory of a process and its descendants (mpirun's ranks), sampled every 0.1 s. The
+# proportional set sizes (Pss_Anon, Pss_File) are summed: a page two ranks share counts once.
 sample_rss() {  # pid out_file
   local root=$1 out=$2 anon_peak=0 file_peak=0
   while kill -0 "$root" 2>/dev/null; do
     local anon=0 file=0 pids
     pids="$root $(pgrep -d ' ' -P "$root") $(pgrep -d ' ' -f "^$reckon " || true)"
     for p in $(echo "$pids" | tr ' ' '\n' | sort -u); do
-      read -r a f < <(awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {print a+0, f+0}' \
-        "/proc/$p/status" 2>/dev/null || echo "0 0")
+      read -r a f < <(awk '/^Pss_Anon/ {a=$2} /^Pss_File/ {f=$2} END {print a+0, f+0}' \
+        "/proc/$p/smaps_rollup" 2>/dev/null || echo "0 0")
       anon=$((anon + a)) file=$((file + f))
     done
     [ "$anon" -gt "$anon_peak" ] && anon_peak=$anon
@@ -42,7 +43,7 @@ sample_rss() {  # pid out_file
     sleep 0.1
   done
 }
-measure() {  # label command...: wall, user and system CPU seconds, peak RSS, peak private/file
+measure() {  # label command...: wall, user and system CPU seconds, peak RSS, peak anon/file
   local label=$1; shift
   echo "0 0" >"$work/rss"
   /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" &
@@ -56,7 +57,7 @@ measure() {  # label command...: wall, user and system CPU seconds, peak RSS, pe
   printf '| %-40s | %7s | %7s | %6s | %8d | %8d | %8d |\n' "$label" "$wall" "$user" "$sys" \
     "$((kb / 1024))" "$((anon / 1024))" "$((file / 1024))"
 }
-echo "| step | wall s | user s | sys s | peak RSS MB | peak private MB | peak file MB |"
+echo "| step | wall s | user s | sys s | peak RSS MB | peak anon MB | peak file MB |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 if [ -z "$data" ]; then
   measure "synth $interactions rows" "$reckon" -q data synth --users "$users" --items "$items" \
@@ -72,6 +73,7 @@ echo "(.rkd $(($(stat -c %s "$data") / 1048576)) MB)"
 fit="train $data --model ials -p factors=$factors -p iterations=$iterations"
 measure "ials, 1 process, 2 threads" "$reckon" -q $fit --threads 2 -o "$work/a.rkm"
 grep "fitted in" "$work/out"
+measure "load the model (reckon info)" "$reckon" -q info "$work/a.rkm"
 if [ "$mpi" -eq 1 ]; then
   export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_btl=self,vader
   measure "ials, 2 MPI ranks, 1 thread each" mpirun -n 2 --oversubscribe --allow-run-as-root \
