@@ -126,6 +126,7 @@ FeatureColumn read_feature_column(BinaryReader& r) {
 }
 
 std::string encode_dataset(const Dataset& d, std::uint32_t version) {
+  d.validate();
   BinaryWriter w;
   write_dataset(w, d, version);
   return std::move(w).take();
@@ -135,23 +136,21 @@ void write_dataset(BinaryWriter& w, const Dataset& d, std::uint32_t version) {
   RECKON_ASSERT(version == 1 || version == 2);
   // Version 2 aligns its arrays from the start of the buffer: the body must start there too.
   RECKON_ASSERT(version == 1 || w.size() % BinaryWriter::kArrayAlignment == 0);
-  d.validate();
   w.put_string(d.name);
   w.put<std::uint8_t>(d.explicit_ratings ? 1 : 0);
   write_ids(w, d.users);
   write_ids(w, d.items);
   const CsrMatrix& m = d.interactions;
-  if (version == 1) {
-    w.put_vector(m.indptr());
-    w.put_vector(m.indices());
-    w.put_vector(m.values());
-    w.put_vector(m.times());
-  } else {
-    w.put_aligned_vector(m.indptr());
-    w.put_aligned_vector(m.indices());
-    w.put_aligned_vector(m.values());
-    w.put_aligned_vector(m.times());
-  }
+  auto put = [&](auto values) {
+    if (version == 1)
+      w.put_vector(values);
+    else
+      w.put_aligned_vector(values);
+  };
+  put(m.indptr());
+  put(m.indices());
+  put(m.values());
+  put(m.times());
   write_features(w, d.user_features);
   write_features(w, d.item_features);
   // The event log is an optional last section: a file without one reads as before 0.13.0.
@@ -167,7 +166,7 @@ void write_dataset(BinaryWriter& w, const Dataset& d, std::uint32_t version) {
 }
 
 void save_dataset(const Dataset& d, const std::filesystem::path& path) {
-  d.validate();  // before the file is created
+  d.validate();
   write_checked_file(
       path, kMagic, kDatasetFormatVersion,
       {static_cast<std::uint64_t>(d.num_users()), static_cast<std::uint64_t>(d.num_items()),
@@ -197,20 +196,13 @@ Dataset decode_dataset(std::string_view bytes, const std::string& what, std::uin
   d.explicit_ratings = r.get<std::uint8_t>() != 0;
   d.users = IdMap::from_ids(r.get_strings());
   d.items = IdMap::from_ids(r.get_strings());
-  SharedArray<index_t> indptr, indices;
-  SharedArray<float> values;
-  SharedArray<std::int64_t> times;
-  if (version == 1) {
-    indptr = r.get_vector<index_t>();
-    indices = r.get_vector<index_t>();
-    values = r.get_vector<float>();
-    times = r.get_vector<std::int64_t>();
-  } else {
-    indptr = r.get_aligned_vector<index_t>(owner);
-    indices = r.get_aligned_vector<index_t>(owner);
-    values = r.get_aligned_vector<float>(owner);
-    times = r.get_aligned_vector<std::int64_t>(owner);
-  }
+  auto get = [&]<typename T>() {
+    return version == 1 ? SharedArray<T>(r.get_vector<T>()) : r.get_aligned_vector<T>(owner);
+  };
+  auto indptr = get.operator()<index_t>();
+  auto indices = get.operator()<index_t>();
+  auto values = get.operator()<float>();
+  auto times = get.operator()<std::int64_t>();
   try {
     d.interactions = CsrMatrix(d.users.size(), d.items.size(), std::move(indptr),
                                std::move(indices), std::move(values), std::move(times));

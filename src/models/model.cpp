@@ -204,6 +204,7 @@ void save_model_file(const TrainedModel& t, const std::filesystem::path& path) {
   // The embedded training data is length-prefixed: its length comes from a first pass that
   // counts its bytes, so that the body streams to the file without being held in memory.
   // Format 2's dataset starts aligned, so its padding is the same in both passes.
+  t.train->validate();
   std::uint64_t dataset_bytes = 0;
   {
     BinaryWriter counter([&](std::string_view bytes) { dataset_bytes += bytes.size(); });

@@ -23,7 +23,8 @@ Dataset load_dataset(const std::filesystem::path& path);
 // With an `owner` keeping `bytes` alive, a version 2 body's interaction arrays are viewed in
 // place where they are aligned in memory.
 std::string encode_dataset(const Dataset& dataset, std::uint32_t version = 1);
-// The same body appended to `w` (a model file embeds its training data without a second copy).
+// The same body appended to `w` (a model file embeds its training data without a second copy);
+// the caller has checked `dataset.validate()`.
 void write_dataset(BinaryWriter& w, const Dataset& dataset, std::uint32_t version = 1);
 Dataset decode_dataset(std::string_view bytes, const std::string& what, std::uint32_t version = 1,
                        const std::shared_ptr<const void>& owner = {});
