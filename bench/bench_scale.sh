@@ -4,10 +4,13 @@
 # the same fit as 2 MPI ranks of 1 thread against 1 process of 2 threads.
 #   bench/bench_scale.sh [--users 5000000] [--items 1000000] [--interactions 100000000]
 #                        [--iterations 3] [--factors 64] [--data FILE.rkd] [--no-mpi]
+#                        [--import-only]
 # --data: skip synth and import, fit an existing .rkd (e.g. Gowalla's) instead.
+# --import-only: stop after the import.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users=5000000 items=1000000 interactions=100000000 iterations=3 factors=64 data="" mpi=1
+import_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) users=$2; shift 2 ;;
@@ -17,6 +20,7 @@ while [ $# -gt 0 ]; do
     --factors) factors=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
     --no-mpi) mpi=0; shift ;;
+    --import-only) import_only=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -70,6 +74,7 @@ if [ -z "$data" ]; then
 fi
 echo "(.rkd $(($(stat -c %s "$data") / 1048576)) MB)"
 "$reckon" -q info "$data" | grep -i "interactions\|users\|items" | head -3
+[ "$import_only" -eq 1 ] && exit 0
 fit="train $data --model ials -p factors=$factors -p iterations=$iterations"
 measure "ials, 1 process, 2 threads" "$reckon" -q $fit --threads 2 -o "$work/a.rkm"
 grep "fitted in" "$work/out"

@@ -8,12 +8,16 @@
 #include "commands.hpp"
 #include "provenance.hpp"
 #include "reckon/core/error.hpp"
+#include "reckon/core/files.hpp"
 #include "reckon/core/progress.hpp"
 #include "reckon/core/threads.hpp"
 #include "reckon/version.hpp"
 
 int main(int argc, char** argv) {
   reckon::cli::set_command_line(argc, argv);
+  // .rkd and .rkm files are read in place: a file truncated under a command ends it with a
+  // message, not a crash.
+  reckon::exit_clearly_on_bus_error();
   auto logger = spdlog::stderr_color_mt("reckon");
   logger->set_pattern("%^[%l]%$ %v");
   spdlog::set_default_logger(logger);

@@ -69,6 +69,10 @@ void add_import_flags(CLI::App* cmd, ImportFlags& f) {
   cmd->add_option("--max-memory", f.max_memory_mb,
                   "memory budget of the import in MB (default: half of this machine's memory)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--sort-rows", o.spill_rows,
+                  "rows held in memory before they are sorted into a run in a temporary file "
+                  "(TMPDIR) and merged at the end; 0: hold every row")
+      ->capture_default_str();
 }
 
 void add_prep_flags(CLI::App* cmd, PrepFlags& f) {

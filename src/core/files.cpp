@@ -1,6 +1,7 @@
 #include "reckon/core/files.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -260,6 +261,27 @@ CheckedFile read_checked_file(const fs::path& path, std::string_view magic,
   RECKON_CHECK(checksum32(out.body) == body_sum, "{}: corrupt {} file (checksum mismatch)",
                path.string(), kind);
   return out;
+}
+
+namespace {
+
+void bus_error_exit(int) {
+  // Only async-signal-safe calls here: write(2) and _exit(2).
+  static constexpr char kMessage[] =
+      "reckon: error: a file this command reads in place (a .rkd or .rkm) was truncated or "
+      "rewritten while in use (bus error). Replace such files by rename (mv, or write to a new "
+      "name), never by copying over them.\n";
+  [[maybe_unused]] const auto n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  ::_exit(1);
+}
+
+}  // namespace
+
+void exit_clearly_on_bus_error() {
+  struct sigaction action {};
+  action.sa_handler = bus_error_exit;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGBUS, &action, nullptr);
 }
 
 CheckedFile read_checked_header(const fs::path& path, std::string_view magic,

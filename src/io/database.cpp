@@ -357,7 +357,7 @@ bool read_database(const std::string& source, const ImportOptions& o, Interactio
 
 Dataset import_events(const std::string& source, const EventWeights& weights,
                       const ImportOptions& o) {
-  InteractionBuilder b(o.max_memory);
+  InteractionBuilder b(o.max_memory, o.spill_rows);
   Progress progress("import events " + shown(source), 0, "events");
   std::int64_t n = 0;
   read_stored_events(source, [&](const StoredEvent& e) {

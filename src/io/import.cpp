@@ -285,6 +285,9 @@ std::size_t budget_of(const ImportOptions& o) {
   return o.max_memory ? o.max_memory : default_import_memory();
 }
 
+// The event log (--keep-repeats) is made from the rows in input order: they stay in memory.
+std::size_t spill_rows_of(const ImportOptions& o) { return o.keep_repeats ? 0 : o.spill_rows; }
+
 // A source that cannot be read twice ("-", a pipe, /dev/stdin, <(...)) copied once into a
 // temporary file, removed with this object. Format detection reads the start of a file and
 // readers open it again: on a pipe the second open would find it drained.
@@ -373,7 +376,7 @@ Dataset import_database(const std::string& source, const ImportOptions& o) {
     d = import_events(source, EventWeights(), named);
     require_events(d, o, without_password(source));
   } else {
-    InteractionBuilder b(budget_of(o));
+    InteractionBuilder b(budget_of(o), spill_rows_of(o));
     const bool rated = detail::read_database(source, o, b);
     RECKON_CHECK(b.size() > 0, "{}: the query returned no rows", without_password(source));
     const std::string name = !o.name.empty()    ? o.name
@@ -422,7 +425,7 @@ Dataset import_file(const fs::path& source, const ImportOptions& o) {
     if (o.implicit) make_implicit(d);
     return d;
   }
-  InteractionBuilder b(budget_of(o));
+  InteractionBuilder b(budget_of(o), spill_rows_of(o));
   const ReadInfo info = read_interactions(source, format, o, b);
   RECKON_CHECK(b.size() > 0, "{}: no interactions found (only a header, or empty)",
                source.string());
@@ -446,7 +449,8 @@ PredefinedSplit import_predefined_split(const fs::path& train, const fs::path& t
   RECKON_CHECK(!o.keep_repeats,
                "--keep-repeats is not available with --train and --test files yet: import one "
                "file with --keep-repeats and split it (--split last or time)");
-  InteractionBuilder b(budget_of(o));
+  // The two parts are built from the rows in memory (no spilling).
+  InteractionBuilder b(budget_of(o), 0);
   const ReadInfo info = read_interactions(train, format, o, b);
   RECKON_CHECK(b.size() > 0, "{}: no interactions found", train.string());
   b.end_part();

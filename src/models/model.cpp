@@ -227,9 +227,11 @@ void save_model_file(const TrainedModel& t, const std::filesystem::path& path) {
                      });
 }
 
-TrainedModel load_model_file(const std::filesystem::path& path) {
+TrainedModel load_model_file(const std::filesystem::path& path, FileAccess access) {
   CheckedFile file = read_checked_file(path, kMagic, kModelFormatVersion, "reckon model (.rkm)");
-  return decode_model(file.body, path.string(), file.version, file.storage);
+  // Without an owner, decode copies every array and the map goes when `file` does.
+  return decode_model(file.body, path.string(), file.version,
+                      access == FileAccess::in_place ? file.storage : nullptr);
 }
 
 TrainedModel decode_model(std::string_view body, const std::string& what, std::uint32_t version,

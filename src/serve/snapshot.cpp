@@ -30,7 +30,10 @@ std::string inner_fields(const nlohmann::json& object) {
 
 std::shared_ptr<Snapshot> Snapshot::load(const std::filesystem::path& model_file,
                                          const SnapshotOptions& options) {
-  TrainedModel t = load_model_file(model_file);
+  // Copied, not viewed in the file's map: an operator may overwrite the served file in place
+  // (`cp new.rkm served.rkm`), and a truncation under a map is a bus error in a running
+  // service. A reload then reads the new file; the old snapshot keeps its own copy.
+  TrainedModel t = load_model_file(model_file, FileAccess::copy);
   // The model name, the file's modification time (UTC) and size: changes when the file does.
   std::error_code ec;
   const auto mtime = std::filesystem::last_write_time(model_file, ec);

@@ -69,4 +69,16 @@ CheckedFile read_checked_header(const std::filesystem::path& path, std::string_v
 
 std::uint32_t checksum32(std::string_view bytes);
 
+// How a loader treats a file's big arrays. `in_place`: viewed in the file's read-only memory
+// map, whose pages every process reading the file shares; the file must then not be truncated
+// or rewritten in place while in use (a truncation is a bus error). `copy`: copied into the
+// process's own memory and the map dropped at once, for a long-running service whose files an
+// operator may overwrite with `cp`.
+enum class FileAccess { in_place, copy };
+
+// A bus error is how a process learns that a file it maps was truncated under it. This turns
+// it into a clear message on stderr and exit status 1 instead of a crash (commands that read
+// .rkd and .rkm files in place install it).
+void exit_clearly_on_bus_error();
+
 }  // namespace reckon

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "reckon/core/dataset.hpp"
+#include "reckon/io/interaction_builder.hpp"
 
 namespace reckon {
 
@@ -40,6 +41,10 @@ struct ImportOptions {
   std::string query, table;
   // Bytes the import may take; 0: half of this machine's memory (default_import_memory()).
   std::size_t max_memory = 0;
+  // Rows held before they are sorted into a run in a temporary file (TMPDIR) and merged at the
+  // end (InteractionBuilder); 0 keeps every row in memory. --keep-repeats and predefined
+  // splits keep every row in memory whatever this says.
+  std::size_t spill_rows = InteractionBuilder::kDefaultSpillRows;
 };
 
 // Half of the physical memory (or of the cgroup's limit, when lower).

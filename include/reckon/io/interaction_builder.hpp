@@ -2,6 +2,8 @@
 // Collects interactions as parsers read them (external ids interned on the fly) and builds the
 // CSR matrix at the end. Several parts (a train and a test file) can share one id space.
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -9,12 +11,27 @@
 
 namespace reckon {
 
+namespace detail {
+class SortedRuns;
+}
+
 class InteractionBuilder {
  public:
   // `max_memory`: bytes the import may take (0: no limit). A file that would need more, such as
   // a small gzip that expands to gigabytes of valid rows, is refused with a clear error instead
   // of exhausting the machine.
-  explicit InteractionBuilder(std::size_t max_memory = 0) : max_memory_(max_memory) {}
+  //
+  // `spill_rows`: once this many rows are held, they are sorted and written to a temporary file
+  // (in TMPDIR) as a run, and build() merges the runs into the matrix: an import of any size
+  // holds one chunk of rows and the result. 0: every row stays in memory (needed by
+  // build_parts() and by build() with `keep_events`, which see the rows in input order).
+  explicit InteractionBuilder(std::size_t max_memory = 0,
+                              std::size_t spill_rows = kDefaultSpillRows);
+  ~InteractionBuilder();
+  InteractionBuilder(InteractionBuilder&&) noexcept;
+  InteractionBuilder& operator=(InteractionBuilder&&) noexcept;
+  // 8M rows: 100-160 MB of parsed rows, plus the sort's 32 bytes a row.
+  static constexpr std::size_t kDefaultSpillRows = std::size_t{1} << 23;
   // What the rows and ids read so far will take once built (the build's peak included).
   std::size_t estimated_bytes() const noexcept;
 
@@ -30,7 +47,9 @@ class InteractionBuilder {
 
   IdMap& users() noexcept { return users_; }
   IdMap& items() noexcept { return items_; }
-  std::size_t size() const noexcept { return user_ids_.size(); }
+  std::size_t size() const noexcept;
+  // Rows sorted into runs on disk so far (0 while everything fits in one chunk).
+  std::size_t spilled_rows() const noexcept;
 
   // All rows of all parts in one matrix. Feature tables get the right row counts, no columns.
   // `keep_events`: also the event log, every row in time order with its repeats.
@@ -43,8 +62,12 @@ class InteractionBuilder {
  private:
   CsrMatrix build_range(std::size_t begin, std::size_t end, DedupPolicy dedup) const;
   void check_budget() const;
+  void spill();
+  bool timed() const noexcept { return timed_rows_ > 0; }
 
   std::size_t max_memory_ = 0;
+  std::size_t spill_rows_ = 0;
+  std::unique_ptr<detail::SortedRuns> runs_;  // rows written out so far, if any
 
   IdMap users_, items_;
   // 32-bit while collecting: id maps beyond 4 billion entries are not a use case, memory is.

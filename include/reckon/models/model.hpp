@@ -12,6 +12,7 @@
 
 #include "reckon/core/binary_io.hpp"
 #include "reckon/core/dataset.hpp"
+#include "reckon/core/files.hpp"
 #include "reckon/models/params.hpp"
 
 namespace reckon {
@@ -183,7 +184,9 @@ TrainedModel train_model(std::string_view name, std::shared_ptr<const Dataset> t
 inline constexpr std::uint32_t kModelFormatVersion = 2;
 // .rkm: magic, format version, model name, parameters, training data, the model's own body.
 void save_model_file(const TrainedModel& model, const std::filesystem::path& path);
-TrainedModel load_model_file(const std::filesystem::path& path);
+// `access`: the training data viewed in the file's map (commands), or copied (the service).
+TrainedModel load_model_file(const std::filesystem::path& path,
+                             FileAccess access = FileAccess::in_place);
 // The body of a .rkm file of format `version` (after its checked header), `what` naming it in
 // messages: every size and index is checked here, not trusted to the checksum (the fuzz target
 // calls this directly). `owner` keeps `body` alive for views into it (see decode_dataset).

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 
 #include "reckon/core/binary_io.hpp"
 
@@ -115,6 +117,25 @@ TEST(Files, CheckedFileRefusesDamage) {
   // Empty file.
   write_file_atomic(p, "");
   EXPECT_NE(test::error_of([&] { read_checked_file(p, "TESTMAGI", 1, "test"); }), "");
+}
+
+// A file truncated while a command reads it in place: the bus error ends the process with a
+// message that says what happened and what to do, and status 1, not a crash.
+TEST(FilesDeathTest, TruncationUnderTheMapEndsWithAClearMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  test::TempDir dir;
+  const auto p = dir / "c.bin";
+  write_checked_file(p, "TESTMAGI", 2, {}, std::string(1 << 16, 'x'));
+  EXPECT_EXIT(
+      {
+        exit_clearly_on_bus_error();
+        const CheckedFile f = read_checked_file(p, "TESTMAGI", 2, "test");
+        std::filesystem::resize_file(p, 0);
+        volatile char c = f.body[f.body.size() - 1];
+        (void)c;
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(1), "truncated or rewritten while in use");
 }
 
 }  // namespace

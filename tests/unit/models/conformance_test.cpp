@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "reckon/core/files.hpp"
 #include "reckon/core/random.hpp"
@@ -180,6 +181,27 @@ TEST_P(Conformance, ModelFileIsReadInPlace) {
   const TrainedModel back = decode_model(file.body, "m.rkm", file.version, file.storage);
   const auto* p = reinterpret_cast<const char*>(back.train->interactions.indices().data());
   EXPECT_TRUE(p >= file.body.data() && p < file.body.data() + file.body.size()) << GetParam();
+  EXPECT_EQ(back.train->interactions, data->interactions);
+  std::vector<float> a(static_cast<std::size_t>(data->num_items())), b(a.size());
+  const bool events = t.model->reads_event_history();
+  t.model->score(training_context(*data, 2, events), a);
+  back.model->score(training_context(*back.train, 2, events), b);
+  EXPECT_EQ(a, b) << GetParam();
+}
+
+// The service's way: the training data copied, so that the file may be overwritten in place
+// (truncated first, as `cp` does) while the model serves; viewed in place, reading it after
+// would be a bus error.
+TEST_P(Conformance, CopiedModelOutlivesItsFileBeingOverwritten) {
+  const auto data = generated();
+  FitContext ctx;
+  ctx.verbose = false;
+  const TrainedModel t = train_model(GetParam(), data, test::quick_params(GetParam()), ctx);
+  test::TempDir dir;
+  save_model_file(t, dir / "m.rkm");
+  const TrainedModel back = load_model_file(dir / "m.rkm", FileAccess::copy);
+  std::filesystem::resize_file(dir / "m.rkm", 0);
+  { std::ofstream(dir / "m.rkm", std::ios::app) << "overwritten"; }
   EXPECT_EQ(back.train->interactions, data->interactions);
   std::vector<float> a(static_cast<std::size_t>(data->num_items())), b(a.size());
   const bool events = t.model->reads_event_history();

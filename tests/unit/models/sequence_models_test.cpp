@@ -303,8 +303,10 @@ TEST_P(RepeatsModels, OfTheEventLogAreLearnt) {
   auto params = GetParam();
   const std::string model = params["model"];
   const int min_right = std::stoi(params["min_right"]);
+  const int min_strangers = std::stoi(params["min_strangers"]);
   params.erase("model");
   params.erase("min_right");
+  params.erase("min_strangers");
   const TrainedModel m = train_model(model, d, params, ctx);
   ASSERT_TRUE(m.model->reads_event_history());
   std::vector<float> s(10);
@@ -317,22 +319,30 @@ TEST_P(RepeatsModels, OfTheEventLogAreLearnt) {
   // Telling the two items of a user apart needs the order: a model that only learnt which two
   // items a user has gets half of them right.
   // (GRU4Rec's one-step truncated backpropagation, as published, carries less of the past: it
-  // gets 31 of 40 here, against sasrec's 40.)
+  // gets 31-33 of 40 here, against sasrec's 40; as strangers 26, against 40.)
   EXPECT_GE(right, min_right) << model << ": the item two steps back, for known users";
-  const std::vector<index_t> stranger = {3, 7, 3, 7, 3};
-  UserContext c;
-  c.history = stranger;
-  EXPECT_EQ(best(c), 7) << model;
+  // Strangers (no user row: fold-in from the history alone) with each known pair in the other
+  // phase: x, y, x, y, x is followed by y. An order-blind model gets about half right; a fixed
+  // single stranger was a coin toss for gru4rec across CPUs (its float paths differ).
+  int strangers_right = 0;
+  for (index_t a = 0; a < 40; ++a) {
+    const auto h = d->events.row(a);
+    const std::vector<index_t> stranger = {h[0], h[1], h[0], h[1], h[0]};
+    UserContext c;
+    c.history = stranger;
+    strangers_right += best(c) == h[1];
+  }
+  EXPECT_GE(strangers_right, min_strangers) << model << ": the next item for strangers";
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Neural, RepeatsModels,
     ::testing::Values(
-        std::map<std::string, std::string>{{"model", "sasrec"}, {"min_right", "36"},
+        std::map<std::string, std::string>{{"model", "sasrec"}, {"min_right", "36"}, {"min_strangers", "36"},
                                            {"dim", "16"}, {"max_len", "7"},
                                            {"epochs", "80"}, {"learning_rate", "0.01"},
                                            {"dropout", "0"}, {"validation", "0"}},
-        std::map<std::string, std::string>{{"model", "gru4rec"}, {"min_right", "27"},
+        std::map<std::string, std::string>{{"model", "gru4rec"}, {"min_right", "27"}, {"min_strangers", "22"},
                                            {"dim", "16"}, {"hidden", "16"},
                                            {"epochs", "60"}, {"learning_rate", "0.02"},
                                            {"batch_size", "8"}, {"dropout", "0"},
