@@ -11,9 +11,8 @@
 namespace reckon::cli {
 namespace {
 
-nlohmann::json length_stats(const CsrMatrix& m) {
-  std::vector<index_t> len(static_cast<std::size_t>(m.rows()));
-  for (index_t r = 0; r < m.rows(); ++r) len[r] = m.row_size(r);
+// Min, median and max of a list of row or column lengths.
+nlohmann::json length_stats(std::vector<index_t> len) {
   if (len.empty()) return {{"min", 0}, {"median", 0}, {"max", 0}};
   std::sort(len.begin(), len.end());
   return {{"min", len.front()}, {"median", len[len.size() / 2]}, {"max", len.back()}};
@@ -75,8 +74,11 @@ nlohmann::json dataset_summary(const Dataset& d) {
     const auto [lo, hi] = std::minmax_element(m.times().begin(), m.times().end());
     j["time_range"] = {format_timestamp(*lo), format_timestamp(*hi)};
   }
-  j["per_user"] = length_stats(m);
-  j["per_item"] = length_stats(m.transposed());
+  std::vector<index_t> user_lengths(static_cast<std::size_t>(m.rows()));
+  for (index_t r = 0; r < m.rows(); ++r) user_lengths[r] = m.row_size(r);
+  j["per_user"] = length_stats(std::move(user_lengths));
+  // The column counts, not a transposed copy: 9 GB of heap for 765M interactions.
+  j["per_item"] = length_stats(m.column_counts());
   j["user_features"] = features(d.user_features);
   j["item_features"] = features(d.item_features);
   return j;

@@ -1,5 +1,7 @@
 #include "reckon/io/interaction_builder.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "reckon/core/error.hpp"
@@ -69,7 +71,16 @@ void InteractionBuilder::add(index_t user, index_t item, float value, std::int64
 
 void InteractionBuilder::spill() {
   if (user_ids_.empty()) return;
-  if (!runs_) runs_ = std::make_unique<detail::SortedRuns>(std::filesystem::temp_directory_path());
+  if (!runs_) {
+    std::error_code ec;
+    const auto dir = std::filesystem::temp_directory_path(ec);
+    if (ec)
+      throw IoError(fmt::format(
+          "the import sorts its rows in a temporary file and found no temporary directory: {} "
+          "(set TMPDIR to a directory with room)",
+          ec.message()));
+    runs_ = std::make_unique<detail::SortedRuns>(dir);
+  }
   runs_->add_run(user_ids_, item_ids_, values_,
                  timed() ? std::span<const std::int64_t>(times_) : std::span<const std::int64_t>());
   // The capacity stays for the next chunk.

@@ -45,6 +45,14 @@ expect_ok "data synth again" "$RECKON" -q data synth --users 200 --items 80 --in
 [ "$(wc -l <"$work/syn.csv")" -eq 3001 ] && [ -s "$work/syn.items.csv" ] && [ -s "$work/syn.users.csv" ] && ok || fail "synth files"
 expect_ok "import synth" "$RECKON" -q import "$work/syn.csv" --items "$work/syn.items.csv" --users "$work/syn.users.csv" -o "$work/syn.rkd"
 grep -q "items, " "$work/out" && ok || fail "import synth: $(cat "$work/out")"
+# Sorted in runs of 250 rows through a temporary file: the same .rkd as held in memory.
+expect_ok "import in sorted runs" "$RECKON" -q import "$work/syn.csv" --items "$work/syn.items.csv" --users "$work/syn.users.csv" --sort-rows 250 -o "$work/syn-runs.rkd"
+cmp -s "$work/syn.rkd" "$work/syn-runs.rkd" && ok || fail "an import in sorted runs differs from one held in memory"
+mkdir -p "$work/tmpdir"
+TMPDIR=$work/tmpdir expect_ok "import in runs, TMPDIR" "$RECKON" -q import "$work/syn.csv" --sort-rows 250 -o "$work/syn-runs2.rkd"
+[ -z "$(ls -A "$work/tmpdir")" ] && ok || fail "the import left files in TMPDIR: $(ls "$work/tmpdir")"
+expect_error "import in runs without TMPDIR" 'set TMPDIR' env TMPDIR="$work/none" "$RECKON" -q import "$work/syn.csv" --sort-rows 250 -o "$work/x.rkd"
+[ ! -e "$work/x.rkd" ] && ok || fail "a failed import in runs left an output file"
 expect_error "synth into a .rkd" 'takes a .csv or .tsv' "$RECKON" data synth -o "$work/x.rkd"
 expect_error "synth bad option" '--affinity' "$RECKON" data synth --affinity 2 -o "$work/x.csv"
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "reckon/core/random.hpp"
@@ -87,6 +88,23 @@ TEST(InteractionBuilder, TimesOnSomeRowsAreRefusedAcrossRuns) {
   EXPECT_NE(test::error_of([&] { b.build(DedupPolicy::kLast, "d", false); })
                 .find("25 of 50 interactions have a timestamp"),
             std::string::npos);
+}
+
+// No usable temporary directory: a clear error that names TMPDIR, not a crash or an internal
+// error.
+TEST(InteractionBuilder, MissingTemporaryDirectoryIsNamed) {
+  const char* old = std::getenv("TMPDIR");
+  const std::string saved = old ? old : "";
+  ::setenv("TMPDIR", "/nonexistent/reckon-tmp", 1);
+  InteractionBuilder b(0, 4);
+  const std::string error = test::error_of([&] {
+    for (int k = 0; k < 10; ++k) b.add(b.user("u"), b.item(std::to_string(k)), 1);
+  });
+  if (old)
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  else
+    ::unsetenv("TMPDIR");
+  EXPECT_NE(error.find("set TMPDIR"), std::string::npos) << error;
 }
 
 // The whole import path: a CSV imported with tiny runs saves the same .rkd, byte for byte.
