@@ -166,6 +166,17 @@ TEST_P(Conformance, FitsAndScoresWithAnEventLog) {
   EXPECT_EQ(scores, again);
 }
 
+// A model read back from its file holds the training data it was saved with and scores as
+// the model that was saved.
+void expect_as_saved(const TrainedModel& saved, const TrainedModel& back, const Dataset& data) {
+  EXPECT_EQ(back.train->interactions, data.interactions);
+  std::vector<float> a(static_cast<std::size_t>(data.num_items())), b(a.size());
+  const bool events = saved.model->reads_event_history();
+  saved.model->score(training_context(data, 2, events), a);
+  back.model->score(training_context(*back.train, 2, events), b);
+  EXPECT_EQ(a, b) << saved.model->name();
+}
+
 // Format 2 embeds the training data aligned: a loaded model's interactions are the file's
 // pages (read in place), and score as the model that was saved.
 TEST_P(Conformance, ModelFileIsReadInPlace) {
@@ -181,12 +192,7 @@ TEST_P(Conformance, ModelFileIsReadInPlace) {
   const TrainedModel back = decode_model(file.body, "m.rkm", file.version, file.storage);
   const auto* p = reinterpret_cast<const char*>(back.train->interactions.indices().data());
   EXPECT_TRUE(p >= file.body.data() && p < file.body.data() + file.body.size()) << GetParam();
-  EXPECT_EQ(back.train->interactions, data->interactions);
-  std::vector<float> a(static_cast<std::size_t>(data->num_items())), b(a.size());
-  const bool events = t.model->reads_event_history();
-  t.model->score(training_context(*data, 2, events), a);
-  back.model->score(training_context(*back.train, 2, events), b);
-  EXPECT_EQ(a, b) << GetParam();
+  expect_as_saved(t, back, *data);
 }
 
 // The service's way: the training data copied, so that the file may be overwritten in place
@@ -202,12 +208,7 @@ TEST_P(Conformance, CopiedModelOutlivesItsFileBeingOverwritten) {
   const TrainedModel back = load_model_file(dir / "m.rkm", FileAccess::copy);
   std::filesystem::resize_file(dir / "m.rkm", 0);
   { std::ofstream(dir / "m.rkm", std::ios::app) << "overwritten"; }
-  EXPECT_EQ(back.train->interactions, data->interactions);
-  std::vector<float> a(static_cast<std::size_t>(data->num_items())), b(a.size());
-  const bool events = t.model->reads_event_history();
-  t.model->score(training_context(*data, 2, events), a);
-  back.model->score(training_context(*back.train, 2, events), b);
-  EXPECT_EQ(a, b) << GetParam();
+  expect_as_saved(t, back, *data);
 }
 
 TEST_P(Conformance, DamagedModelFileIsRefused) {
