@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   Rng rng(seed);
   std::vector<float> scores(static_cast<std::size_t>(t.train->num_items()));
   std::vector<double> ms;
-  std::vector<index_t> items;
+  std::vector<col_t> items;
   std::vector<std::int64_t> times;
   std::vector<std::size_t> order;
   for (std::size_t q = 0; q < queries + 50; ++q) {  // the first 50 warm the caches, not counted

@@ -45,12 +45,12 @@ Reasons explain_items(const TrainedModel& t, const std::string& user,
   }
   const Dataset& d = *t.train;
   UserContext ctx;
-  std::vector<index_t> liked;
+  std::vector<col_t> liked;
   if (!user.empty()) {
     // The list came from the model: a known user.
     ctx = training_context(d, *d.users.find(user), t.model->reads_event_history());
   } else {
-    for (const auto& id : likes) liked.push_back(*d.items.find(id));
+    for (const auto& id : likes) liked.push_back(static_cast<col_t>(*d.items.find(id)));
     ctx.history = liked;
   }
   ctx.item_features = &d.item_features;

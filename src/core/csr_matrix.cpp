@@ -12,7 +12,7 @@
 namespace reckon {
 
 CsrMatrix::CsrMatrix(index_t rows, index_t cols, SharedArray<index_t> indptr,
-                     SharedArray<index_t> indices, SharedArray<float> values,
+                     SharedArray<col_t> indices, SharedArray<float> values,
                      SharedArray<std::int64_t> times)
     : rows_(rows),
       cols_(cols),
@@ -21,6 +21,8 @@ CsrMatrix::CsrMatrix(index_t rows, index_t cols, SharedArray<index_t> indptr,
       values_(std::move(values)),
       times_(std::move(times)) {
   RECKON_CHECK(rows_ >= 0 && cols_ >= 0, "matrix shape must be non-negative, got {}x{}", rows_,
+               cols_);
+  RECKON_CHECK(cols_ <= kMaxMatrixColumns, "a matrix has at most {} columns, got {}", kMaxMatrixColumns,
                cols_);
   RECKON_CHECK(indptr_.size() == static_cast<std::size_t>(rows_) + 1,
                "matrix row pointer has {} entries, expected {}", indptr_.size(), rows_ + 1);
@@ -50,9 +52,8 @@ CsrMatrix::CsrMatrix(index_t rows, index_t cols, SharedArray<index_t> indptr,
 namespace {
 
 // Groups coordinates by row with a stable counting sort (scatter), frees the inputs, then sorts
-// and merges each row in place. Peak memory: inputs + one row-grouped copy, whose column ids
-// keep the inputs' width (32-bit from an import: 8 bytes a row less at the peak) until the
-// merged rows are widened into the matrix.
+// and merges each row in place. Peak memory: inputs + one row-grouped copy (32-bit columns),
+// which becomes the matrix.
 template <typename Id>
 CsrMatrix build_csr(index_t rows, index_t cols, std::vector<Id>&& row_ids,
                     std::vector<Id>&& col_ids, std::vector<float>&& values,
@@ -60,6 +61,8 @@ CsrMatrix build_csr(index_t rows, index_t cols, std::vector<Id>&& row_ids,
   const std::size_t n = row_ids.size();
   RECKON_CHECK(col_ids.size() == n && values.size() == n && (times.empty() || times.size() == n),
                "coordinate lists differ in length");
+  RECKON_CHECK(cols >= 0 && cols <= kMaxMatrixColumns, "a matrix has at most {} columns, got {}",
+               kMaxMatrixColumns, cols);
   const bool timed = !times.empty();
   std::vector<index_t> indptr(static_cast<std::size_t>(rows) + 1, 0);
   for (std::size_t k = 0; k < n; ++k) {
@@ -70,14 +73,14 @@ CsrMatrix build_csr(index_t rows, index_t cols, std::vector<Id>&& row_ids,
     ++indptr[r + 1];
   }
   std::partial_sum(indptr.begin(), indptr.end(), indptr.begin());
-  std::vector<Id> cidx(n);
+  std::vector<col_t> cidx(n);
   std::vector<float> vals(n);
   std::vector<std::int64_t> tms(timed ? n : 0);
   {
     std::vector<index_t> cursor(indptr.begin(), indptr.end() - 1);
     for (std::size_t k = 0; k < n; ++k) {
       const index_t dst = cursor[static_cast<index_t>(row_ids[k])]++;
-      cidx[dst] = col_ids[k];
+      cidx[dst] = static_cast<col_t>(col_ids[k]);
       vals[dst] = values[k];
       if (timed) tms[dst] = times[k];
     }
@@ -90,7 +93,7 @@ CsrMatrix build_csr(index_t rows, index_t cols, std::vector<Id>&& row_ids,
 
   // Within a row: by column, then by time, then by input position (kept by the stable scatter).
   std::vector<std::uint32_t> order;
-  std::vector<Id> tmp_c;
+  std::vector<col_t> tmp_c;
   std::vector<float> tmp_v;
   std::vector<std::int64_t> tmp_t;
   index_t out = 0;
@@ -98,7 +101,7 @@ CsrMatrix build_csr(index_t rows, index_t cols, std::vector<Id>&& row_ids,
   for (index_t r = 0; r < rows; ++r) {
     const index_t begin = indptr[r], end = indptr[r + 1];
     const auto len = static_cast<std::size_t>(end - begin);
-    const Id* c = cidx.data() + begin;
+    const col_t* c = cidx.data() + begin;
     bool sorted = true;
     for (std::size_t k = 1; k < len && sorted; ++k) sorted = c[k - 1] < c[k];
     if (sorted) {
@@ -123,7 +126,7 @@ CsrMatrix build_csr(index_t rows, index_t cols, std::vector<Id>&& row_ids,
     tmp_v.assign(vals.begin() + begin, vals.begin() + end);
     if (timed) tmp_t.assign(tms.begin() + begin, tms.begin() + end);
     for (std::size_t k = 0; k < len;) {
-      const Id col = tmp_c[order[k]];
+      const col_t col = tmp_c[order[k]];
       std::size_t last = k;
       float v = tmp_v[order[k]];
       while (last + 1 < len && tmp_c[order[last + 1]] == col) {
@@ -151,22 +154,15 @@ CsrMatrix build_csr(index_t rows, index_t cols, std::vector<Id>&& row_ids,
     }
     new_indptr[r + 1] = out;
   }
-  std::vector<index_t> indices;
-  if constexpr (std::is_same_v<Id, index_t>) {
-    cidx.resize(static_cast<std::size_t>(out));
-    cidx.shrink_to_fit();
-    indices = std::move(cidx);
-  } else {
-    indices.assign(cidx.begin(), cidx.begin() + out);
-    std::vector<Id>().swap(cidx);
-  }
+  cidx.resize(static_cast<std::size_t>(out));
+  cidx.shrink_to_fit();
   vals.resize(static_cast<std::size_t>(out));
   vals.shrink_to_fit();
   if (timed) {
     tms.resize(static_cast<std::size_t>(out));
     tms.shrink_to_fit();
   }
-  return CsrMatrix(rows, cols, std::move(new_indptr), std::move(indices), std::move(vals),
+  return CsrMatrix(rows, cols, std::move(new_indptr), std::move(cidx), std::move(vals),
                    std::move(tms));
 }
 
@@ -188,8 +184,8 @@ CsrMatrix CsrMatrix::from_coordinates(index_t rows, index_t cols,
 }
 
 CsrMatrix CsrMatrix::unchecked(index_t rows, index_t cols, SharedArray<index_t> indptr,
-                               SharedArray<index_t> indices, SharedArray<float> values) {
-  RECKON_CHECK(rows >= 0 && cols >= 0 && indptr.size() == static_cast<std::size_t>(rows) + 1 &&
+                               SharedArray<col_t> indices, SharedArray<float> values) {
+  RECKON_CHECK(rows >= 0 && cols >= 0 && cols <= kMaxMatrixColumns && indptr.size() == static_cast<std::size_t>(rows) + 1 &&
                    indptr.front() == 0 && indptr.back() == static_cast<index_t>(indices.size()) &&
                    values.size() == indices.size(),
                "sparse matrix arrays do not fit together");
@@ -197,7 +193,7 @@ CsrMatrix CsrMatrix::unchecked(index_t rows, index_t cols, SharedArray<index_t> 
     RECKON_CHECK(indptr[r] <= indptr[r + 1], "sparse matrix row pointer decreases");
   for (float v : values)
     RECKON_CHECK(std::isfinite(v), "sparse matrix has a value that is not a finite number");
-  for (index_t c : indices)
+  for (col_t c : indices)
     RECKON_CHECK(c >= 0 && c < cols, "sparse matrix column {} out of range", c);
   CsrMatrix m;
   m.rows_ = rows;
@@ -210,16 +206,18 @@ CsrMatrix CsrMatrix::unchecked(index_t rows, index_t cols, SharedArray<index_t> 
 
 CsrMatrix CsrMatrix::transposed() const {
   std::vector<index_t> indptr(static_cast<std::size_t>(cols_) + 1, 0);
-  for (index_t c : indices_) ++indptr[c + 1];
+  for (col_t c : indices_) ++indptr[c + 1];
   std::partial_sum(indptr.begin(), indptr.end(), indptr.begin());
-  std::vector<index_t> indices(indices_.size());
+  RECKON_CHECK(rows_ <= kMaxMatrixColumns, "a matrix of {} rows cannot be transposed (at most {})",
+               rows_, kMaxMatrixColumns);
+  std::vector<col_t> indices(indices_.size());
   std::vector<float> values(values_.size());
   std::vector<std::int64_t> times(times_.size());
   std::vector<index_t> cursor(indptr.begin(), indptr.end() - 1);
   for (index_t r = 0; r < rows_; ++r) {
     for (index_t k = indptr_[r]; k < indptr_[r + 1]; ++k) {
       const index_t dst = cursor[indices_[k]]++;
-      indices[dst] = r;  // rows visited in order, so each transposed row is sorted
+      indices[dst] = static_cast<col_t>(r);  // rows visited in order, so each transposed row is sorted
       values[dst] = values_[k];
       if (!times_.empty()) times[dst] = times_[k];
     }
@@ -254,7 +252,7 @@ CsrMatrix CsrMatrix::resized(index_t rows, index_t cols) const {
 CsrMatrix CsrMatrix::filtered(const std::vector<bool>& keep) const {
   RECKON_ASSERT(keep.size() == indices_.size());
   std::vector<index_t> indptr(static_cast<std::size_t>(rows_) + 1, 0);
-  std::vector<index_t> indices;
+  std::vector<col_t> indices;
   std::vector<float> values;
   std::vector<std::int64_t> times;
   for (index_t r = 0; r < rows_; ++r) {
@@ -275,7 +273,7 @@ CsrMatrix CsrMatrix::select(std::span<const index_t> rows, std::span<const index
   for (std::size_t j = 0; j < cols.size(); ++j) new_col[cols[j]] = static_cast<index_t>(j);
   std::vector<index_t> indptr(rows.size() + 1, 0);
   std::vector<std::pair<index_t, std::size_t>> row_entries;
-  std::vector<index_t> indices;
+  std::vector<col_t> indices;
   std::vector<float> values;
   std::vector<std::int64_t> times;
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -287,7 +285,7 @@ CsrMatrix CsrMatrix::select(std::span<const index_t> rows, std::span<const index
     }
     std::sort(row_entries.begin(), row_entries.end());
     for (auto [c, k] : row_entries) {
-      indices.push_back(c);
+      indices.push_back(static_cast<col_t>(c));
       values.push_back(values_[k]);
       if (!times_.empty()) times.push_back(times_[k]);
     }
@@ -308,14 +306,22 @@ void CsrMatrix::write(BinaryWriter& w) const {
   w.put<index_t>(rows_);
   w.put<index_t>(cols_);
   w.put_vector(indptr_.span());
-  w.put_vector(indices_.span());
+  w.put_vector(std::vector<index_t>(indices_.begin(), indices_.end()));
   w.put_vector(values_.span());
 }
 
 CsrMatrix CsrMatrix::read(BinaryReader& r, bool sorted_columns) {
   const auto rows = r.get<index_t>(), cols = r.get<index_t>();
   auto indptr = r.get_vector<index_t>();
-  auto indices = r.get_vector<index_t>();
+  const auto wide = r.get_vector<index_t>();
+  RECKON_CHECK(cols >= 0 && cols <= kMaxMatrixColumns, "{}: corrupt sparse matrix ({} columns)", r.what(),
+               cols);
+  std::vector<col_t> indices(wide.size());
+  for (std::size_t k = 0; k < wide.size(); ++k) {
+    RECKON_CHECK(wide[k] >= 0 && wide[k] < cols, "{}: corrupt sparse matrix (column {})", r.what(),
+                 wide[k]);
+    indices[k] = static_cast<col_t>(wide[k]);
+  }
   auto values = r.get_vector<float>();
   if (sorted_columns)
     return CsrMatrix(rows, cols, std::move(indptr), std::move(indices), std::move(values));
@@ -324,7 +330,7 @@ CsrMatrix CsrMatrix::read(BinaryReader& r, bool sorted_columns) {
 
 std::vector<index_t> CsrMatrix::column_counts() const {
   std::vector<index_t> out(static_cast<std::size_t>(cols_), 0);
-  for (index_t c : indices_) ++out[c];
+  for (col_t c : indices_) ++out[c];
   return out;
 }
 

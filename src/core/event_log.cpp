@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "reckon/core/error.hpp"
@@ -9,7 +10,7 @@
 namespace reckon {
 
 EventLog::EventLog(index_t rows, index_t cols, std::vector<index_t> indptr,
-                   std::vector<index_t> items, std::vector<float> values,
+                   std::vector<col_t> items, std::vector<float> values,
                    std::vector<std::int64_t> times, DedupPolicy merge)
     : cols_(cols),
       indptr_(std::move(indptr)),
@@ -19,6 +20,7 @@ EventLog::EventLog(index_t rows, index_t cols, std::vector<index_t> indptr,
       merge_(merge) {
   RECKON_CHECK(rows >= 0 && cols >= 0, "event log shape must be non-negative, got {}x{}", rows,
                cols);
+  RECKON_CHECK(cols <= kMaxMatrixColumns, "an event log has at most {} items, got {}", kMaxMatrixColumns, cols);
   RECKON_CHECK(indptr_.size() == static_cast<std::size_t>(rows) + 1,
                "event log row pointer has {} entries, expected {}", indptr_.size(), rows + 1);
   RECKON_CHECK(indptr_.front() == 0 && indptr_.back() == static_cast<index_t>(items_.size()),
@@ -30,7 +32,7 @@ EventLog::EventLog(index_t rows, index_t cols, std::vector<index_t> indptr,
   // All row pointers before any row is read (see CsrMatrix).
   for (index_t r = 0; r < rows; ++r)
     RECKON_CHECK(indptr_[r] <= indptr_[r + 1], "event log row pointer decreases at row {}", r);
-  for (const index_t i : items_)
+  for (const col_t i : items_)
     RECKON_CHECK(i >= 0 && i < cols_, "event log has item {} out of range [0, {})", i, cols_);
   for (const float v : values_)
     RECKON_CHECK(std::isfinite(v), "event log has a value that is not a finite number ({})", v);
@@ -65,11 +67,15 @@ EventLog EventLog::from_events(index_t rows, index_t cols,
     for (index_t r = 0; r < rows; ++r)
       std::stable_sort(order.begin() + indptr[r], order.begin() + indptr[r + 1],
                        [&](std::size_t a, std::size_t b) { return times[a] < times[b]; });
-  std::vector<index_t> out_items(n);
+  RECKON_CHECK(cols >= 0 && cols <= kMaxMatrixColumns, "an event log has at most {} items, got {}",
+               kMaxMatrixColumns, cols);
+  std::vector<col_t> out_items(n);
   std::vector<float> out_values(n);
   std::vector<std::int64_t> out_times(times.empty() ? 0 : n);
   for (std::size_t k = 0; k < n; ++k) {
-    out_items[k] = static_cast<index_t>(items[order[k]]);
+    RECKON_CHECK(static_cast<index_t>(items[order[k]]) < cols, "event of item {} out of range [0, {})",
+                 items[order[k]], cols);
+    out_items[k] = static_cast<col_t>(items[order[k]]);
     out_values[k] = values[order[k]];
     if (!times.empty()) out_times[k] = times[order[k]];
   }
@@ -78,17 +84,21 @@ EventLog EventLog::from_events(index_t rows, index_t cols,
 }
 
 CsrMatrix EventLog::merged() const {
-  std::vector<index_t> rows_of(items_.size());
+  RECKON_CHECK(rows() <= std::numeric_limits<std::uint32_t>::max(),
+               "an event log of {} rows is too large to merge", rows());
+  std::vector<std::uint32_t> rows_of(items_.size());
   for (index_t r = 0; r < rows(); ++r)
-    std::fill(rows_of.begin() + indptr_[r], rows_of.begin() + indptr_[r + 1], r);
-  return CsrMatrix::from_coordinates(rows(), cols_, std::move(rows_of), items_, values_, times_,
-                                     merge_);
+    std::fill(rows_of.begin() + indptr_[r], rows_of.begin() + indptr_[r + 1],
+              static_cast<std::uint32_t>(r));
+  return CsrMatrix::from_coordinates(rows(), cols_, std::move(rows_of),
+                                     std::vector<std::uint32_t>(items_.begin(), items_.end()),
+                                     values_, times_, merge_);
 }
 
 EventLog EventLog::filtered(const std::vector<bool>& keep) const {
   RECKON_ASSERT(keep.size() == items_.size());
   std::vector<index_t> indptr{0};
-  std::vector<index_t> items;
+  std::vector<col_t> items;
   std::vector<float> values;
   std::vector<std::int64_t> times;
   indptr.reserve(indptr_.size());
@@ -124,7 +134,7 @@ EventLog EventLog::select(std::span<const index_t> keep_rows,
     new_col[static_cast<std::size_t>(keep_cols[c])] = static_cast<index_t>(c);
   }
   std::vector<index_t> indptr{0};
-  std::vector<index_t> items;
+  std::vector<col_t> items;
   std::vector<float> values;
   std::vector<std::int64_t> times;
   for (const index_t r : keep_rows) {
@@ -132,7 +142,7 @@ EventLog EventLog::select(std::span<const index_t> keep_rows,
     for (index_t k = indptr_[r]; k < indptr_[r + 1]; ++k) {
       const index_t c = new_col[static_cast<std::size_t>(items_[k])];
       if (c < 0) continue;
-      items.push_back(c);
+      items.push_back(static_cast<col_t>(c));
       values.push_back(values_[k]);
       if (!times_.empty()) times.push_back(times_[k]);
     }
@@ -147,7 +157,7 @@ void EventLog::check_matches(const CsrMatrix& m) const {
   RECKON_CHECK(m.rows() == rows() && m.cols() == cols_,
                "the event log is {}x{} but the interactions are {}x{}", rows(), cols_, m.rows(),
                m.cols());
-  std::vector<index_t> distinct;
+  std::vector<col_t> distinct;
   for (index_t r = 0; r < rows(); ++r) {
     const auto row_items = row(r);
     distinct.assign(row_items.begin(), row_items.end());

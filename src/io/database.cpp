@@ -428,7 +428,7 @@ Dataset merge_events(const Dataset& base, const std::string& source, const Event
   std::vector<std::int64_t> times;
   std::size_t e = 0;
   for (index_t u = 0; u < users.size(); ++u) {
-    const auto idx = u < m.rows() ? m.row_indices(u) : std::span<const index_t>();
+    const auto idx = u < m.rows() ? m.row_indices(u) : std::span<const col_t>();
     const auto val = u < m.rows() ? m.row_values(u) : std::span<const float>();
     std::size_t k = 0;
     const auto push = [&](index_t i, float v, std::int64_t t) {

@@ -28,6 +28,19 @@ FeatureTable read_features(BinaryReader& r) {
   return table;
 }
 
+// The 64-bit item indexes of a version 1 or 2 file, as the 32-bit ones a matrix holds: each must
+// lie within the items, or narrowing could turn it into another valid item.
+template <typename Wide>
+std::vector<col_t> narrow_items(const Wide& wide, index_t items, const std::string& what) {
+  std::vector<col_t> out(wide.size());
+  for (std::size_t k = 0; k < wide.size(); ++k) {
+    RECKON_CHECK(wide[k] >= 0 && wide[k] < items && wide[k] <= kMaxMatrixColumns,
+                 "{}: corrupt dataset (item index {} of {} items)", what, wide[k], items);
+    out[k] = static_cast<col_t>(wide[k]);
+  }
+  return out;
+}
+
 }  // namespace
 
 void write_feature_column(BinaryWriter& w, const FeatureColumn& c) {
@@ -133,8 +146,8 @@ std::string encode_dataset(const Dataset& d, std::uint32_t version) {
 }
 
 void write_dataset(BinaryWriter& w, const Dataset& d, std::uint32_t version) {
-  RECKON_ASSERT(version == 1 || version == 2);
-  // Version 2 aligns its arrays from the start of the buffer: the body must start there too.
+  RECKON_ASSERT(version >= 1 && version <= kDatasetFormatVersion);
+  // Versions 2 and 3 align their arrays from the start of the buffer: the body must start there.
   RECKON_ASSERT(version == 1 || w.size() % BinaryWriter::kArrayAlignment == 0);
   w.put_string(d.name);
   w.put<std::uint8_t>(d.explicit_ratings ? 1 : 0);
@@ -147,8 +160,15 @@ void write_dataset(BinaryWriter& w, const Dataset& d, std::uint32_t version) {
     else
       w.put_aligned_vector(values);
   };
+  // Versions 1 and 2 held 64-bit item indexes (still written, for the tests of old files).
+  const auto wide = [](std::span<const col_t> items) {
+    return std::vector<index_t>(items.begin(), items.end());
+  };
   put(m.indptr());
-  put(m.indices());
+  if (version >= 3)
+    put(m.indices());
+  else
+    put(std::span<const index_t>(wide(m.indices())));
   put(m.values());
   put(m.times());
   write_features(w, d.user_features);
@@ -159,7 +179,10 @@ void write_dataset(BinaryWriter& w, const Dataset& d, std::uint32_t version) {
     w.put_string(kEventsSection);
     w.put<std::uint8_t>(static_cast<std::uint8_t>(e.merge()));
     w.put_vector(e.indptr());
-    w.put_vector(e.items());
+    if (version >= 3)
+      w.put_vector(e.items());
+    else
+      w.put_vector(std::span<const index_t>(wide(e.items())));
     w.put_vector(e.values());
     w.put_vector(e.times());
   }
@@ -188,8 +211,8 @@ Dataset load_dataset(const std::filesystem::path& path) {
 
 Dataset decode_dataset(std::string_view bytes, const std::string& what, std::uint32_t version,
                        const std::shared_ptr<const void>& owner) {
-  RECKON_CHECK(version == 1 || version == 2, "{}: dataset format version {} is not known", what,
-               version);
+  RECKON_CHECK(version >= 1 && version <= kDatasetFormatVersion,
+               "{}: dataset format version {} is not known", what, version);
   BinaryReader r(bytes, what);
   Dataset d;
   d.name = r.get_string();
@@ -200,7 +223,8 @@ Dataset decode_dataset(std::string_view bytes, const std::string& what, std::uin
     return version == 1 ? SharedArray<T>(r.get_vector<T>()) : r.get_aligned_vector<T>(owner);
   };
   auto indptr = get.operator()<index_t>();
-  auto indices = get.operator()<index_t>();
+  auto indices = version >= 3 ? get.operator()<col_t>()
+                              : narrow_items(get.operator()<index_t>(), d.items.size(), what);
   auto values = get.operator()<float>();
   auto times = get.operator()<std::int64_t>();
   try {
@@ -217,7 +241,8 @@ Dataset decode_dataset(std::string_view bytes, const std::string& what, std::uin
     RECKON_CHECK(merge <= static_cast<std::uint8_t>(DedupPolicy::kMax),
                  "{}: corrupt dataset (event log merge policy {})", what, merge);
     auto e_indptr = r.get_vector<index_t>();
-    auto e_items = r.get_vector<index_t>();
+    auto e_items = version >= 3 ? r.get_vector<col_t>()
+                                : narrow_items(r.get_vector<index_t>(), d.items.size(), what);
     auto e_values = r.get_vector<float>();
     auto e_times = r.get_vector<std::int64_t>();
     try {

@@ -243,12 +243,12 @@ CsrMatrix SortedRuns::merge(index_t rows, index_t cols, DedupPolicy dedup) const
   each_merged([&](const Row& r) { ++indptr[r.user + 1]; });
   for (std::size_t u = 0; u < static_cast<std::size_t>(rows); ++u) indptr[u + 1] += indptr[u];
   const auto nnz = static_cast<std::size_t>(indptr.back());
-  std::vector<index_t> indices(nnz);
+  std::vector<col_t> indices(nnz);
   std::vector<float> values(nnz);
   std::vector<std::int64_t> times(timed ? nnz : 0);
   std::size_t out = 0;
   each_merged([&](const Row& r) {
-    indices[out] = r.item;
+    indices[out] = static_cast<col_t>(r.item);
     values[out] = r.value;
     if (timed) times[out] = r.time;
     ++out;

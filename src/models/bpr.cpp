@@ -81,7 +81,7 @@ inline void prefetch_row(const float* p, Eigen::Index f) { prefetch_floats<true>
 
 // What the binary search for an unseen item in a row of `size` indices will read: the whole
 // row when short (the usual case), else the first levels of the search.
-inline void prefetch_search(const index_t* row, index_t size) {
+inline void prefetch_search(const col_t* row, index_t size) {
   if (size <= 64) {
     for (index_t k = 0; k < size; k += 8) prefetch(row + k);
     prefetch(row + size - 1);
@@ -90,7 +90,7 @@ inline void prefetch_search(const index_t* row, index_t size) {
   }
 }
 
-bool seen(std::span<const index_t> row, index_t j) {
+bool seen(std::span<const col_t> row, index_t j) {
   return std::binary_search(row.begin(), row.end(), j);
 }
 
@@ -119,7 +119,7 @@ void BprModel::fit(const Dataset& train, const Params& params, FitContext& ctx) 
     if (m.row_size(u) > 0) active.push_back(u);
   const index_t n_items = m.cols();
   // Popularity sampling draws the item of a random interaction: proportional to its count.
-  const index_t* indices = m.indices().data();
+  const col_t* indices = m.indices().data();
   const index_t* indptr = m.indptr().data();
 
   // Samples per user and epoch when every user weighs the same (sampling=user).

@@ -232,7 +232,7 @@ std::vector<ScoredItem> ContentModel::by_dense(const Eigen::VectorXf& v, index_t
   return out;
 }
 
-std::vector<ScoredItem> ContentModel::by_vector(std::span<const index_t> fs,
+std::vector<ScoredItem> ContentModel::by_vector(std::span<const col_t> fs,
                                                 std::span<const float> vs, index_t skip,
                                                 std::size_t k) const {
   std::vector<float> acc(static_cast<std::size_t>(vectors_.rows()), 0.0f);
@@ -266,7 +266,7 @@ std::optional<NewItemVector> ContentModel::embed_new_item(const FeatureTable& fe
   double norm = 0;
   for (const auto& [f, v] : fs) {
     const float w = v * idf_[static_cast<std::size_t>(f)];
-    out.features.push_back(f);
+    out.features.push_back(static_cast<col_t>(f));
     out.values.push_back(w);
     norm += static_cast<double>(w) * w;
   }

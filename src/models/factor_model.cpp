@@ -145,7 +145,7 @@ bool FactorModel::top_k_batch(std::span<const UserContext> users, std::size_t k,
   const auto b = static_cast<Eigen::Index>(users.size());
   FactorMatrix u(b, item_factors_.cols());
   std::vector<InnerProductQuery> queries(users.size());
-  std::vector<std::vector<index_t>> sorted;  // only for histories that are not sorted already
+  std::vector<std::vector<col_t>> sorted;  // only for histories that are not sorted already
   for (Eigen::Index r = 0; r < b; ++r) {
     const UserContext& ctx = users[static_cast<std::size_t>(r)];
     u.row(r) = user_vector(ctx).transpose();
@@ -218,10 +218,12 @@ void FactorModel::similar_items_batch(std::span<const index_t> items, std::size_
   const Eigen::Index n = item_factors_.rows();
   RowMatrix queries(static_cast<Eigen::Index>(items.size()), item_factors_.cols());
   std::vector<InnerProductQuery> q(items.size());
+  std::vector<col_t> self(items.size());  // each query excludes its own item
   for (std::size_t b = 0; b < items.size(); ++b) {
     RECKON_CHECK(items[b] >= 0 && items[b] < n, "item index {} out of range", items[b]);
     queries.row(static_cast<Eigen::Index>(b)) = item_factors_.row(items[b]);
-    q[b].exclude = items.subspan(b, 1);
+    self[b] = static_cast<col_t>(items[b]);
+    q[b].exclude = std::span<const col_t>(self).subspan(b, 1);
   }
   normalize_rows(queries);
   if (const ItemSearch* ann = similar_index())

@@ -223,19 +223,22 @@ inline void prefetch_entity(const Side& s, index_t r, Eigen::Index f, bool accum
 // Feature rows: the id (when used) then the encoded features, weights scaled to sum to 1.
 CsrMatrix feature_rows(index_t n, bool ids, const CsrMatrix& encoded, bool normalize) {
   const index_t offset = ids ? n : 0;
-  std::vector<index_t> indptr{0}, indices;
+  RECKON_CHECK(offset + encoded.cols() <= kMaxMatrixColumns,
+               "hybrid: {} ids and features are more than a matrix holds", offset + encoded.cols());
+  std::vector<index_t> indptr{0};
+  std::vector<col_t> indices;
   std::vector<float> values;
   indptr.reserve(static_cast<std::size_t>(n) + 1);
   for (index_t r = 0; r < n; ++r) {
     const std::size_t first = values.size();
     if (ids) {
-      indices.push_back(r);
+      indices.push_back(static_cast<col_t>(r));
       values.push_back(1.0f);
     }
     const auto fs = encoded.row_indices(r);
     const auto vs = encoded.row_values(r);
     for (std::size_t k = 0; k < fs.size(); ++k) {
-      indices.push_back(offset + fs[k]);
+      indices.push_back(static_cast<col_t>(offset + fs[k]));
       values.push_back(vs[k]);
     }
     if (normalize) {
@@ -306,7 +309,7 @@ void fit_encoder(FeatureEncoder& enc, const FeatureTable& table, const Params& p
   enc.fit(table, encoder_options(params, columns, side), "hybrid");
 }
 
-inline bool seen(std::span<const index_t> row, index_t j) {
+inline bool seen(std::span<const col_t> row, index_t j) {
   return std::binary_search(row.begin(), row.end(), j);
 }
 

@@ -100,8 +100,8 @@ class BlockCg {
     xb_.resize(nb, f_);
     // The gather reads rows of y at random: it waited on memory (perf: 70% of this function
     // on the copy) until each row was prefetched a few rows ahead.
-    const index_t* first = m.row_indices(rows.front()).data();
-    const index_t* last = m.row_indices(rows.back()).data() + m.row_size(rows.back());
+    const col_t* first = m.row_indices(rows.front()).data();
+    const col_t* last = m.row_indices(rows.back()).data() + m.row_size(rows.back());
     const bool contiguous = last - first == total;  // consecutive rows: one index range
     for (Eigen::Index r = 0; r < nb; ++r) {
       const index_t u = rows[static_cast<std::size_t>(r)];

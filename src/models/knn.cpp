@@ -146,11 +146,12 @@ CsrMatrix top_neighbours(const CsrMatrix& a_b, const CsrMatrix& b_a, const KnnOp
     }
   }
   progress.finish();
-  std::vector<index_t> indptr(static_cast<std::size_t>(n) + 1, 0), indices;
+  std::vector<index_t> indptr(static_cast<std::size_t>(n) + 1, 0);
+  std::vector<col_t> indices;
   std::vector<float> values;
   for (index_t i = 0; i < n; ++i) {
     for (const auto& s : rows[i]) {
-      indices.push_back(s.item);
+      indices.push_back(static_cast<col_t>(s.item));
       values.push_back(s.score);
     }
     indptr[i + 1] = static_cast<index_t>(indices.size());

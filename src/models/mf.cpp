@@ -321,7 +321,7 @@ std::vector<ParamSpec> SvdppModel::param_specs() {
   return specs;
 }
 
-Eigen::VectorXf SvdppModel::implicit_part(std::span<const index_t> history) const {
+Eigen::VectorXf SvdppModel::implicit_part(std::span<const col_t> history) const {
   Eigen::VectorXf z = Eigen::VectorXf::Zero(y_.cols());
   if (history.empty()) return z;
   for (index_t j : history) z += y_.row(j).transpose();

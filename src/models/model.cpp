@@ -198,6 +198,8 @@ TrainedModel train_model(std::string_view name, std::shared_ptr<const Dataset> t
 
 namespace {
 constexpr std::string_view kMagic = "RECKONMD";
+static_assert(kModelFormatVersion == kDatasetFormatVersion,
+              "a model file embeds the dataset format of its own number");
 }
 
 void save_model_file(const TrainedModel& t, const std::filesystem::path& path) {
@@ -236,8 +238,8 @@ TrainedModel load_model_file(const std::filesystem::path& path, FileAccess acces
 
 TrainedModel decode_model(std::string_view body, const std::string& what, std::uint32_t version,
                           const std::shared_ptr<const void>& owner) {
-  RECKON_CHECK(version == 1 || version == 2, "{}: model format version {} is not known", what,
-               version);
+  RECKON_CHECK(version >= 1 && version <= kModelFormatVersion,
+               "{}: model format version {} is not known", what, version);
   const std::filesystem::path path = what;
   BinaryReader r(body, what);
   const std::string name = r.get_string();
@@ -259,8 +261,8 @@ TrainedModel decode_model(std::string_view body, const std::string& what, std::u
   }
   t.fit_seconds = r.get<double>();
   const auto dataset_bytes = r.get<std::uint64_t>();
-  // Model format 2 embeds dataset format 2, aligned from the start of the body.
-  if (version == 2) r.skip_alignment();
+  // Model format N embeds dataset format N; from 2 on, aligned from the start of the body.
+  if (version >= 2) r.skip_alignment();
   const std::string_view data = r.get_bytes(dataset_bytes);
   t.train = std::make_shared<const Dataset>(decode_dataset(data, path.string(), version, owner));
   t.model->load(r);

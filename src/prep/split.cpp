@@ -25,8 +25,8 @@ enum Part : std::uint8_t { kTrain = 0, kTest = 1, kFoldin = 2 };
 
 // The splits run over a matrix's entries or, for a dataset with an event log, over its events
 // (repeats included): both are rows of entries with optional times.
-std::span<const index_t> entries(const CsrMatrix& m) { return m.indices(); }
-std::span<const index_t> entries(const EventLog& e) { return e.items(); }
+std::span<const col_t> entries(const CsrMatrix& m) { return m.indices(); }
+std::span<const col_t> entries(const EventLog& e) { return e.items(); }
 
 // Positions of a row's entries ordered by time, ties by position (deterministic).
 template <typename Table>
@@ -79,7 +79,7 @@ namespace {
 // The part (train, test, fold-in) of every entry of `m`.
 template <typename Table>
 std::vector<std::uint8_t> assign_parts(const Table& m, const SplitOptions& o) {
-  const std::span<const index_t> items = entries(m);
+  const std::span<const col_t> items = entries(m);
   std::vector<std::uint8_t> part(items.size(), kTrain);
   Rng rng(o.seed);
   switch (o.kind) {

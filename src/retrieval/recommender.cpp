@@ -11,7 +11,7 @@ namespace reckon {
 Recommender::Recommender(const TrainedModel& t)
     : model_(*t.model), train_(*t.train), fallback_(*t.train) {}
 
-Recommendation Recommender::popular(std::size_t k, std::span<const index_t> exclude) const {
+Recommendation Recommender::popular(std::size_t k, std::span<const col_t> exclude) const {
   std::vector<float> s = fallback_.popularity();
   mask(s, exclude);
   Recommendation r{{}, "popular"};
@@ -40,11 +40,11 @@ Recommendation Recommender::for_user(std::string_view user_id, std::size_t k) co
 
 Recommendation Recommender::for_stranger(const std::vector<std::string>& liked,
                                          const FeatureTable& features, std::size_t k) const {
-  std::vector<index_t> history;
+  std::vector<col_t> history;
   for (const auto& id : liked) {
     const auto i = train_.items.find(id);
     RECKON_CHECK(i.has_value(), "unknown item \"{}\"", id);
-    history.push_back(*i);
+    history.push_back(static_cast<col_t>(*i));
   }
   UserContext ctx;
   ctx.history = history;

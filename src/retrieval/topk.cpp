@@ -45,7 +45,7 @@ void top_k(std::span<const float> scores, std::size_t k, std::vector<ScoredItem>
   std::sort(out.begin(), out.end(), better);
 }
 
-void mask(std::span<float> scores, std::span<const index_t> items) {
+void mask(std::span<float> scores, std::span<const col_t> items) {
   const float neg_inf = -std::numeric_limits<float>::infinity();
   for (index_t i : items) {
     RECKON_ASSERT(i >= 0 && static_cast<std::size_t>(i) < scores.size());

@@ -101,23 +101,23 @@ std::int64_t now_ms() {
       .count();
 }
 
-bool sorted_contains(const std::vector<index_t>& sorted, index_t item) {
+bool sorted_contains(const std::vector<col_t>& sorted, index_t item) {
   return std::binary_search(sorted.begin(), sorted.end(), item);
 }
 
 // One user's view at a moment: training history (cut at `at` when asked) and stored events.
 struct Profile {
   std::optional<index_t> user;
-  std::vector<index_t> train_items;
+  std::vector<col_t> train_items;
   std::vector<float> train_weights;
   std::vector<std::int64_t> train_times;
   bool train_cut = false;          // at= removed training interactions
   std::optional<std::int64_t> at;  // at= in unix seconds (the models' request moment)
-  std::vector<index_t> new_items;  // distinct event items not in the training history, sorted
+  std::vector<col_t> new_items;    // distinct event items not in the training history, sorted
   std::vector<float> new_weights;  // their net event weights (positive)
-  std::vector<index_t> negative;   // items whose events add up to less than 0, sorted
-  std::vector<index_t> latest;     // distinct positive event items, newest first
-  std::vector<index_t> seen;       // training + event items, sorted
+  std::vector<col_t> negative;     // items whose events add up to less than 0, sorted
+  std::vector<col_t> latest;       // distinct positive event items, newest first
+  std::vector<col_t> seen;         // training + event items, sorted
   // The user's cached events when the profile is exactly them (no at=): where the online list
   // computed from this profile is kept.
   std::shared_ptr<const detail::UserEvents> events;
@@ -494,8 +494,8 @@ struct Service::Impl {
     std::sort(p.seen.begin(), p.seen.end());
     p.seen.erase(std::unique(p.seen.begin(), p.seen.end()), p.seen.end());  // (events repeat)
     const auto stored = events.get(user_id, snap);
-    std::vector<index_t> event_items;
-    std::vector<std::pair<index_t, float>> weighted;  // (item, weight) of each event
+    std::vector<col_t> event_items;
+    std::vector<std::pair<col_t, float>> weighted;  // (item, weight) of each event
     for (const auto& e : stored->events) {
       if (at_ms && e.timestamp_ms > *at_ms) break;  // oldest first
       event_items.push_back(e.item);
@@ -504,7 +504,7 @@ struct Service::Impl {
     // Net weight per item (event_weights.hpp): positive items join the fold-in, negative ones
     // leave it.
     std::sort(weighted.begin(), weighted.end());
-    std::vector<index_t> distinct;
+    std::vector<col_t> distinct;
     std::vector<float> net;
     for (const auto& [item, w] : weighted) {
       if (distinct.empty() || distinct.back() != item) {
@@ -528,10 +528,10 @@ struct Service::Impl {
           std::find(p.latest.begin(), p.latest.end(), *it) == p.latest.end())
         p.latest.push_back(*it);
     // Seen: the training history and every event item (distinct is sorted).
-    std::vector<index_t> event_seen;
+    std::vector<col_t> event_seen;
     std::set_difference(distinct.begin(), distinct.end(), p.seen.begin(), p.seen.end(),
                         std::back_inserter(event_seen));
-    std::vector<index_t> seen;
+    std::vector<col_t> seen;
     seen.reserve(p.seen.size() + event_seen.size());
     std::merge(p.seen.begin(), p.seen.end(), event_seen.begin(), event_seen.end(),
                std::back_inserter(seen));
@@ -681,7 +681,7 @@ struct Service::Impl {
   // Fold-in scores of the training history plus the new events, two places in three, and items
   // similar to the latest events, one in three.
   Ranked online_list(const Snapshot& snap, const Profile& p, std::size_t k) const {
-    std::vector<index_t> history;
+    std::vector<col_t> history;
     std::vector<float> weights;
     for (std::size_t j = 0; j < p.train_items.size(); ++j) {
       if (sorted_contains(p.negative, p.train_items[j])) continue;  // feedback against it
@@ -732,7 +732,7 @@ struct Service::Impl {
   // category's list is not the user's kept online list, which covers the whole catalogue.
   static void exclude(Profile& p, const std::vector<index_t>& excluded, bool category) {
     if (excluded.empty()) return;
-    std::vector<index_t> seen;
+    std::vector<col_t> seen;
     seen.reserve(p.seen.size() + excluded.size());
     std::set_union(p.seen.begin(), p.seen.end(), excluded.begin(), excluded.end(),
                    std::back_inserter(seen));
@@ -783,7 +783,7 @@ struct Service::Impl {
                      [](std::size_t pos) { return pos % 2 == 1; });
     }
     if (r.model && overlay_size.load(std::memory_order_relaxed) > 0) {
-      std::vector<index_t> history;
+      std::vector<col_t> history;
       std::vector<float> weights;
       merge_new_items(snap, list_context(snap, p, mode, history, weights), k, r);
     }
@@ -797,7 +797,7 @@ struct Service::Impl {
   // The user as a /recommend list saw them: offline, the training history (with its times);
   // otherwise with the user's new events too. `history` and `weights` hold what it points to.
   UserContext list_context(const Snapshot& snap, const Profile& p, const std::string& mode,
-                           std::vector<index_t>& history, std::vector<float>& weights) const {
+                           std::vector<col_t>& history, std::vector<float>& weights) const {
     history = p.train_items;
     weights = p.train_weights;
     if (mode != "offline") {
@@ -823,7 +823,7 @@ struct Service::Impl {
                      Ranked& r) const {
     r.explanations.assign(r.items.size(), ",\"explanation\":[]");
     if (!r.model) return;
-    std::vector<index_t> history;
+    std::vector<col_t> history;
     std::vector<float> weights;
     const UserContext ctx = list_context(snap, p, mode, history, weights);
     std::vector<index_t> items;
@@ -923,7 +923,7 @@ struct Service::Impl {
              fmt::format("k must be an integer from 1 to {}", snap.options().max_k));
       k = static_cast<std::size_t>(v.get<std::int64_t>());
     }
-    std::vector<index_t> history;
+    std::vector<col_t> history;
     if (j.contains("items")) {
       const auto& items = j["items"];
       if (!items.is_array()) fail(422, "invalid_body", "items must be an array of item ids");

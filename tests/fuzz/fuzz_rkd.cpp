@@ -1,7 +1,7 @@
 // The .rkd body decoder, called directly: the checksum is bypassed so that the fuzzer reaches
 // every array and index check (a crafted file can carry a valid checksum). Each input is read as
-// a version 1 body (packed arrays, copied) and as a version 2 body from 8-byte aligned storage,
-// the way a memory-mapped file is read: its arrays are viewed in place.
+// a version 1 body (packed arrays, copied) and as version 2 and 3 bodies (64- and 32-bit items)
+// from 8-byte aligned storage, the way a memory-mapped file is read: arrays viewed in place.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -24,9 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::shared_ptr<const void> storage(aligned,
                                             [](void* p) { ::operator delete(p, kAlign); });
   if (size > 0) std::memcpy(aligned, data, size);
-  try {
-    (void)reckon::decode_dataset(std::string_view(aligned, size), "fuzz.rkd", 2, storage);
-  } catch (const reckon::Error&) {
+  for (std::uint32_t version : {2u, 3u}) {
+    try {
+      (void)reckon::decode_dataset(std::string_view(aligned, size), "fuzz.rkd", version, storage);
+    } catch (const reckon::Error&) {
+    }
   }
   return 0;
 }

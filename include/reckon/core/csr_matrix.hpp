@@ -1,6 +1,6 @@
 #pragma once
-// Immutable sparse rows x cols matrix (users x items): per row, column indexes sorted ascending
-// and unique, a float weight each, and optionally a unix timestamp each. The arrays are shared
+// Immutable sparse rows x cols matrix (users x items): per row, column indexes (32-bit col_t, so
+// at most kMaxMatrixColumns columns) sorted ascending and unique, a float weight each, and optionally a unix timestamp each. The arrays are shared
 // (SharedArray): copies and reweighted copies share their structure, and a matrix read from a
 // .rkd file may view the file's pages in place.
 #include <cstdint>
@@ -23,7 +23,7 @@ class CsrMatrix {
   CsrMatrix() : indptr_(std::vector<index_t>{0}) {}
   // Takes ownership (vectors convert to SharedArray); validates shapes, ranges and ordering
   // (InvalidInput otherwise). `times` is empty or has one entry per nonzero.
-  CsrMatrix(index_t rows, index_t cols, SharedArray<index_t> indptr, SharedArray<index_t> indices,
+  CsrMatrix(index_t rows, index_t cols, SharedArray<index_t> indptr, SharedArray<col_t> indices,
             SharedArray<float> values, SharedArray<std::int64_t> times = {});
 
   // Builds from unordered coordinate lists (all of equal length; times may be empty).
@@ -39,7 +39,7 @@ class CsrMatrix {
   // Rows whose columns are in another order (e.g. neighbours by similarity); only the shape and
   // column ranges are checked. Row-sorted operations (select, filtered) are not meant for these.
   static CsrMatrix unchecked(index_t rows, index_t cols, SharedArray<index_t> indptr,
-                             SharedArray<index_t> indices, SharedArray<float> values);
+                             SharedArray<col_t> indices, SharedArray<float> values);
 
   index_t rows() const noexcept { return rows_; }
   index_t cols() const noexcept { return cols_; }
@@ -47,7 +47,7 @@ class CsrMatrix {
   bool has_times() const noexcept { return !times_.empty(); }
 
   index_t row_size(index_t r) const { return indptr_[r + 1] - indptr_[r]; }
-  std::span<const index_t> row_indices(index_t r) const {
+  std::span<const col_t> row_indices(index_t r) const {
     return {indices_.data() + indptr_[r], static_cast<std::size_t>(row_size(r))};
   }
   std::span<const float> row_values(index_t r) const {
@@ -60,7 +60,7 @@ class CsrMatrix {
   }
 
   std::span<const index_t> indptr() const noexcept { return indptr_; }
-  std::span<const index_t> indices() const noexcept { return indices_; }
+  std::span<const col_t> indices() const noexcept { return indices_; }
   std::span<const float> values() const noexcept { return values_; }
   std::span<const std::int64_t> times() const noexcept { return times_; }
 
@@ -87,8 +87,9 @@ class CsrMatrix {
 
   bool operator==(const CsrMatrix&) const = default;
 
-  // Model-file serialisation: shape, row pointers, columns, values (no times). read() checks
-  // every pointer and index (unordered columns allowed unless `sorted_columns`).
+  // Model-file serialisation: shape, row pointers, columns, values (no times). The columns are
+  // written 64-bit (as model files have held them since format 1). read() checks every pointer
+  // and index (unordered columns allowed unless `sorted_columns`).
   void write(BinaryWriter& w) const;
   static CsrMatrix read(BinaryReader& r, bool sorted_columns);
 
@@ -96,7 +97,7 @@ class CsrMatrix {
   index_t rows_ = 0;
   index_t cols_ = 0;
   SharedArray<index_t> indptr_;
-  SharedArray<index_t> indices_;
+  SharedArray<col_t> indices_;
   SharedArray<float> values_;
   SharedArray<std::int64_t> times_;
 };

@@ -17,7 +17,7 @@ class EventLog {
   // Takes ownership and checks everything (InvalidInput): `indptr` has rows + 1 non-decreasing
   // offsets from 0 to the event count, items lie in [0, cols), `values` has one per event,
   // `times` is empty or has one per event and is non-decreasing within each row.
-  EventLog(index_t rows, index_t cols, std::vector<index_t> indptr, std::vector<index_t> items,
+  EventLog(index_t rows, index_t cols, std::vector<index_t> indptr, std::vector<col_t> items,
            std::vector<float> values, std::vector<std::int64_t> times, DedupPolicy merge);
   // From unordered events (equal lengths; times may be empty): each row ordered by time, ties and
   // rows without times in the given order.
@@ -36,7 +36,7 @@ class EventLog {
   DedupPolicy merge() const noexcept { return merge_; }
 
   index_t row_size(index_t r) const { return indptr_[r + 1] - indptr_[r]; }
-  std::span<const index_t> row(index_t r) const {
+  std::span<const col_t> row(index_t r) const {
     return {items_.data() + indptr_[r], static_cast<std::size_t>(row_size(r))};
   }
   std::span<const float> row_values(index_t r) const {
@@ -47,7 +47,7 @@ class EventLog {
     return {times_.data() + indptr_[r], static_cast<std::size_t>(row_size(r))};
   }
   const std::vector<index_t>& indptr() const noexcept { return indptr_; }
-  const std::vector<index_t>& items() const noexcept { return items_; }
+  const std::vector<col_t>& items() const noexcept { return items_; }
   const std::vector<float>& values() const noexcept { return values_; }
   const std::vector<std::int64_t>& times() const noexcept { return times_; }
 
@@ -68,7 +68,7 @@ class EventLog {
  private:
   index_t cols_ = 0;
   std::vector<index_t> indptr_{0};
-  std::vector<index_t> items_;
+  std::vector<col_t> items_;
   std::vector<float> values_;
   std::vector<std::int64_t> times_;
   DedupPolicy merge_ = DedupPolicy::kLast;

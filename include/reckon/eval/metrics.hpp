@@ -13,7 +13,7 @@ namespace reckon {
 // The relevant (test) items of one user, sorted ascending; grades (same length) are the graded
 // relevance (ratings) or empty for binary relevance.
 struct Relevant {
-  std::span<const index_t> items;
+  std::span<const col_t> items;
   std::span<const float> grades;
   bool contains(index_t item) const;
   // Grade of `item` (1 when binary), 0 when not relevant.

@@ -57,7 +57,7 @@ class ContentModel final : public Model {
   bool profile(const UserContext& user, std::vector<float>& out,
                std::vector<index_t>& touched) const;
   // Items by the dot product of their vectors with a sparse query vector.
-  std::vector<ScoredItem> by_vector(std::span<const index_t> features,
+  std::vector<ScoredItem> by_vector(std::span<const col_t> features,
                                     std::span<const float> values, index_t skip,
                                     std::size_t k) const;
 };

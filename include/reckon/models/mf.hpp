@@ -63,7 +63,7 @@ class SvdppModel final : public MfModel {
 
  private:
   // p_u + |N(u)|^-1/2 sum y_j for a history.
-  Eigen::VectorXf implicit_part(std::span<const index_t> history) const;
+  Eigen::VectorXf implicit_part(std::span<const col_t> history) const;
   FactorMatrix y_;  // implicit item factors
 };
 

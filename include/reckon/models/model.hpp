@@ -20,7 +20,7 @@ namespace reckon {
 // Who we recommend for.
 struct UserContext {
   std::optional<index_t> user;             // known training user, if any
-  std::span<const index_t> history;        // items, in the order given (training + new events)
+  std::span<const col_t> history;          // items, in the order given (training + new events)
   std::span<const float> weights;          // same length as history (may be empty: all 1)
   std::span<const std::int64_t> times;     // same length, or empty
   const FeatureTable* features = nullptr;  // user features table, with...
@@ -66,7 +66,7 @@ struct FitContext {
 // author and tags, from PUT /items): its vector in the model's own space, and a bias.
 struct NewItemVector {
   std::vector<float> values;  // dense (hybrid: the factors) ...
-  std::vector<index_t> features;  // ...or sparse: feature indexes with `values` (content)
+  std::vector<col_t> features;    // ...or sparse: feature indexes with `values` (content)
   float bias = 0;
 };
 
@@ -180,8 +180,9 @@ TrainedModel train_model(std::string_view name, std::shared_ptr<const Dataset> t
                          const std::map<std::string, std::string>& params, FitContext& ctx);
 
 // Version 2 (0.16.0) embeds the training data aligned (.rkd format 2), so that loading a model
-// views its interactions in the file's memory map; version 1 files still load, by copy.
-inline constexpr std::uint32_t kModelFormatVersion = 2;
+// views its interactions in the file's memory map; version 1 files still load, by copy. Version 3
+// (0.18.0) embeds .rkd format 3 (32-bit item indexes). Model format N embeds dataset format N.
+inline constexpr std::uint32_t kModelFormatVersion = 3;
 // .rkm: magic, format version, model name, parameters, training data, the model's own body.
 void save_model_file(const TrainedModel& model, const std::filesystem::path& path);
 // `access`: the training data viewed in the file's map (commands), or copied (the service).

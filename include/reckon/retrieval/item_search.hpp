@@ -17,7 +17,7 @@ namespace reckon {
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 struct InnerProductQuery {
-  std::span<const index_t> exclude;  // items never returned (sorted ascending)
+  std::span<const col_t> exclude;    // items never returned (sorted ascending)
   float offset = 0;                  // added to every score of this user
 };
 

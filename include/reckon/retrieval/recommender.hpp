@@ -32,7 +32,7 @@ class Recommender {
   // when there are none.
   Recommendation for_stranger(const std::vector<std::string>& liked_items,
                               const FeatureTable& features, std::size_t k) const;
-  Recommendation popular(std::size_t k, std::span<const index_t> exclude = {}) const;
+  Recommendation popular(std::size_t k, std::span<const col_t> exclude = {}) const;
   // Items most similar to one item (NotSupported when the model has no notion of it).
   std::vector<ScoredItem> similar(std::string_view item_id, std::size_t k) const;
 

@@ -15,7 +15,7 @@ void top_k(std::span<const float> scores, std::size_t k, std::vector<ScoredItem>
 
 struct Filter {
   bool exclude_history = true;                 // drop the items of the user's history
-  std::span<const index_t> exclude;            // more items to drop (any order)
+  std::span<const col_t> exclude;              // more items to drop (any order)
   const std::vector<bool>* allowed = nullptr;  // when set, only items marked true
 };
 
@@ -25,6 +25,6 @@ std::vector<ScoredItem> recommend(const Model& model, const UserContext& user, s
                                   const Filter& filter, std::vector<float>& scratch);
 
 // Sets the entries of `items` to -infinity.
-void mask(std::span<float> scores, std::span<const index_t> items);
+void mask(std::span<float> scores, std::span<const col_t> items);
 
 }  // namespace reckon

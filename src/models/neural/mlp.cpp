@@ -149,7 +149,7 @@ Mlp Mlp::load(BinaryReader& r) {
   return Mlp(std::move(layers));
 }
 
-void history_input(std::span<const index_t> history, std::span<const float> weights,
+void history_input(std::span<const col_t> history, std::span<const float> weights,
                    float missing, index_t items, std::vector<index_t>& index,
                    std::vector<float>& value) {
   std::vector<std::size_t> order(history.size());

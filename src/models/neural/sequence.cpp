@@ -128,7 +128,7 @@ SequenceData sequence_training_data(const Dataset& train, const Params& params,
     const EventLog fit = log.filtered(keep);
     d.valid = log.filtered(held).merged();
     d.fit.indptr = fit.indptr();
-    d.fit.items = fit.items();
+    d.fit.items.assign(fit.items().begin(), fit.items().end());
     d.fit_items = fit.merged();
     d.seen = CsrMatrix(x.rows(), x.cols(), std::vector<index_t>(static_cast<std::size_t>(x.rows()) + 1, 0),
                        {}, {});

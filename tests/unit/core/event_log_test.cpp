@@ -69,7 +69,7 @@ TEST(EventLog, FiltersSelectsAndRestricts) {
 }
 
 TEST(EventLog, RefusesWhatDoesNotAddUp) {
-  auto make = [](std::vector<index_t> indptr, std::vector<index_t> items,
+  auto make = [](std::vector<index_t> indptr, std::vector<col_t> items,
                  std::vector<std::int64_t> times) {
     return test::error_of([&] {
       const std::size_t n = items.size();
@@ -127,7 +127,7 @@ TEST(EventLog, ImportKeepsTheRepeatsAndRkdFilesCarryThem) {
   const std::string refused = test::error_of([&] { import_dataset(dir / "merged.rkd", again); });
   EXPECT_NE(refused.find("--keep-repeats"), std::string::npos) << refused;
   // A log that disagrees with the matrix is refused, naming the file.
-  const auto bytes = encode_dataset(d);
+  const auto bytes = encode_dataset(d, kDatasetFormatVersion);
   EXPECT_NE(test::error_of([&] {
               // Swap the log's items for item 0 everywhere in the encoded bytes' last section.
               std::string tampered = bytes;
@@ -138,13 +138,13 @@ TEST(EventLog, ImportKeepsTheRepeatsAndRkdFilesCarryThem) {
               }();
               const std::string zeros = [&] {
                 BinaryWriter w;
-                w.put_vector(std::vector<index_t>(d.events.items().size(), 0));
+                w.put_vector(std::vector<col_t>(d.events.items().size(), 0));
                 return std::move(w).take();
               }();
               const auto at = tampered.rfind(tail);
               ASSERT_NE(at, std::string::npos);
               tampered.replace(at, tail.size(), zeros);
-              decode_dataset(tampered, "tampered.rkd");
+              decode_dataset(tampered, "tampered.rkd", kDatasetFormatVersion);
             }).find("tampered.rkd: corrupt dataset"),
             std::string::npos);
 }

@@ -12,7 +12,7 @@ namespace reckon {
 namespace {
 
 const std::vector<index_t> kRanked = {7, 3, 9, 1, 5};  // best first
-const std::vector<index_t> kRel = {1, 3, 4};           // sorted; hits at ranks 2 and 4
+const std::vector<col_t> kRel = {1, 3, 4};             // sorted; hits at ranks 2 and 4
 
 Relevant rel() { return Relevant{kRel, {}}; }
 
@@ -33,7 +33,7 @@ TEST(Metrics, NdcgBinary) {
   const double idcg = 1 + 1 / std::log2(3.0) + 1 / std::log2(4.0);
   EXPECT_NEAR(ndcg_at(kRanked, rel(), 5), dcg / idcg, 1e-12);
   // Fewer relevant items than k: the ideal has only |rel| places.
-  const std::vector<index_t> one = {3};
+  const std::vector<col_t> one = {3};
   EXPECT_NEAR(ndcg_at(kRanked, Relevant{one, {}}, 5), (1 / std::log2(3.0)) / 1.0, 1e-12);
   // At k = 2 the ideal is 2 places.
   EXPECT_NEAR(ndcg_at(kRanked, rel(), 2), (1 / std::log2(3.0)) / (1 + 1 / std::log2(3.0)), 1e-12);
@@ -60,13 +60,14 @@ TEST(Metrics, MapMrrHitrate) {
 
 TEST(Metrics, EmptyListsAndEmptyRelevance) {
   const std::vector<index_t> none;
+  const std::vector<col_t> no_items;
   EXPECT_EQ(precision_at(none, rel(), 5), 0.0);
   EXPECT_EQ(recall_at(none, rel(), 5), 0.0);
   EXPECT_EQ(ndcg_at(none, rel(), 5), 0.0);
   EXPECT_EQ(ap_at(none, rel(), 5), 0.0);
   EXPECT_EQ(reciprocal_rank_at(none, rel(), 5), 0.0);
-  EXPECT_EQ(recall_at(kRanked, Relevant{none, {}}, 5), 0.0);
-  EXPECT_EQ(ndcg_at(kRanked, Relevant{none, {}}, 5), 0.0);
+  EXPECT_EQ(recall_at(kRanked, Relevant{no_items, {}}, 5), 0.0);
+  EXPECT_EQ(ndcg_at(kRanked, Relevant{no_items, {}}, 5), 0.0);
   EXPECT_EQ(f1_at(none, rel(), 5), 0.0);
 }
 

@@ -18,8 +18,8 @@ struct RawCsr {
   std::vector<std::int64_t> times;
 };
 
-// One interaction array as format `version` writes it; version 2 pads with `pad` (a valid file
-// pads with zero bytes) up to the next multiple of 8 bytes.
+// One interaction array as format `version` writes it; versions 2 and 3 pad with `pad` (a valid
+// file pads with zero bytes) up to the next multiple of 8 bytes.
 template <typename T>
 void put_array(BinaryWriter& w, const std::vector<T>& v, std::uint32_t version, char pad) {
   if (version == 1) return w.put_vector(v);
@@ -40,7 +40,10 @@ std::string dataset_body(std::size_t users, std::size_t items, const RawCsr& m,
   w.put_strings(u);
   w.put_strings(i);
   put_array(w, m.indptr, version, pad);
-  put_array(w, m.indices, version, pad);
+  if (version >= 3)  // 32-bit item indexes (any value: a crafted one may not fit)
+    put_array(w, std::vector<col_t>(m.indices.begin(), m.indices.end()), version, pad);
+  else
+    put_array(w, m.indices, version, pad);
   put_array(w, m.values, version, pad);
   put_array(w, m.times, version, pad);
   for (std::size_t rows : {users, items}) {
@@ -59,21 +62,35 @@ std::string load_error(const test::TempDir& dir, std::size_t users, std::size_t 
   return test::error_of([&] { load_dataset(path); });
 }
 
-// Version 2 (aligned arrays read in place) gets the same checks as version 1.
+// Versions 2 and 3 (aligned arrays read in place; 3 with 32-bit items) get the same checks as
+// version 1.
 TEST(CraftedDataset, AlignedFormatGetsTheSameChecks) {
   test::TempDir dir;
-  EXPECT_EQ(load_error(dir, 2, 3, {{0, 2, 3}, {0, 2, 1}, {1, 1, 1}, {}}, 2), "");
-  EXPECT_NE(load_error(dir, 2, 3, {{0, 1000, 3}, {0, 2, 1}, {1, 1, 1}, {}}, 2).find("corrupt"),
+  for (std::uint32_t v : {2u, 3u}) {
+    SCOPED_TRACE(v);
+    EXPECT_EQ(load_error(dir, 2, 3, {{0, 2, 3}, {0, 2, 1}, {1, 1, 1}, {}}, v), "");
+    EXPECT_NE(load_error(dir, 2, 3, {{0, 1000, 3}, {0, 2, 1}, {1, 1, 1}, {}}, v).find("corrupt"),
+              std::string::npos);
+    EXPECT_NE(load_error(dir, 2, 3, {{0, 2, 3}, {0, 7, 1}, {1, 1, 1}, {}}, v), "");
+    EXPECT_NE(load_error(dir, 2, 3, {{0, 2, 3}, {0, -1, 1}, {1, 1, 1}, {}}, v), "");
+    EXPECT_NE(load_error(dir, 2, 3, {{0, 2, 3}, {0, 2, 1}, {1, 1}, {}}, v), "");
+    EXPECT_NE(load_error(dir, 2, 3, {{0, 2, 3}, {0, 2, 1}, {1, 1, 1}, {5}}, v), "");
+    // Non-zero padding is not what reckon writes: refused, not skipped.
+    const RawCsr ok{{0, 2, 3}, {0, 2, 1}, {1, 1, 1}, {}};
+    ASSERT_NE(dataset_body(2, 3, ok, v, 'x'), dataset_body(2, 3, ok, v));  // padding exists
+    EXPECT_NE(load_error(dir, 2, 3, ok, v, 'x').find("padding"), std::string::npos);
+  }
+  // A 64-bit item index of an old file that would narrow to a valid 32-bit one (2^32 + 1 is 1
+  // in 32 bits) is refused, not read as item 1.
+  const index_t wraps = (index_t{1} << 32) + 1;
+  EXPECT_NE(load_error(dir, 2, 3, {{0, 2, 3}, {0, wraps, 1}, {1, 1, 1}, {}}, 2).find("item index"),
             std::string::npos);
-  EXPECT_NE(load_error(dir, 2, 3, {{0, 2, 3}, {0, 7, 1}, {1, 1, 1}, {}}, 2), "");
-  EXPECT_NE(load_error(dir, 2, 3, {{0, 2, 3}, {0, 2, 1}, {1, 1}, {}}, 2), "");
-  EXPECT_NE(load_error(dir, 2, 3, {{0, 2, 3}, {0, 2, 1}, {1, 1, 1}, {5}}, 2), "");
-  // Non-zero padding is not what reckon writes: refused, not skipped.
-  const RawCsr ok{{0, 2, 3}, {0, 2, 1}, {1, 1, 1}, {}};
-  ASSERT_NE(dataset_body(2, 3, ok, 2, 'x'), dataset_body(2, 3, ok, 2));  // some padding exists
-  EXPECT_NE(load_error(dir, 2, 3, ok, 2, 'x').find("padding"), std::string::npos);
+  EXPECT_NE(load_error(dir, 2, 3, {{0, 2, 3}, {0, wraps, 1}, {1, 1, 1}, {}}, 1).find("item index"),
+            std::string::npos);
   // A version from the future is refused by name.
-  EXPECT_NE(load_error(dir, 2, 3, ok, 3).find("version"), std::string::npos);
+  const RawCsr ok{{0, 2, 3}, {0, 2, 1}, {1, 1, 1}, {}};
+  EXPECT_NE(load_error(dir, 2, 3, ok, kDatasetFormatVersion + 1).find("version"),
+            std::string::npos);
 }
 
 TEST(CraftedDataset, ConsistentArraysLoad) {

@@ -78,17 +78,17 @@ bool inside(const void* p, std::string_view bytes) {
   return c >= bytes.data() && c < bytes.data() + bytes.size();
 }
 
-// Format 2 lets a reader view the interaction arrays where they lie (a memory-mapped file)
-// instead of copying 20 bytes an interaction into its own heap.
+// Formats 2 and 3 let a reader view the interaction arrays where they lie (a memory-mapped file)
+// instead of copying 16 bytes an interaction into its own heap.
 TEST(DatasetFile, AlignedFormatIsViewedInPlaceWhenAnOwnerKeepsItAlive) {
   const Dataset d = small_dataset();
-  const std::string body = encode_dataset(d, 2);
+  const std::string body = encode_dataset(d, kDatasetFormatVersion);
   // An 8-byte aligned copy of the body, as a page-aligned mapping is.
   auto storage = std::make_shared<std::vector<std::uint64_t>>(body.size() / 8 + 1);
   std::memcpy(storage->data(), body.data(), body.size());
   const std::string_view bytes(reinterpret_cast<const char*>(storage->data()), body.size());
 
-  Dataset viewed = decode_dataset(bytes, "aligned", 2, storage);
+  Dataset viewed = decode_dataset(bytes, "aligned", kDatasetFormatVersion, storage);
   EXPECT_EQ(viewed.interactions, d.interactions);
   EXPECT_TRUE(inside(viewed.interactions.indptr().data(), bytes));
   EXPECT_TRUE(inside(viewed.interactions.indices().data(), bytes));
@@ -103,19 +103,34 @@ TEST(DatasetFile, AlignedFormatIsViewedInPlaceWhenAnOwnerKeepsItAlive) {
   EXPECT_TRUE(watch.expired());
 
   // Without an owner the arrays are copied: nothing points into bytes the caller may free.
-  const Dataset copied = decode_dataset(body, "copied", 2);
+  const Dataset copied = decode_dataset(body, "copied", kDatasetFormatVersion);
   EXPECT_EQ(copied.interactions, d.interactions);
   EXPECT_FALSE(inside(copied.interactions.indices().data(), body));
   // Misaligned in memory (the body one byte into a buffer): copied too, with the same content.
   const std::string shifted = " " + body;
   const Dataset moved =
-      decode_dataset(std::string_view(shifted).substr(1), "shifted", 2,
+      decode_dataset(std::string_view(shifted).substr(1), "shifted", kDatasetFormatVersion,
                      std::make_shared<std::string>(shifted));
   EXPECT_EQ(moved.interactions, d.interactions);
+
+  // Format 2's 64-bit items are narrowed into a copy; its other arrays are still viewed.
+  const std::string v2 = encode_dataset(d, 2);
+  auto v2_storage = std::make_shared<std::vector<std::uint64_t>>(v2.size() / 8 + 1);
+  std::memcpy(v2_storage->data(), v2.data(), v2.size());
+  const std::string_view v2_bytes(reinterpret_cast<const char*>(v2_storage->data()), v2.size());
+  const Dataset old = decode_dataset(v2_bytes, "v2", 2, v2_storage);
+  EXPECT_EQ(old.interactions, d.interactions);
+  EXPECT_FALSE(inside(old.interactions.indices().data(), v2_bytes));
+  EXPECT_TRUE(inside(old.interactions.values().data(), v2_bytes));
+  // 4 bytes an interaction less than format 2 (less the padding of the 32-bit array).
+  const auto saved = static_cast<std::int64_t>(v2.size()) - static_cast<std::int64_t>(body.size());
+  EXPECT_GT(saved, 4 * d.interactions.nnz() - 8);
+  EXPECT_LE(saved, 4 * d.interactions.nnz());
 }
 
-// Files written before 0.16.0 (format 1, packed arrays) still load.
-TEST(DatasetFile, VersionOneFilesStillLoad) {
+// Files written before 0.16.0 (format 1, packed arrays) and before 0.18.0 (format 2, 64-bit
+// items) still load.
+TEST(DatasetFile, OlderVersionsStillLoad) {
   test::TempDir dir;
   const Dataset d = small_dataset();
   write_checked_file(dir / "v1.rkd", "RECKONDS", 1,
@@ -124,11 +139,17 @@ TEST(DatasetFile, VersionOneFilesStillLoad) {
   const Dataset r = load_dataset(dir / "v1.rkd");
   EXPECT_EQ(r.interactions, d.interactions);
   EXPECT_EQ(r.item_features.find("genres")->format(0), "Drama|War");
-  // And a version 2 file through the file path.
-  save_dataset(d, dir / "v2.rkd");
-  EXPECT_EQ(read_checked_header(dir / "v2.rkd", "RECKONDS", kDatasetFormatVersion, "rkd").version,
-            2u);
-  EXPECT_EQ(load_dataset(dir / "v2.rkd").interactions, d.interactions);
+  write_checked_file(dir / "v2.rkd", "RECKONDS", 2,
+                     {2, 3, static_cast<std::uint64_t>(d.interactions.nnz())},
+                     encode_dataset(d, 2));
+  const Dataset r2 = load_dataset(dir / "v2.rkd");
+  EXPECT_EQ(r2.interactions, d.interactions);
+  EXPECT_EQ(r2.item_features.find("genres")->format(0), "Drama|War");
+  // And the current version through the file path.
+  save_dataset(d, dir / "v3.rkd");
+  EXPECT_EQ(read_checked_header(dir / "v3.rkd", "RECKONDS", kDatasetFormatVersion, "rkd").version,
+            3u);
+  EXPECT_EQ(load_dataset(dir / "v3.rkd").interactions, d.interactions);
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ TEST(ItemKnn, CosineByHand) {
   EXPECT_NEAR(s.model->similar_items(0, 5)[0].score, 2.0 / 3, 1e-6);
   // A stranger who liked c: score(a) = sim(c, a) = 0.5, score(b) = 0.5.
   std::vector<float> out(3);
-  const std::vector<index_t> liked = {2};
+  const std::vector<col_t> liked = {2};
   UserContext c;
   c.history = liked;
   t.model->score(c, out);
@@ -356,7 +356,7 @@ TEST_P(HistoryExplanations, TermsAddUpToTheScore) {
   ctx.verbose = false;
   TrainedModel t = train_model(GetParam(), d, {}, ctx);
   // A new user (fold-in) with two items of group A, one weighted more, and one of group B.
-  const std::vector<index_t> history = {1, 3, 12};
+  const std::vector<col_t> history = {1, 3, 12};
   const std::vector<float> weights = {2.0f, 1.0f, 1.0f};
   UserContext user;
   user.history = history;
@@ -397,7 +397,7 @@ TEST_P(RatingExplanations, TermsAddUpToTheFoldedInDotProduct) {
   if (GetParam() == "svdpp") params["solver"] = "sgd";
   TrainedModel t = train_model(GetParam(), d, params, ctx);
   const auto& m = dynamic_cast<const FactorModel&>(*t.model);
-  const std::vector<index_t> history = {1, 3, 12};
+  const std::vector<col_t> history = {1, 3, 12};
   const std::vector<float> ratings = {5.0f, 4.0f, 1.0f};
   UserContext user;
   user.history = history;
@@ -415,7 +415,7 @@ TEST_P(RatingExplanations, TermsAddUpToTheFoldedInDotProduct) {
       EXPECT_GE(all[k][j - 1].contribution, all[k][j].contribution);
   }
   // A history item out of range is refused, not read.
-  const std::vector<index_t> bad = {1, 99};
+  const std::vector<col_t> bad = {1, 99};
   UserContext crafted;
   crafted.history = bad;
   EXPECT_THROW(t.model->explain_history(crafted, items, 3), InvalidInput);

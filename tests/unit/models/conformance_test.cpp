@@ -6,9 +6,11 @@
 #include <cmath>
 #include <fstream>
 
+#include "reckon/core/binary_io.hpp"
 #include "reckon/core/files.hpp"
 #include "reckon/core/random.hpp"
 #include "reckon/eval/evaluator.hpp"
+#include "reckon/io/dataset_file.hpp"
 #include "reckon/models/model.hpp"
 #include "reckon/models/user_context.hpp"
 #include "reckon/retrieval/recommender.hpp"
@@ -71,7 +73,7 @@ TEST_P(Conformance, FitScoreRecommendSaveLoad) {
   UserContext empty;
   t.model->score(empty, scores);
   for (float s : scores) ASSERT_TRUE(std::isfinite(s));
-  const std::vector<index_t> likes = {3, 5};
+  const std::vector<col_t> likes = {3, 5};
   UserContext stranger;
   stranger.history = likes;
   const auto rec = recommend(*t.model, stranger, 5, Filter{}, scores);
@@ -177,7 +179,7 @@ void expect_as_saved(const TrainedModel& saved, const TrainedModel& back, const 
   EXPECT_EQ(a, b) << saved.model->name();
 }
 
-// Format 2 embeds the training data aligned: a loaded model's interactions are the file's
+// Format 2 on embeds the training data aligned: a loaded model's interactions are the file's
 // pages (read in place), and score as the model that was saved.
 TEST_P(Conformance, ModelFileIsReadInPlace) {
   const auto data = generated();
@@ -188,11 +190,36 @@ TEST_P(Conformance, ModelFileIsReadInPlace) {
   save_model_file(t, dir / "m.rkm");
   const CheckedFile file =
       read_checked_file(dir / "m.rkm", "RECKONMD", kModelFormatVersion, "reckon model");
-  ASSERT_EQ(file.version, 2u);
+  ASSERT_EQ(file.version, 3u);
   const TrainedModel back = decode_model(file.body, "m.rkm", file.version, file.storage);
   const auto* p = reinterpret_cast<const char*>(back.train->interactions.indices().data());
   EXPECT_TRUE(p >= file.body.data() && p < file.body.data() + file.body.size()) << GetParam();
   expect_as_saved(t, back, *data);
+}
+
+// Model files of format 2 (0.16.0 and 0.17.0: the training data with 64-bit items) still load,
+// their items narrowed into a copy, and score as the model that was saved.
+TEST_P(Conformance, FormatTwoModelFilesStillLoad) {
+  const auto data = generated();
+  FitContext ctx;
+  ctx.verbose = false;
+  const TrainedModel t = train_model(GetParam(), data, test::quick_params(GetParam()), ctx);
+  // The layout of save_model_file, with dataset format 2 embedded.
+  const std::string dataset = encode_dataset(*data, 2);
+  BinaryWriter w;
+  w.put_string(t.model->name());
+  w.put_string(t.params.to_json().dump());
+  w.put<double>(t.fit_seconds);
+  w.put<std::uint64_t>(dataset.size());
+  w.align();
+  w.put_raw(dataset);
+  t.model->save(w);
+  test::TempDir dir;
+  write_checked_file(dir / "v2.rkm", "RECKONMD", 2,
+                     {static_cast<std::uint64_t>(data->num_users()),
+                      static_cast<std::uint64_t>(data->num_items())},
+                     w.bytes());
+  expect_as_saved(t, load_model_file(dir / "v2.rkm"), *data);
 }
 
 // The service's way: the training data copied, so that the file may be overwritten in place
@@ -250,7 +277,7 @@ TEST_P(Conformance, UserWithAnEmptyHistoryGetsTheFallback) {
   std::vector<index_t> rows(static_cast<std::size_t>(d->num_users()) + 1, 0);
   for (std::size_t u = static_cast<std::size_t>(nobody) + 1; u < rows.size(); ++u) rows[u] = 1;
   const CsrMatrix test(d->num_users(), d->num_items(), rows,
-                       std::vector<index_t>{pop.items[0].item}, std::vector<float>{1.0f});
+                       std::vector<col_t>{static_cast<col_t>(pop.items[0].item)}, std::vector<float>{1.0f});
   EvalOptions o;
   o.ks = {1};
   o.metrics = {"hitrate"};

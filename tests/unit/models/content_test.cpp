@@ -32,7 +32,7 @@ TEST(Content, ScoresAreTheProfileDotTheItemVectorsByHand) {
   FitContext ctx;
   ctx.verbose = false;
   TrainedModel t = train_model("content", d, {}, ctx);
-  const std::vector<index_t> history = {0};
+  const std::vector<col_t> history = {0};
   UserContext user;
   user.history = history;
   std::vector<float> out(4);
@@ -42,7 +42,7 @@ TEST(Content, ScoresAreTheProfileDotTheItemVectorsByHand) {
   EXPECT_NEAR(out[2], 0.0, 1e-6);
   EXPECT_EQ(out[3], 0.0f);
   // A weighted mean: weights 3 on item 0 and 1 on item 2 give the profile (3/4, 1/4).
-  const std::vector<index_t> two = {0, 2};
+  const std::vector<col_t> two = {0, 2};
   const std::vector<float> weights = {3, 1};
   user.history = two;
   user.weights = weights;
@@ -63,7 +63,7 @@ TEST(Content, TimeDecayHalvesOlderInteractions) {
   FitContext ctx;
   ctx.verbose = false;
   TrainedModel t = train_model("content", d, {{"half_life_days", "1"}}, ctx);
-  const std::vector<index_t> history = {0, 2};
+  const std::vector<col_t> history = {0, 2};
   const std::vector<std::int64_t> times = {0, 86400};  // item 0 a day before item 2
   UserContext user;
   user.history = history;
@@ -118,7 +118,9 @@ TEST(Content, CraftedVectorsAreRefused) {
     });
   };
   EXPECT_EQ(load(body(1, 0.5f)), "");
-  EXPECT_NE(load(body(index_t{1} << 40, 0.5f)).find("corrupt content model"), std::string::npos);
+  // (2^40 features: beyond any matrix's columns; 1000 for one entry: beyond this model's.)
+  EXPECT_NE(load(body(index_t{1} << 40, 0.5f)).find("corrupt sparse matrix"), std::string::npos);
+  EXPECT_NE(load(body(1000, 0.5f)).find("corrupt content model"), std::string::npos);
   EXPECT_NE(load(body(1, std::nanf(""))).find("not a finite number"), std::string::npos);
 }
 
@@ -136,7 +138,7 @@ TEST(Content, NewItemsAreScoredAndPlacedByTheirFeatures) {
   const auto v = t.model->embed_new_item(fresh, 0);
   ASSERT_TRUE(v.has_value());
   EXPECT_FALSE(t.model->embed_new_item(fresh, 1).has_value());
-  const std::vector<index_t> history = {1};  // profile (1, 1)/sqrt2
+  const std::vector<col_t> history = {1};  // profile (1, 1)/sqrt2
   UserContext user;
   user.history = history;
   std::vector<float> s(1);
@@ -166,7 +168,7 @@ TEST(Content, TruncatedSvdGivesDenseVectors) {
   FitContext ctx;
   ctx.verbose = false;
   TrainedModel t = train_model("content", d, {{"svd", "1"}}, ctx);
-  const std::vector<index_t> history = {0};
+  const std::vector<col_t> history = {0};
   UserContext user;
   user.history = history;
   std::vector<float> out(4);

@@ -84,7 +84,7 @@ TEST_P(LightGcnSampling, FindsTasteGroupsAndFoldsInStrangers) {
     for (const auto& r : recommend(*t.model, c, 3, Filter{}, s))
       EXPECT_EQ(r.item >= 10, user >= 20) << "user " << user << " got " << r.item;
   }
-  const std::vector<index_t> likes = {11, 12, 13};
+  const std::vector<col_t> likes = {11, 12, 13};
   UserContext stranger;
   stranger.history = likes;
   const auto rec = recommend(*t.model, stranger, 5, Filter{}, s);

@@ -126,7 +126,7 @@ TEST_P(Autoencoders, RankTheirOwnGroupFirstAndFoldIn) {
     for (const auto& r : rec)
       EXPECT_EQ(r.item >= 10, u >= 20) << model << " user " << u << " got " << r.item;
   }
-  const std::vector<index_t> likes = {11, 12, 13};
+  const std::vector<col_t> likes = {11, 12, 13};
   UserContext stranger;
   stranger.history = likes;
   const auto rec = recommend(*t.model, stranger, 5, Filter{}, s);
@@ -235,7 +235,7 @@ TEST_P(RatingAutoencoders, LearnItemEffectsAndFoldIn) {
     EXPECT_GT(worst_good, 3.0f) << model << " user " << user;
     EXPECT_LT(best_bad, 3.0f) << model << " user " << user;
   }
-  const std::vector<index_t> rated = {0, 1, 10, 11};
+  const std::vector<col_t> rated = {0, 1, 10, 11};
   const std::vector<float> ratings = {5, 5, 1, 1};
   UserContext stranger;
   stranger.history = rated;

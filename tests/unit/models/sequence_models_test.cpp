@@ -27,7 +27,7 @@ using neural::GruNetwork;
 using neural::TransformerBlock;
 
 TEST(Sequences, HistoriesFollowTimeThenTheGivenOrder) {
-  const std::vector<index_t> items = {4, 9, 2, 7, 30, 5};
+  const std::vector<col_t> items = {4, 9, 2, 7, 30, 5};
   const std::vector<std::int64_t> times = {50, 10, 30, 10, 20, 60};
   UserContext c;
   c.history = items;
@@ -224,7 +224,7 @@ TEST_P(SequenceModels, NextItemOfACycleAndTimesDecideTheOrder) {
   params.erase("model");
   const TrainedModel m = train_model(model, d, params, ctx);
   std::vector<float> s(10);
-  const auto top = [&](std::vector<index_t> items, std::vector<std::int64_t> times) {
+  const auto top = [&](std::vector<col_t> items, std::vector<std::int64_t> times) {
     UserContext c;
     c.history = items;
     c.times = times;
@@ -327,7 +327,7 @@ TEST_P(RepeatsModels, OfTheEventLogAreLearnt) {
   int strangers_right = 0;
   for (index_t a = 0; a < 40; ++a) {
     const auto h = d->events.row(a);
-    const std::vector<index_t> stranger = {h[0], h[1], h[0], h[1], h[0]};
+    const std::vector<col_t> stranger = {h[0], h[1], h[0], h[1], h[0]};
     UserContext c;
     c.history = stranger;
     strangers_right += best(c) == h[1];

@@ -64,7 +64,7 @@ TEST(Ranker, LearnsWhatTheGeneratorGetsWrong) {
   const TrainedModel ranker = train_model("ranker", data, p, ctx);
   const TrainedModel popular = train_model("popular", data, {}, ctx);
   // A stranger who has seen six old items.
-  const std::vector<index_t> history = {0, 1, 2, 3, 4, 5};
+  const std::vector<col_t> history = {0, 1, 2, 3, 4, 5};
   UserContext user;
   user.history = history;
   std::vector<float> scratch(30);

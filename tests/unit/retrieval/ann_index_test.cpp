@@ -58,7 +58,7 @@ TEST(AnnIndex, ScanningEveryListGivesTheExactLists) {
   if (!ann_available()) GTEST_SKIP() << "built without FAISS";
   for (const bool with_bias : {false, true}) {
     const Catalogue c = clustered(3000, 20, 12, with_bias, 7);
-    std::vector<std::vector<index_t>> excluded(20);
+    std::vector<std::vector<col_t>> excluded(20);
     auto queries = no_exclusions(20);
     for (std::size_t u = 0; u < excluded.size(); ++u) {
       for (index_t i = static_cast<index_t>(u); i < 3000; i += 13) excluded[u].push_back(i);
@@ -116,7 +116,7 @@ TEST(AnnIndex, NeverReturnsAnExcludedOrNonFiniteItemAndStopsShortOfTheCatalogue)
   Catalogue c = clustered(500, 3, 5, false, 3);
   c.items(7, 2) = std::numeric_limits<float>::quiet_NaN();
   c.items(8, 0) = std::numeric_limits<float>::infinity();
-  std::vector<index_t> everything_but_three;
+  std::vector<col_t> everything_but_three;
   for (index_t i = 0; i < 500; ++i)
     if (i != 4 && i != 7 && i != 100 && i != 499) everything_but_three.push_back(i);
   auto queries = no_exclusions(3);

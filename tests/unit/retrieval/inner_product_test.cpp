@@ -13,7 +13,7 @@ namespace {
 // What the search must give: score everything, mask, top_k().
 std::vector<ScoredItem> brute_force(const RowMatrix& u, Eigen::Index r, const RowMatrix& items,
                                     const std::vector<float>& bias,
-                                    const std::vector<index_t>& excluded, float offset,
+                                    const std::vector<col_t>& excluded, float offset,
                                     std::size_t k) {
   const Eigen::Index n = items.rows();
   std::vector<float> s(static_cast<std::size_t>(n));
@@ -28,7 +28,7 @@ std::vector<ScoredItem> brute_force(const RowMatrix& u, Eigen::Index r, const Ro
 struct Case {
   RowMatrix items, users;
   std::vector<float> bias;
-  std::vector<std::vector<index_t>> excluded;
+  std::vector<std::vector<col_t>> excluded;
   std::vector<InnerProductQuery> queries;
 };
 

@@ -20,7 +20,7 @@ TEST(TopK, OrdersByScoreThenIndex) {
 
 TEST(TopK, SkipsMaskedAndHandlesShortLists) {
   std::vector<float> s = {0.3f, 0.2f, std::numeric_limits<float>::quiet_NaN(), 0.8f};
-  const std::vector<index_t> seen = {3};
+  const std::vector<col_t> seen = {3};
   mask(s, seen);
   std::vector<ScoredItem> out;
   top_k(s, 10, out);

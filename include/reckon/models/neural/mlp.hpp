@@ -38,7 +38,7 @@ class Mlp;
 // A history as an autoencoder's sparse input: each distinct item in [0, items) once, in item
 // order, with its last given weight (`missing` where no weights are given or one is not finite).
 // Items out of range are skipped.
-void history_input(std::span<const index_t> history, std::span<const float> weights,
+void history_input(std::span<const col_t> history, std::span<const float> weights,
                    float missing, index_t items, std::vector<index_t>& index,
                    std::vector<float>& value);
 // The k items most like `item` by the cosine of their output embeddings (the columns of the
