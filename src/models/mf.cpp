@@ -413,9 +413,7 @@ Eigen::VectorXf SvdppModel::implicit_term(const UserContext& user, std::size_t h
 
 void SvdppModel::save_extra(BinaryWriter& w) const {
   MfModel::save_extra(w);
-  w.put<std::int64_t>(y_.rows());
-  w.put<std::int64_t>(y_.cols());
-  w.put_vector(std::vector<float>(y_.data(), y_.data() + y_.size()));
+  write_factor_matrix(w, y_);
 }
 
 void SvdppModel::validate_extra(const Dataset& train) const {
@@ -426,13 +424,9 @@ void SvdppModel::validate_extra(const Dataset& train) const {
 
 void SvdppModel::load_extra(BinaryReader& r) {
   MfModel::load_extra(r);
-  const auto rows = r.get<std::int64_t>(), cols = r.get<std::int64_t>();
-  const auto v = r.get_vector<float>();
-  RECKON_CHECK(rows == item_factors_.rows() && cols == item_factors_.cols() &&
-                   static_cast<std::int64_t>(v.size()) == item_factors_.size(),
+  y_ = read_factor_matrix(r);
+  RECKON_CHECK(y_.rows() == item_factors_.rows() && y_.cols() == item_factors_.cols(),
                "{}: corrupt svdpp model", r.what());
-  y_.resize(rows, cols);
-  std::copy(v.begin(), v.end(), y_.data());
 }
 
 }  // namespace reckon

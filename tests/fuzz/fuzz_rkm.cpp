@@ -38,8 +38,8 @@ void decode_and_score(std::string_view bytes, std::uint32_t version,
 
 }  // namespace
 
-// Each input as a format 1 body (copied) and as a format 2 body from 8-byte aligned storage of
-// exactly its size (viewed in place, as from a memory-mapped file).
+// Each input as a format 1 body (copied) and as format 2 and 3 bodies (64- and 32-bit items) from
+// 8-byte aligned storage of exactly its size (viewed in place, as from a memory-mapped file).
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   decode_and_score(std::string_view(reinterpret_cast<const char*>(data), size), 1, {});
   constexpr std::align_val_t kAlign{8};
@@ -47,6 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::shared_ptr<const void> storage(aligned,
                                             [](void* p) { ::operator delete(p, kAlign); });
   if (size > 0) std::memcpy(aligned, data, size);
-  decode_and_score(std::string_view(aligned, size), 2, storage);
+  for (std::uint32_t version : {2u, 3u})
+    decode_and_score(std::string_view(aligned, size), version, storage);
   return 0;
 }
