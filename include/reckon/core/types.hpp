@@ -4,7 +4,7 @@
 
 namespace reckon {
 
-// Dense user/item index. 64-bit everywhere so that no count can overflow.
+// Dense user/item index, count or position: 64-bit, so that no count can overflow.
 using index_t = std::int64_t;
 
 // An index as a sparse matrix stores it: an item in a user's row (a user in the transpose) and an

@@ -1,4 +1,5 @@
 #include "reckon/core/csr_matrix.hpp"
+#include "reckon/core/event_log.hpp"
 
 #include <gtest/gtest.h>
 
@@ -72,6 +73,28 @@ TEST(CsrMatrix, LastFollowsTimeNotInputOrder) {
   const CsrMatrix m =
       CsrMatrix::from_coordinates(1, 1, Ids{0, 0}, Ids{0, 0}, {7, 3}, {20, 10}, DedupPolicy::kLast);
   EXPECT_FLOAT_EQ(m.row_values(0)[0], 7.0f);
+}
+
+// Columns are stored in 32 bits: a matrix (or an event log) of more columns than they can index
+// is refused by name, however it is made, instead of wrapping its indexes around.
+TEST(CsrMatrix, MoreColumnsThan32BitsIndexAreRefused) {
+  const index_t too_many = kMaxMatrixColumns + 1;
+  EXPECT_NE(test::error_of([&] { CsrMatrix(1, too_many, {0, 0}, {}, {}); }).find("at most"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              CsrMatrix::from_coordinates(1, too_many, Ids{0}, Ids{too_many - 1}, {1.0f}, {},
+                                          DedupPolicy::kLast);
+            }).find("at most"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] { CsrMatrix::unchecked(1, too_many, {0, 0}, {}, {}); }), "");
+  EXPECT_NE(test::error_of([&] {
+              EventLog(1, too_many, {0, 0}, {}, {}, {}, DedupPolicy::kLast);
+            }).find("at most"),
+            std::string::npos);
+  // The largest count that fits is a matrix like any other.
+  const CsrMatrix widest(1, kMaxMatrixColumns, {0, 1},
+                         {static_cast<col_t>(kMaxMatrixColumns - 1)}, {1.0f});
+  EXPECT_EQ(widest.row_indices(0)[0], kMaxMatrixColumns - 1);
 }
 
 TEST(CsrMatrix, TransposeTwiceIsIdentity) {
