@@ -3,9 +3,10 @@
 #include "reckon/core/binary_io.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <numeric>
-#include <type_traits>
 
 #include "reckon/core/error.hpp"
 
@@ -306,21 +307,36 @@ void CsrMatrix::write(BinaryWriter& w) const {
   w.put<index_t>(rows_);
   w.put<index_t>(cols_);
   w.put_vector(indptr_.span());
-  w.put_vector(std::vector<index_t>(indices_.begin(), indices_.end()));
+  // The columns as put_vector writes 64-bit ones, widened a block at a time (a whole widened copy
+  // of a large neighbour matrix would double it while it is saved).
+  w.put<std::uint64_t>(indices_.size());
+  std::array<index_t, 4096> block;
+  for (std::size_t k = 0; k < indices_.size(); k += block.size()) {
+    const std::size_t n = std::min(block.size(), indices_.size() - k);
+    std::copy_n(indices_.begin() + k, n, block.begin());
+    w.put_raw(std::string_view(reinterpret_cast<const char*>(block.data()), n * sizeof(index_t)));
+  }
   w.put_vector(values_.span());
 }
 
 CsrMatrix CsrMatrix::read(BinaryReader& r, bool sorted_columns) {
   const auto rows = r.get<index_t>(), cols = r.get<index_t>();
   auto indptr = r.get_vector<index_t>();
-  const auto wide = r.get_vector<index_t>();
-  RECKON_CHECK(cols >= 0 && cols <= kMaxMatrixColumns, "{}: corrupt sparse matrix ({} columns)", r.what(),
-               cols);
-  std::vector<col_t> indices(wide.size());
-  for (std::size_t k = 0; k < wide.size(); ++k) {
-    RECKON_CHECK(wide[k] >= 0 && wide[k] < cols, "{}: corrupt sparse matrix (column {})", r.what(),
-                 wide[k]);
-    indices[k] = static_cast<col_t>(wide[k]);
+  RECKON_CHECK(cols >= 0 && cols <= kMaxMatrixColumns, "{}: corrupt sparse matrix ({} columns)",
+               r.what(), cols);
+  // The 64-bit columns narrowed as they are read, each checked first: one that does not fit
+  // must not wrap around into a valid column.
+  const auto n = r.get<std::uint64_t>();
+  // Bounded so that the byte count cannot overflow; the bytes must be there before the allocation.
+  RECKON_CHECK(n <= (std::uint64_t{1} << 60), "{}: corrupt sparse matrix ({} entries)", r.what(),
+               n);
+  const std::string_view bytes = r.get_bytes(n * sizeof(index_t));
+  std::vector<col_t> indices(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    index_t c;
+    std::memcpy(&c, bytes.data() + k * sizeof(index_t), sizeof c);
+    RECKON_CHECK(c >= 0 && c < cols, "{}: corrupt sparse matrix (column {})", r.what(), c);
+    indices[k] = static_cast<col_t>(c);
   }
   auto values = r.get_vector<float>();
   if (sorted_columns)
