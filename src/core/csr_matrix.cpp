@@ -23,8 +23,8 @@ CsrMatrix::CsrMatrix(index_t rows, index_t cols, SharedArray<index_t> indptr,
       times_(std::move(times)) {
   RECKON_CHECK(rows_ >= 0 && cols_ >= 0, "matrix shape must be non-negative, got {}x{}", rows_,
                cols_);
-  RECKON_CHECK(cols_ <= kMaxMatrixColumns, "a matrix has at most {} columns, got {}", kMaxMatrixColumns,
-               cols_);
+  RECKON_CHECK(cols_ <= kMaxMatrixColumns, "a matrix has at most {} columns, got {}",
+               kMaxMatrixColumns, cols_);
   RECKON_CHECK(indptr_.size() == static_cast<std::size_t>(rows_) + 1,
                "matrix row pointer has {} entries, expected {}", indptr_.size(), rows_ + 1);
   RECKON_CHECK(indptr_.front() == 0 && indptr_.back() == static_cast<index_t>(indices_.size()),
@@ -62,8 +62,6 @@ CsrMatrix build_csr(index_t rows, index_t cols, std::vector<Id>&& row_ids,
   const std::size_t n = row_ids.size();
   RECKON_CHECK(col_ids.size() == n && values.size() == n && (times.empty() || times.size() == n),
                "coordinate lists differ in length");
-  RECKON_CHECK(cols >= 0 && cols <= kMaxMatrixColumns, "a matrix has at most {} columns, got {}",
-               kMaxMatrixColumns, cols);
   const bool timed = !times.empty();
   std::vector<index_t> indptr(static_cast<std::size_t>(rows) + 1, 0);
   for (std::size_t k = 0; k < n; ++k) {
@@ -186,7 +184,8 @@ CsrMatrix CsrMatrix::from_coordinates(index_t rows, index_t cols,
 
 CsrMatrix CsrMatrix::unchecked(index_t rows, index_t cols, SharedArray<index_t> indptr,
                                SharedArray<col_t> indices, SharedArray<float> values) {
-  RECKON_CHECK(rows >= 0 && cols >= 0 && cols <= kMaxMatrixColumns && indptr.size() == static_cast<std::size_t>(rows) + 1 &&
+  RECKON_CHECK(rows >= 0 && cols >= 0 && cols <= kMaxMatrixColumns &&
+                   indptr.size() == static_cast<std::size_t>(rows) + 1 &&
                    indptr.front() == 0 && indptr.back() == static_cast<index_t>(indices.size()) &&
                    values.size() == indices.size(),
                "sparse matrix arrays do not fit together");
@@ -218,7 +217,8 @@ CsrMatrix CsrMatrix::transposed() const {
   for (index_t r = 0; r < rows_; ++r) {
     for (index_t k = indptr_[r]; k < indptr_[r + 1]; ++k) {
       const index_t dst = cursor[indices_[k]]++;
-      indices[dst] = static_cast<col_t>(r);  // rows visited in order, so each transposed row is sorted
+      // Rows visited in order, so each transposed row is sorted.
+      indices[dst] = static_cast<col_t>(r);
       values[dst] = values_[k];
       if (!times_.empty()) times[dst] = times_[k];
     }

@@ -20,7 +20,8 @@ EventLog::EventLog(index_t rows, index_t cols, std::vector<index_t> indptr,
       merge_(merge) {
   RECKON_CHECK(rows >= 0 && cols >= 0, "event log shape must be non-negative, got {}x{}", rows,
                cols);
-  RECKON_CHECK(cols <= kMaxMatrixColumns, "an event log has at most {} items, got {}", kMaxMatrixColumns, cols);
+  RECKON_CHECK(cols <= kMaxMatrixColumns, "an event log has at most {} items, got {}",
+               kMaxMatrixColumns, cols);
   RECKON_CHECK(indptr_.size() == static_cast<std::size_t>(rows) + 1,
                "event log row pointer has {} entries, expected {}", indptr_.size(), rows + 1);
   RECKON_CHECK(indptr_.front() == 0 && indptr_.back() == static_cast<index_t>(items_.size()),
@@ -67,14 +68,11 @@ EventLog EventLog::from_events(index_t rows, index_t cols,
     for (index_t r = 0; r < rows; ++r)
       std::stable_sort(order.begin() + indptr[r], order.begin() + indptr[r + 1],
                        [&](std::size_t a, std::size_t b) { return times[a] < times[b]; });
-  RECKON_CHECK(cols >= 0 && cols <= kMaxMatrixColumns, "an event log has at most {} items, got {}",
-               kMaxMatrixColumns, cols);
+  // (Narrowed here, checked by the constructor: an item beyond 2^31 turns negative.)
   std::vector<col_t> out_items(n);
   std::vector<float> out_values(n);
   std::vector<std::int64_t> out_times(times.empty() ? 0 : n);
   for (std::size_t k = 0; k < n; ++k) {
-    RECKON_CHECK(static_cast<index_t>(items[order[k]]) < cols, "event of item {} out of range [0, {})",
-                 items[order[k]], cols);
     out_items[k] = static_cast<col_t>(items[order[k]]);
     out_values[k] = values[order[k]];
     if (!times.empty()) out_times[k] = times[order[k]];

@@ -223,8 +223,6 @@ inline void prefetch_entity(const Side& s, index_t r, Eigen::Index f, bool accum
 // Feature rows: the id (when used) then the encoded features, weights scaled to sum to 1.
 CsrMatrix feature_rows(index_t n, bool ids, const CsrMatrix& encoded, bool normalize) {
   const index_t offset = ids ? n : 0;
-  RECKON_CHECK(offset + encoded.cols() <= kMaxMatrixColumns,
-               "hybrid: {} ids and features are more than a matrix holds", offset + encoded.cols());
   std::vector<index_t> indptr{0};
   std::vector<col_t> indices;
   std::vector<float> values;

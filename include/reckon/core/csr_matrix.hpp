@@ -1,6 +1,7 @@
 #pragma once
 // Immutable sparse rows x cols matrix (users x items): per row, column indexes (32-bit col_t, so
-// at most kMaxMatrixColumns columns) sorted ascending and unique, a float weight each, and optionally a unix timestamp each. The arrays are shared
+// at most kMaxMatrixColumns columns) sorted ascending and unique, a float weight each, and
+// optionally a unix timestamp each. The arrays are shared
 // (SharedArray): copies and reweighted copies share their structure, and a matrix read from a
 // .rkd file may view the file's pages in place.
 #include <cstdint>

@@ -133,18 +133,16 @@ TEST(DatasetFile, AlignedFormatIsViewedInPlaceWhenAnOwnerKeepsItAlive) {
 TEST(DatasetFile, OlderVersionsStillLoad) {
   test::TempDir dir;
   const Dataset d = small_dataset();
-  write_checked_file(dir / "v1.rkd", "RECKONDS", 1,
-                     {2, 3, static_cast<std::uint64_t>(d.interactions.nnz())},
-                     encode_dataset(d, 1));
-  const Dataset r = load_dataset(dir / "v1.rkd");
-  EXPECT_EQ(r.interactions, d.interactions);
-  EXPECT_EQ(r.item_features.find("genres")->format(0), "Drama|War");
-  write_checked_file(dir / "v2.rkd", "RECKONDS", 2,
-                     {2, 3, static_cast<std::uint64_t>(d.interactions.nnz())},
-                     encode_dataset(d, 2));
-  const Dataset r2 = load_dataset(dir / "v2.rkd");
-  EXPECT_EQ(r2.interactions, d.interactions);
-  EXPECT_EQ(r2.item_features.find("genres")->format(0), "Drama|War");
+  for (std::uint32_t version : {1u, 2u}) {
+    SCOPED_TRACE(version);
+    const auto path = dir / ("v" + std::to_string(version) + ".rkd");
+    write_checked_file(path, "RECKONDS", version,
+                       {2, 3, static_cast<std::uint64_t>(d.interactions.nnz())},
+                       encode_dataset(d, version));
+    const Dataset r = load_dataset(path);
+    EXPECT_EQ(r.interactions, d.interactions);
+    EXPECT_EQ(r.item_features.find("genres")->format(0), "Drama|War");
+  }
   // And the current version through the file path.
   save_dataset(d, dir / "v3.rkd");
   EXPECT_EQ(read_checked_header(dir / "v3.rkd", "RECKONDS", kDatasetFormatVersion, "rkd").version,

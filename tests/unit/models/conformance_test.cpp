@@ -277,7 +277,8 @@ TEST_P(Conformance, UserWithAnEmptyHistoryGetsTheFallback) {
   std::vector<index_t> rows(static_cast<std::size_t>(d->num_users()) + 1, 0);
   for (std::size_t u = static_cast<std::size_t>(nobody) + 1; u < rows.size(); ++u) rows[u] = 1;
   const CsrMatrix test(d->num_users(), d->num_items(), rows,
-                       std::vector<col_t>{static_cast<col_t>(pop.items[0].item)}, std::vector<float>{1.0f});
+                       std::vector<col_t>{static_cast<col_t>(pop.items[0].item)},
+                       std::vector<float>{1.0f});
   EvalOptions o;
   o.ks = {1};
   o.metrics = {"hitrate"};
