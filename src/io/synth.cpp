@@ -51,7 +51,8 @@ class Scatter {
     while (std::gcd(m_, n_) != 1) ++m_;
   }
   std::int64_t operator()(std::int64_t rank) const {
-    return static_cast<std::int64_t>((static_cast<__int128>(rank) * m_ + 12345) % n_);
+    __extension__ using wide = __int128;  // rank * m_ needs 128 bits (GCC and clang have it)
+    return static_cast<std::int64_t>((static_cast<wide>(rank) * m_ + 12345) % n_);
   }
 
  private:

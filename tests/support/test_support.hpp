@@ -12,6 +12,21 @@
 
 namespace reckon::test {
 
+// Whether this is an optimised build without sanitizers. Quality checks on real data take
+// minutes under AddressSanitizer (CI's second build, which also defines NDEBUG) and in Debug:
+// they run in the Release build only.
+#if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kPlainOptimisedBuild = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kPlainOptimisedBuild = false;
+#else
+inline constexpr bool kPlainOptimisedBuild = true;
+#endif
+#else
+inline constexpr bool kPlainOptimisedBuild = true;
+#endif
+
 // A fresh temporary folder, removed when the object goes away.
 class TempDir {
  public:

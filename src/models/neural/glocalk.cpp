@@ -23,6 +23,9 @@ std::vector<ParamSpec> GLocalKModel::param_specs() {
       {"finetune_epochs", ParamType::kInt, "60", 1, 100000,
        "the most epochs with the global kernel (the paper: 60 on ML-100K, 30 on ML-1M)"},
       {"iterations", ParamType::kInt, "5", 1, 1000, "L-BFGS iterations per epoch"},
+      {"restart", ParamType::kBool, "true", 0, -1,
+       "each epoch a new L-BFGS history, as the published code (false: one history throughout; "
+       "faster, overfits sooner)"},
       {"patience", ParamType::kInt, "10", 0, 100000,
        "stop fine-tuning after this many epochs without a better validation RMSE (0: never)"},
       {"global_kernel", ParamType::kInt, "3", 1, 15, "side of the global convolution kernel (odd)"},
@@ -43,6 +46,7 @@ void GLocalKModel::fit(const Dataset& train, const Params& params, FitContext& c
   o.pretrain_epochs = static_cast<int>(params.get_int("pretrain_epochs"));
   o.finetune_epochs = static_cast<int>(params.get_int("finetune_epochs"));
   o.iterations = static_cast<int>(params.get_int("iterations"));
+  o.restart = params.get_bool("restart");
   o.patience = static_cast<int>(params.get_int("patience"));
   o.global_kernel = params.get_int("global_kernel");
   o.dot_scale = params.get_float("dot_scale");

@@ -31,7 +31,9 @@ TEST(Distributed, SharesAreContiguousAndBalancedByInteractions) {
 
 TEST(Distributed, APlainRunHasNoCommunicator) {
   EXPECT_EQ(distributed(), nullptr);
-  if (!mpi_available()) EXPECT_THROW(mpi_world(), Error);
+  if (!mpi_available()) {
+    EXPECT_THROW(mpi_world(), Error);
+  }
 }
 
 }  // namespace

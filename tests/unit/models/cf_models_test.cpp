@@ -289,9 +289,8 @@ TEST(SimilarItems, BatchEqualsOneByOne) {
 // split. The benchmark's figures are 0.9045 and 0.8988; the bounds leave room for other CPUs'
 // rounding (the samplers are seeded, but float sums differ between vector widths).
 TEST(RatingModels, RmseOnMovieLens100kU1) {
-#ifndef NDEBUG
-  GTEST_SKIP() << "quality check: Release builds only (minutes under sanitizers)";
-#endif
+  if (!test::kPlainOptimisedBuild)
+    GTEST_SKIP() << "quality check: Release builds only (minutes under sanitizers)";
   const auto data = test::shared_data();
   if (!data || !std::filesystem::exists(*data / "movielens-100k" / "u1.base")) GTEST_SKIP();
   const PredefinedSplit u1 = import_predefined_split(*data / "movielens-100k" / "u1.base",
