@@ -23,9 +23,10 @@ std::vector<ParamSpec> GLocalKModel::param_specs() {
       {"finetune_epochs", ParamType::kInt, "60", 1, 100000,
        "the most epochs with the global kernel (the paper: 60 on ML-100K, 30 on ML-1M)"},
       {"iterations", ParamType::kInt, "5", 1, 1000, "L-BFGS iterations per epoch"},
-      {"restart", ParamType::kBool, "true", 0, -1,
-       "each epoch a new L-BFGS history, as the published code (false: one history throughout; "
-       "faster, overfits sooner)"},
+      {"restart", ParamType::kBool, "false", 0, -1,
+       "each epoch a new L-BFGS history, as the published code: slower to train, overfits later "
+       "(ML-100K u1 RMSE 0.9012 against 0.9043; ML-1M at 5 iterations an epoch far from "
+       "converged)"},
       {"patience", ParamType::kInt, "10", 0, 100000,
        "stop fine-tuning after this many epochs without a better validation RMSE (0: never)"},
       {"global_kernel", ParamType::kInt, "3", 1, 15, "side of the global convolution kernel (odd)"},

@@ -139,7 +139,9 @@ TrainedItemCodes train_glocalk(const CsrMatrix& full, const CsrMatrix& fit, cons
   // An epoch is `iterations` L-BFGS steps. With `restart` each epoch starts from an empty
   // history, as the published code's epochs are separate scipy L-BFGS-B runs: its first step is
   // a short gradient step, so training is slower and overfits later (ML-100K u1: fine-tuning
-  // then improves on pre-training, test RMSE 0.9043 -> 0.9011; docs/BENCHMARKS.md).
+  // then improves on pre-training, test RMSE 0.9043 -> 0.9012; but ML-1M at 5 iterations an
+  // epoch is far from converged after 50 epochs, 0.9009 against 0.8368: docs/BENCHMARKS.md).
+  // One history throughout is the default.
   const auto lbfgs = [&](const std::vector<torch::Tensor>& params) {
     return std::make_unique<torch::optim::LBFGS>(
         params, torch::optim::LBFGSOptions(1).max_iter(o.iterations).line_search_fn("strong_wolfe"));

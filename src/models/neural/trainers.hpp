@@ -102,7 +102,7 @@ struct GLocalKOptions {
   int pretrain_epochs = 30;  // epochs of the local kernel net alone
   int finetune_epochs = 60;  // the most epochs with the global kernel
   int iterations = 5;        // L-BFGS iterations per epoch
-  bool restart = true;       // each epoch a new L-BFGS history (as published)
+  bool restart = false;      // each epoch a new L-BFGS history (as published)
   int patience = 10;         // fine-tuning epochs without a better validation RMSE
   index_t global_kernel = 3; // side of the global convolution kernel
   double dot_scale = 1;      // scale of the global kernel
