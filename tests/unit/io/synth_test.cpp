@@ -18,17 +18,17 @@ std::string generate(const SynthOptions& o) {
   return out;
 }
 
-struct Row {
+struct SynthRow {
   std::int64_t user, item, rating = 0, time = 0;
 };
 
-std::vector<Row> rows_of(const std::string& text, const SynthOptions& o) {
+std::vector<SynthRow> rows_of(const std::string& text, const SynthOptions& o) {
   std::istringstream in(text);
   std::string line;
   std::getline(in, line);  // header
-  std::vector<Row> out;
+  std::vector<SynthRow> out;
   while (std::getline(in, line)) {
-    Row r;
+    SynthRow r;
     std::istringstream f(line);
     std::string u, i, x;
     std::getline(f, u, o.separator);

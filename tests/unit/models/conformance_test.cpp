@@ -44,7 +44,7 @@ std::shared_ptr<const Dataset> generated() {
 
 class Conformance : public ::testing::TestWithParam<std::string> {};
 
-UserContext known(const Dataset& d, index_t u) {
+UserContext known_user(const Dataset& d, index_t u) {
   UserContext c;
   c.user = u;
   c.history = d.interactions.row_indices(u);
@@ -60,9 +60,9 @@ TEST_P(Conformance, FitScoreRecommendSaveLoad) {
   const auto n = static_cast<std::size_t>(data->num_items());
   std::vector<float> scores(n);
   for (index_t u = 0; u < data->num_users(); u += 7) {
-    t.model->score(known(*data, u), scores);
+    t.model->score(known_user(*data, u), scores);
     for (float s : scores) ASSERT_TRUE(std::isfinite(s)) << GetParam();
-    const auto rec = recommend(*t.model, known(*data, u), 10, Filter{}, scores);
+    const auto rec = recommend(*t.model, known_user(*data, u), 10, Filter{}, scores);
     EXPECT_EQ(rec.size(), 10u);
     for (const auto& r : rec) {
       const auto h = data->interactions.row_indices(u);
@@ -88,8 +88,8 @@ TEST_P(Conformance, FitScoreRecommendSaveLoad) {
   EXPECT_EQ(back.train->interactions, data->interactions);
   std::vector<float> again(n);
   for (index_t u = 0; u < data->num_users(); u += 11) {
-    t.model->score(known(*data, u), scores);
-    back.model->score(known(*data, u), again);
+    t.model->score(known_user(*data, u), scores);
+    back.model->score(known_user(*data, u), again);
     EXPECT_EQ(scores, again);
   }
 
@@ -98,8 +98,8 @@ TEST_P(Conformance, FitScoreRecommendSaveLoad) {
   one.threads = 1;
   TrainedModel t1 = train_model(GetParam(), data, test::quick_params(GetParam()), one);
   TrainedModel t2 = train_model(GetParam(), data, test::quick_params(GetParam()), one);
-  t1.model->score(known(*data, 4), scores);
-  t2.model->score(known(*data, 4), again);
+  t1.model->score(known_user(*data, 4), scores);
+  t2.model->score(known_user(*data, 4), again);
   EXPECT_EQ(scores, again);
 
   // Folding in a training user's own history (as a stranger) ranks close to the learned user.
@@ -108,8 +108,8 @@ TEST_P(Conformance, FitScoreRecommendSaveLoad) {
     int users = 0;
     std::vector<float> s2(n);
     for (index_t u = 0; u < data->num_users(); u += 5, ++users) {
-      const auto a = recommend(*t.model, known(*data, u), 10, Filter{}, scores);
-      UserContext stranger_u = known(*data, u);
+      const auto a = recommend(*t.model, known_user(*data, u), 10, Filter{}, scores);
+      UserContext stranger_u = known_user(*data, u);
       stranger_u.user.reset();
       const auto b = recommend(*t.model, stranger_u, 10, Filter{}, s2);
       for (const auto& x : a)

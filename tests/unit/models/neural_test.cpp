@@ -94,7 +94,7 @@ TEST(Mlp, LoaderRefusesDamagedNetworks) {
   EXPECT_NE(load_error(std::string(w.bytes()).substr(0, 30)).find("net.rkm"), std::string::npos);
 }
 
-UserContext known(const Dataset& d, index_t u) {
+UserContext known_history(const Dataset& d, index_t u) {
   UserContext c;
   c.user = u;
   c.history = d.interactions.row_indices(u);
@@ -121,7 +121,7 @@ TEST_P(Autoencoders, RankTheirOwnGroupFirstAndFoldIn) {
   TrainedModel t = train_model(model, d, params, ctx);
   std::vector<float> s(20);
   for (index_t u : {0, 7, 25, 39}) {
-    const auto rec = recommend(*t.model, known(*d, u), 4, Filter{}, s);
+    const auto rec = recommend(*t.model, known_history(*d, u), 4, Filter{}, s);
     ASSERT_EQ(rec.size(), 4u);
     for (const auto& r : rec)
       EXPECT_EQ(r.item >= 10, u >= 20) << model << " user " << u << " got " << r.item;
@@ -134,7 +134,7 @@ TEST_P(Autoencoders, RankTheirOwnGroupFirstAndFoldIn) {
   for (const auto& r : rec) EXPECT_TRUE(r.item >= 10 && r.item < 20) << r.item;
 
   // A batch scores as one user at a time.
-  std::vector<UserContext> users = {known(*d, 3), stranger, UserContext{}};
+  std::vector<UserContext> users = {known_history(*d, 3), stranger, UserContext{}};
   std::vector<float> batch(3 * 20), one(20);
   t.model->score_batch(users, batch);
   for (std::size_t b = 0; b < users.size(); ++b) {
@@ -313,8 +313,8 @@ TEST(Dae, StrangersFromTheirFeaturesAndRatingsOnTheScale) {
     back->load(r);
   }
   std::vector<float> a(20), b(20);
-  t.model->score(known(*d, 3), a);
-  back->score(known(*d, 3), b);
+  t.model->score(known_history(*d, 3), a);
+  back->score(known_history(*d, 3), b);
   for (std::size_t i = 0; i < 20; ++i) EXPECT_FLOAT_EQ(a[i], b[i]);
   std::string cut(w.bytes());
   EXPECT_NE(test::error_of([&] {
@@ -333,7 +333,7 @@ TEST(Dae, StrangersFromTheirFeaturesAndRatingsOnTheScale) {
                                 {"user_columns", "none"}},
                                ctx);
   EXPECT_TRUE(m.model->predicts_ratings());
-  m.model->score(known(*rated, 0), a);
+  m.model->score(known_history(*rated, 0), a);
   for (index_t i : rated->interactions.row_indices(0)) EXPECT_NEAR(a[static_cast<std::size_t>(i)], 5.0f, 0.5f);
 
   std::vector<float> negative = fives;
@@ -366,8 +366,8 @@ TEST(AutoRec, OlderFilesLoadAndUnknownVariantsAreRefused) {
   auto older = load(bytes.substr(0, bytes.size() - 1));
   EXPECT_EQ(older->describe().at("variant"), "item");
   std::vector<float> a(20), b(20);
-  t.model->score(known(*d, 1), a);
-  older->score(known(*d, 1), b);
+  t.model->score(known_history(*d, 1), a);
+  older->score(known_history(*d, 1), b);
   EXPECT_EQ(a, b);
   bytes.back() = '\2';
   EXPECT_NE(test::error_of([&] { load(bytes); }).find("variant 2"), std::string::npos);
