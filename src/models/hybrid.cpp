@@ -39,7 +39,7 @@ inline float warp_rank_weight(index_t n, index_t sampled) {
 // Unseen items a fold-in step draws at most (training uses max_sampled as given).
 constexpr index_t kMaxFoldinCandidates = 100;
 
-using Vec = Eigen::Map<Eigen::VectorXf>;
+using FloatMap = Eigen::Map<Eigen::VectorXf>;
 using ConstVec = Eigen::Map<const Eigen::VectorXf>;
 
 }  // namespace
@@ -181,7 +181,7 @@ inline const float* represent(const Side& s, index_t r, float* buf, float& bias,
     bias = s.b[fs[0]];
     return s.e.row(fs[0]).data();
   }
-  Vec v(buf, f);
+  FloatMap v(buf, f);
   v.setZero();
   bias = 0;
   for (std::size_t k = 0; k < fs.size(); ++k) {
@@ -425,9 +425,9 @@ void HybridModel::fit(const Dataset& train, const Params& params, FitContext& ct
       // A pair step: raise (u, i) over (u, j) with strength `l` (the loss's derivative). The
       // gradients are taken before any row changes (p, qi, qj may be the rows themselves).
       auto pair_update = [&](index_t u, index_t i, index_t j, float l) {
-        Vec(gp, f) = l * (ConstVec(qj, f) - ConstVec(qi, f));
-        Vec(gi, f) = -l * ConstVec(p, f);
-        Vec(gj, f) = l * ConstVec(p, f);
+        FloatMap(gp, f) = l * (ConstVec(qj, f) - ConstVec(qi, f));
+        FloatMap(gi, f) = -l * ConstVec(p, f);
+        FloatMap(gj, f) = l * ConstVec(p, f);
         opt.update(users, u, gp, 0.0f, f, tmp);
         opt.update(items, i, gi, -l, f, tmp);
         opt.update(items, j, gj, l, f, tmp);
@@ -530,9 +530,9 @@ void HybridModel::fit(const Dataset& train, const Params& params, FitContext& ct
             qj = represent(items, j, qjb, jb, f);
             const float dpos = w * (sigmoid(ub + x) - 1.0f);
             const float dneg = w * sigmoid(ub + jb + dot(p, qj));
-            Vec(gp, f) = dpos * ConstVec(qi, f) + dneg * ConstVec(qj, f);
-            Vec(gi, f) = dpos * ConstVec(p, f);
-            Vec(gj, f) = dneg * ConstVec(p, f);
+            FloatMap(gp, f) = dpos * ConstVec(qi, f) + dneg * ConstVec(qj, f);
+            FloatMap(gi, f) = dpos * ConstVec(p, f);
+            FloatMap(gj, f) = dneg * ConstVec(p, f);
             opt.update(users, u, gp, dpos + dneg, f, tmp);
             opt.update(items, i, gi, dpos, f, tmp);
             opt.update(items, j, gj, dneg, f, tmp);
@@ -554,7 +554,7 @@ void HybridModel::fit(const Dataset& train, const Params& params, FitContext& ct
   // demographics).
   const std::vector<index_t> item_counts = m.column_counts();
   auto fold = [f](const Side& s, index_t r, bool drop_id, float* out) {
-    Vec v(out, f);
+    FloatMap v(out, f);
     v.setZero();
     float bias = 0;
     const auto fs = s.rows.row_indices(r);

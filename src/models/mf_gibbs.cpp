@@ -12,7 +12,7 @@ namespace reckon::detail {
 namespace {
 
 using Mat = Eigen::MatrixXd;
-using Vec = Eigen::VectorXd;
+using VecD = Eigen::VectorXd;
 
 double standard_normal(Rng& r) {  // Box-Muller
   const double u1 = std::max(r.uniform(), 1e-300), u2 = r.uniform();
@@ -20,7 +20,7 @@ double standard_normal(Rng& r) {  // Box-Muller
 }
 
 struct Hyper {
-  Vec mu;
+  VecD mu;
   Mat lambda;
 };
 
@@ -43,7 +43,7 @@ Mat sample_wishart(const Mat& w, double nu, std::mt19937_64& gen) {
 Hyper sample_hyper(const Mat& x, std::mt19937_64& gen) {
   const auto n = static_cast<double>(x.rows());
   const auto d = x.cols();
-  const Vec mean = x.colwise().mean().transpose();
+  const VecD mean = x.colwise().mean().transpose();
   const Mat centred = x.rowwise() - mean.transpose();
   const Mat scatter = centred.transpose() * centred;
   const double beta0 = 2, beta = beta0 + n, nu = static_cast<double>(d) + n;
@@ -52,8 +52,8 @@ Hyper sample_hyper(const Mat& x, std::mt19937_64& gen) {
   w = 0.5 * (w + w.transpose());
   Hyper h;
   h.lambda = sample_wishart(w, nu, gen);
-  const Vec mu_star = (n / beta) * mean;
-  Vec z(d);
+  const VecD mu_star = (n / beta) * mean;
+  VecD z(d);
   std::normal_distribution<double> n01;
   for (Eigen::Index k = 0; k < d; ++k) z[k] = n01(gen);
   const Eigen::LLT<Mat> llt(beta * h.lambda);
@@ -68,13 +68,13 @@ void sample_rows(const CsrMatrix& m, const Mat& y, float mu, const Hyper& h, dou
                  std::uint64_t seed, Mat& x, const Mat* offset = nullptr) {
   const auto d = x.cols();
   const auto f = d - 1;
-  const Vec prior = h.lambda * h.mu;
+  const VecD prior = h.lambda * h.mu;
 #pragma omp parallel
   {
     // The row's other side gathered ([y_j factors, 1] per rating), so that the precision is
     // one blocked rank-n update instead of n rank-1 updates.
     Mat g;
-    Vec t;
+    VecD t;
 #pragma omp for schedule(dynamic, 16)
     for (index_t r = 0; r < m.rows(); ++r) {
       const auto items = m.row_indices(r);
@@ -91,12 +91,12 @@ void sample_rows(const CsrMatrix& m, const Mat& y, float mu, const Hyper& h, dou
       }
       Mat precision = h.lambda;
       precision.selfadjointView<Eigen::Lower>().rankUpdate(g.transpose(), alpha);
-      Vec b = prior;
+      VecD b = prior;
       b.noalias() += alpha * (g.transpose() * t);
       const Eigen::LLT<Mat> llt(precision.selfadjointView<Eigen::Lower>());
       // Each row its own generator: the same samples whatever the thread count.
       Rng rng(seed ^ (static_cast<std::uint64_t>(r) * 0x9E3779B97F4A7C15ull));
-      Vec e(d);
+      VecD e(d);
       for (Eigen::Index k = 0; k < d; ++k) e[k] = standard_normal(rng);
       x.row(r) = (llt.solve(b) + llt.matrixU().solve(e)).transpose();
     }
@@ -119,7 +119,7 @@ GibbsResult gibbs_mf(const CsrMatrix& ratings, float mu, const GibbsOptions& o) 
   GibbsResult out;
   out.users = FactorMatrix::Zero(ratings.rows(), static_cast<Eigen::Index>(o.samples) * f);
   out.items = FactorMatrix::Zero(ratings.cols(), static_cast<Eigen::Index>(o.samples) * f);
-  Vec user_bias = Vec::Zero(ratings.rows()), item_bias = Vec::Zero(ratings.cols());
+  VecD user_bias = VecD::Zero(ratings.rows()), item_bias = VecD::Zero(ratings.cols());
   const int sweeps = o.burn_in + o.samples;
   Progress progress("fit mf (mcmc)", sweeps, "sweeps");
   double alpha = o.precision > 0 ? o.precision : 2.0;
@@ -183,7 +183,7 @@ GibbsResult gibbs_svdpp(const CsrMatrix& ratings, float mu, const GibbsOptions& 
   out.users = FactorMatrix::Zero(nu, static_cast<Eigen::Index>(o.samples) * f);
   out.items = FactorMatrix::Zero(ni, static_cast<Eigen::Index>(o.samples) * f);
   implicit = FactorMatrix::Zero(ni, static_cast<Eigen::Index>(o.samples) * f);
-  Vec user_bias = Vec::Zero(nu), item_bias = Vec::Zero(ni);
+  VecD user_bias = VecD::Zero(nu), item_bias = VecD::Zero(ni);
   std::vector<Mat> q_u(static_cast<std::size_t>(nu));
   Mat g_u(nu, f);
   Mat effective(nu, f + 1);
@@ -201,7 +201,7 @@ GibbsResult gibbs_svdpp(const CsrMatrix& ratings, float mu, const GibbsOptions& 
 #pragma omp parallel for schedule(dynamic, 64)
     for (index_t u = 0; u < nu; ++u) {
       Mat q = Mat::Zero(f, f);
-      Vec g = Vec::Zero(f);
+      VecD g = VecD::Zero(f);
       const auto its = ratings.row_indices(u);
       const auto vals = ratings.row_values(u);
       for (std::size_t k = 0; k < its.size(); ++k) {
@@ -213,24 +213,24 @@ GibbsResult gibbs_svdpp(const CsrMatrix& ratings, float mu, const GibbsOptions& 
       g_u.row(u) = g.transpose();
     }
     const Hyper hy = sample_hyper(y, gen);
-    const Vec prior = hy.lambda * hy.mu;
+    const VecD prior = hy.lambda * hy.mu;
     Rng rng(seed * 3 + 2);
     for (index_t j = 0; j < ni; ++j) {
       Mat precision = hy.lambda;
-      Vec b = prior;
+      VecD b = prior;
       const auto who = t.row_indices(j);
-      const Vec yj = y.row(j).transpose();
+      const VecD yj = y.row(j).transpose();
       for (index_t u : who) {
         const double w = norm[static_cast<std::size_t>(u)];
         const Mat& q = q_u[static_cast<std::size_t>(u)];
-        const Vec base = users.row(u).head(f).transpose() + s.row(u).transpose() - w * yj;
+        const VecD base = users.row(u).head(f).transpose() + s.row(u).transpose() - w * yj;
         precision.noalias() += (alpha * w * w) * q;
         b.noalias() += (alpha * w) * (g_u.row(u).transpose() - q * base);
       }
       const Eigen::LLT<Mat> llt(precision);
-      Vec e(f);
+      VecD e(f);
       for (Eigen::Index k = 0; k < f; ++k) e[k] = standard_normal(rng);
-      const Vec fresh = llt.solve(b) + llt.matrixU().solve(e);
+      const VecD fresh = llt.solve(b) + llt.matrixU().solve(e);
       for (index_t u : who)
         s.row(u) += norm[static_cast<std::size_t>(u)] * (fresh - yj).transpose();
       y.row(j) = fresh.transpose();
@@ -240,7 +240,7 @@ GibbsResult gibbs_svdpp(const CsrMatrix& ratings, float mu, const GibbsOptions& 
       for (index_t u = 0; u < nu; ++u) {
         const auto its = ratings.row_indices(u);
         const auto vals = ratings.row_values(u);
-        const Vec pu = users.row(u).head(f).transpose() + s.row(u).transpose();
+        const VecD pu = users.row(u).head(f).transpose() + s.row(u).transpose();
         for (std::size_t k = 0; k < its.size(); ++k) {
           const double pred =
               mu + users(u, f) + items(its[k], f) + items.row(its[k]).head(f).dot(pu.transpose());

@@ -12,6 +12,7 @@
 #include "reckon/core/error.hpp"
 #include "reckon/core/random.hpp"
 #include "reckon/core/threads.hpp"
+#include "reckon/retrieval/topk.hpp"
 
 #if RECKON_HAVE_FAISS
 #include <faiss/Clustering.h>
@@ -57,14 +58,6 @@ int AnnIndex::default_nlist(index_t items) {
 int AnnIndex::default_nprobe(int nlist) { return std::min(nlist, std::max(16, nlist / 32)); }
 
 #if RECKON_HAVE_FAISS
-
-namespace {
-
-inline bool better(const ScoredItem& a, const ScoredItem& b) {
-  return a.score > b.score || (a.score == b.score && a.item < b.item);
-}
-
-}  // namespace
 
 AnnIndex::AnnIndex(const RowMatrix& items, std::span<const float> item_bias,
                    const AnnOptions& options) {
@@ -180,7 +173,9 @@ void AnnIndex::top_k(const RowMatrix& users, std::span<const InnerProductQuery> 
   for (auto& o : out) o.clear();
   if (k == 0) return;
   const int threads = omp_in_parallel() ? 1 : std::max(1, thread_budget());
-  const auto worse_first = [](const ScoredItem& x, const ScoredItem& y) { return better(x, y); };
+  const auto worse_first = [](const ScoredItem& x, const ScoredItem& y) {
+    return ranks_before(x, y);
+  };
 #pragma omp parallel num_threads(threads) if (b > 1 && threads > 1)
   {
     Eigen::VectorXf list_score(nlist_), s;
@@ -196,7 +191,7 @@ void AnnIndex::top_k(const RowMatrix& users, std::span<const InnerProductQuery> 
       std::iota(lists.begin(), lists.end(), 0);
       std::nth_element(lists.begin(), lists.begin() + (nprobe_ - 1), lists.end(),
                        [&](int x, int y) { return list_score[x] > list_score[y]; });
-      auto& heap = out[static_cast<std::size_t>(u)];  // a min-heap under better()
+      auto& heap = out[static_cast<std::size_t>(u)];  // a min-heap under ranks_before()
       for (int p = 0; p < nprobe_; ++p) {
         const auto l = static_cast<std::size_t>(lists[static_cast<std::size_t>(p)]);
         const std::int64_t start = list_start_[l], len = list_start_[l + 1] - start;
@@ -207,7 +202,7 @@ void AnnIndex::top_k(const RowMatrix& users, std::span<const InnerProductQuery> 
           const float score = s[j] + (bias_.empty() ? 0.0f : bias_[start + j]);
           const ScoredItem candidate{ids_[static_cast<std::size_t>(start + j)], score};
           if (!(score > -std::numeric_limits<float>::infinity())) continue;
-          if (heap.size() == k && !better(candidate, heap.front())) continue;
+          if (heap.size() == k && !ranks_before(candidate, heap.front())) continue;
           if (std::binary_search(query.exclude.begin(), query.exclude.end(), candidate.item))
             continue;
           if (heap.size() == k) {
@@ -219,7 +214,7 @@ void AnnIndex::top_k(const RowMatrix& users, std::span<const InnerProductQuery> 
           std::push_heap(heap.begin(), heap.end(), worse_first);
         }
       }
-      std::sort(heap.begin(), heap.end(), better);
+      std::sort(heap.begin(), heap.end(), ranks_before);
       for (auto& e : heap) e.score += query.offset;
     }
   }

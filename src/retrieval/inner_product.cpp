@@ -5,19 +5,16 @@
 #include <cstdlib>
 
 #include "reckon/core/error.hpp"
+#include "reckon/retrieval/topk.hpp"
 
 namespace reckon {
 namespace {
 
-inline bool better(const ScoredItem& a, const ScoredItem& b) {
-  return a.score > b.score || (a.score == b.score && a.item < b.item);
-}
-
-// Keeps the best `k` of `heap` (a min-heap under better()) after offering it the scores of
+// Keeps the best `k` of `heap` (a min-heap under ranks_before()) after offering it the scores of
 // one tile: s[j] for the items ids[j] (or start + j when `ids` is null); -inf marks exclusions.
 inline void offer(std::vector<ScoredItem>& heap, std::size_t k, const float* s, Eigen::Index len,
                   index_t start, const index_t* ids) {
-  auto worse_first = [](const ScoredItem& x, const ScoredItem& y) { return better(x, y); };
+  auto worse_first = [](const ScoredItem& x, const ScoredItem& y) { return ranks_before(x, y); };
   const float neg_inf = -std::numeric_limits<float>::infinity();
   Eigen::Index j = 0;
   for (; j < len && heap.size() < k; ++j) {
@@ -50,7 +47,7 @@ constexpr Eigen::Index kPrunedTile = 1024;
 void finish(std::span<const InnerProductQuery> queries, std::vector<std::vector<ScoredItem>>& out) {
   for (std::size_t u = 0; u < out.size(); ++u)
     for (auto& e : out[u]) e.score += queries[u].offset;
-  for (auto& o : out) std::sort(o.begin(), o.end(), better);
+  for (auto& o : out) std::sort(o.begin(), o.end(), ranks_before);
 }
 
 }  // namespace

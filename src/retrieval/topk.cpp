@@ -7,21 +7,13 @@
 #include "reckon/core/error.hpp"
 
 namespace reckon {
-namespace {
-
-// "a ranks before b": higher score, then lower index.
-inline bool better(const ScoredItem& a, const ScoredItem& b) {
-  return a.score > b.score || (a.score == b.score && a.item < b.item);
-}
-
-}  // namespace
 
 void top_k(std::span<const float> scores, std::size_t k, std::vector<ScoredItem>& out) {
   out.clear();
   if (k == 0) return;
   // A heap whose front is the worst kept entry. Items arrive in index order, so an equal score
   // never displaces a kept one (the kept one has the lower index).
-  auto worse_first = [](const ScoredItem& a, const ScoredItem& b) { return better(a, b); };
+  auto worse_first = [](const ScoredItem& a, const ScoredItem& b) { return ranks_before(a, b); };
   const float neg_inf = -std::numeric_limits<float>::infinity();
   const auto n = static_cast<index_t>(scores.size());
   index_t i = 0;
@@ -42,7 +34,7 @@ void top_k(std::span<const float> scores, std::size_t k, std::vector<ScoredItem>
       threshold = out.front().score;
     }
   }
-  std::sort(out.begin(), out.end(), better);
+  std::sort(out.begin(), out.end(), ranks_before);
 }
 
 void mask(std::span<float> scores, std::span<const col_t> items) {

@@ -9,6 +9,11 @@
 
 namespace reckon {
 
+// "a ranks before b": a higher score, then a lower item index. Every top-k list's order.
+inline bool ranks_before(const ScoredItem& a, const ScoredItem& b) {
+  return a.score > b.score || (a.score == b.score && a.item < b.item);
+}
+
 // Best `k` entries of `scores`, best first; ties go to the lower item index. Entries that are
 // -infinity or NaN are never returned. O(n log k), no allocation beyond `out`.
 void top_k(std::span<const float> scores, std::size_t k, std::vector<ScoredItem>& out);
