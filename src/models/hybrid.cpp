@@ -40,7 +40,7 @@ inline float warp_rank_weight(index_t n, index_t sampled) {
 constexpr index_t kMaxFoldinCandidates = 100;
 
 using FloatMap = Eigen::Map<Eigen::VectorXf>;
-using ConstVec = Eigen::Map<const Eigen::VectorXf>;
+using ConstFloatMap = Eigen::Map<const Eigen::VectorXf>;
 
 }  // namespace
 
@@ -425,9 +425,9 @@ void HybridModel::fit(const Dataset& train, const Params& params, FitContext& ct
       // A pair step: raise (u, i) over (u, j) with strength `l` (the loss's derivative). The
       // gradients are taken before any row changes (p, qi, qj may be the rows themselves).
       auto pair_update = [&](index_t u, index_t i, index_t j, float l) {
-        FloatMap(gp, f) = l * (ConstVec(qj, f) - ConstVec(qi, f));
-        FloatMap(gi, f) = -l * ConstVec(p, f);
-        FloatMap(gj, f) = l * ConstVec(p, f);
+        FloatMap(gp, f) = l * (ConstFloatMap(qj, f) - ConstFloatMap(qi, f));
+        FloatMap(gi, f) = -l * ConstFloatMap(p, f);
+        FloatMap(gj, f) = l * ConstFloatMap(p, f);
         opt.update(users, u, gp, 0.0f, f, tmp);
         opt.update(items, i, gi, -l, f, tmp);
         opt.update(items, j, gj, l, f, tmp);
@@ -530,9 +530,9 @@ void HybridModel::fit(const Dataset& train, const Params& params, FitContext& ct
             qj = represent(items, j, qjb, jb, f);
             const float dpos = w * (sigmoid(ub + x) - 1.0f);
             const float dneg = w * sigmoid(ub + jb + dot(p, qj));
-            FloatMap(gp, f) = dpos * ConstVec(qi, f) + dneg * ConstVec(qj, f);
-            FloatMap(gi, f) = dpos * ConstVec(p, f);
-            FloatMap(gj, f) = dneg * ConstVec(p, f);
+            FloatMap(gp, f) = dpos * ConstFloatMap(qi, f) + dneg * ConstFloatMap(qj, f);
+            FloatMap(gi, f) = dpos * ConstFloatMap(p, f);
+            FloatMap(gj, f) = dneg * ConstFloatMap(p, f);
             opt.update(users, u, gp, dpos + dneg, f, tmp);
             opt.update(items, i, gi, dpos, f, tmp);
             opt.update(items, j, gj, dneg, f, tmp);
@@ -604,7 +604,7 @@ std::pair<Eigen::VectorXf, float> HybridModel::item_from_features(const FeatureT
                                                                   index_t row) const {
   const auto e = embed_new_item(features, row);
   if (!e) return {Eigen::VectorXf::Zero(item_factors_.cols()), 0.0f};
-  return {ConstVec(e->values.data(), item_factors_.cols()), e->bias};
+  return {ConstFloatMap(e->values.data(), item_factors_.cols()), e->bias};
 }
 
 std::optional<NewItemVector> HybridModel::embed_new_item(const FeatureTable& features,
@@ -632,7 +632,7 @@ void HybridModel::score_new_items(const UserContext& user, std::span<const NewIt
     RECKON_CHECK(static_cast<Eigen::Index>(items[k].values.size()) == u.size(),
                  "hybrid: a new item's vector has {} values, the model {}", items[k].values.size(),
                  u.size());
-    out[k] = items[k].bias + ConstVec(items[k].values.data(), u.size()).dot(u);
+    out[k] = items[k].bias + ConstFloatMap(items[k].values.data(), u.size()).dot(u);
   }
 }
 
@@ -641,7 +641,7 @@ std::vector<ScoredItem> HybridModel::similar_to_new_item(const NewItemVector& it
   RECKON_CHECK(static_cast<Eigen::Index>(item.values.size()) == item_factors_.cols(),
                "hybrid: a new item's vector has {} values, the model {}", item.values.size(),
                item_factors_.cols());
-  return similar_to_vector(ConstVec(item.values.data(), item_factors_.cols()), k);
+  return similar_to_vector(ConstFloatMap(item.values.data(), item_factors_.cols()), k);
 }
 
 std::vector<std::vector<FeatureContribution>> HybridModel::explain(

@@ -7,9 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <memory>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "reckon/core/error.hpp"
 #include "reckon/core/progress.hpp"
